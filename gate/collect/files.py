@@ -1,0 +1,311 @@
+"""Read and parse input files safely: size, encoding, nesting and YAML/XML hostility are bounded here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree.ElementTree import Element
+
+import yaml
+
+from gate.collect.base import CollectError
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+MAX_YAML_NODES = 2_000_000
+MAX_DEPTH = 256
+LINE_DEPTH = 5
+
+Syntax = Literal["json", "jsonl", "yaml", "xml"]
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One input file, read once: raw bytes, digest and its parsed documents.
+
+    `documents` holds one item for JSON and XML, one per YAML document, one per JSON Lines line.
+    `lines` (YAML only) maps JSON Pointers inside each document to 1-based source lines.
+    `xml_root` is the parsed XML element tree for XML files.
+    """
+
+    path: str
+    sha256: str
+    data: bytes
+    syntax: Syntax
+    documents: tuple[Any, ...]
+    lines: tuple[dict[str, int], ...] = ()
+    doc_lines: tuple[int, ...] = ()
+    xml_root: Element | None = field(default=None, compare=False)
+
+    @property
+    def text(self) -> str:
+        """The file's text (it was checked to be UTF-8 when read)."""
+        return self.data.decode("utf-8-sig")
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file, refusing what is missing, unreadable, empty or over the size limit."""
+    shown = str(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise CollectError("no such file or directory", "check the path", path=shown) from None
+    except OSError as exc:
+        raise CollectError(f"cannot read: {exc.strerror}", "check the path and permissions", path=shown) from None
+    if st.st_size > max_bytes:
+        raise CollectError(
+            f"file is {st.st_size} bytes, over the {max_bytes}-byte limit",
+            "raise `limits.max_file_bytes` in gate.yaml if this file is legitimate",
+            path=shown,
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise CollectError(f"cannot read: {exc.strerror}", "check the path and permissions", path=shown) from None
+    if len(data) > max_bytes:
+        raise CollectError(f"file grew over the {max_bytes}-byte limit while read", "", path=shown)
+    return data
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """Decode UTF-8 text, refusing empty, binary and non-UTF-8 content."""
+    if not data.strip():
+        raise CollectError("file is empty", "give a non-empty input file or remove it from the paths", path=path)
+    if b"\x00" in data[:8192]:
+        raise CollectError("binary content, not a text input", "pass only YAML, JSON or XML inputs", path=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CollectError(
+            f"not valid UTF-8 (byte {exc.start})", "save the file as UTF-8", path=path
+        ) from None
+
+
+def sniff(text: str) -> Syntax:
+    """Guess the syntax of a text from its first significant character."""
+    head = text.lstrip()
+    if head.startswith("<"):
+        return "xml"
+    if head.startswith(("{", "[")):
+        first_line, _, rest = head.partition("\n")
+        if rest.strip() and first_line.rstrip().endswith("}") and rest.lstrip().startswith("{"):
+            return "jsonl"
+        return "json"
+    return "yaml"
+
+
+def parse_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None = None) -> ParsedFile:
+    """Read and parse one file into a ParsedFile, or raise CollectError naming what is wrong."""
+    name = shown if shown is not None else str(path)
+    data = read_bytes(path, max_bytes)
+    return parse_bytes(data, name)
+
+
+def parse_bytes(data: bytes, name: str) -> ParsedFile:
+    """Parse bytes that were read under `name` (used in messages and the input document)."""
+    text = decode_text(data, name)
+    digest = hashlib.sha256(data).hexdigest()
+    syntax = sniff(text)
+    if syntax == "xml":
+        root = parse_xml(data, name)
+        return ParsedFile(name, digest, data, "xml", (None,), xml_root=root)
+    if syntax == "json":
+        return ParsedFile(name, digest, data, "json", (parse_json(text, name),))
+    if syntax == "jsonl":
+        docs = tuple(
+            parse_json(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()
+        )
+        return ParsedFile(name, digest, data, "jsonl", docs)
+    docs_, lines, starts = parse_yaml(text, name)
+    return ParsedFile(name, digest, data, "yaml", tuple(docs_), tuple(lines), tuple(starts))
+
+
+def parse_json(text: str, name: str) -> Any:
+    """Parse JSON, refusing malformed or too deeply nested documents."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise CollectError(
+            "JSON nested too deeply", "inputs may nest at most a few hundred levels", path=name
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise CollectError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            "fix the syntax (a JSON linter shows where)",
+            path=name,
+        ) from None
+    check_depth(value, name)
+    return value
+
+
+def check_depth(value: Any, name: str) -> None:
+    """Refuse structures nested deeper than MAX_DEPTH, iteratively (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CollectError(
+                f"nested more than {MAX_DEPTH} levels deep", "inputs this deep are not real metadata", path=name
+            )
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+
+
+def parse_xml(data: bytes, name: str) -> Element:
+    """Parse XML with defusedxml: DTDs, entities and external references are refused, never resolved."""
+    import defusedxml.ElementTree as safe_et
+    from defusedxml import DefusedXmlException
+
+    try:
+        return safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise CollectError(
+            f"XML declares a DTD or entities ({type(exc).__name__}); refused, nothing was resolved",
+            "remove the DOCTYPE declaration: CycloneDX XML never needs one",
+            path=name,
+        ) from None
+    except Exception as exc:  # xml.etree.ElementTree.ParseError and expat errors
+        raise CollectError(f"malformed XML: {exc}", "fix the XML syntax", path=name) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader; composition is checked for alias expansion before construction."""
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], name: str) -> int:
+    """Count nodes as if every alias were expanded, memoised so shared subtrees cost once."""
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if key in memo:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                children.extend((k, v))
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        if done or not children:
+            total = 1 + sum(memo[id(c)] for c in children)
+            if total > MAX_YAML_NODES:
+                raise CollectError(
+                    f"YAML expands to more than {MAX_YAML_NODES} nodes (an alias bomb?)",
+                    "remove the nested anchors and aliases",
+                    path=name,
+                )
+            memo[key] = total
+            continue
+        stack.append((current, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo[id(node)]
+
+
+def _record_lines(node: yaml.Node, lines: dict[str, int]) -> None:
+    """Map JSON Pointers of nodes near the top of a document to their 1-based lines."""
+    stack: list[tuple[yaml.Node, str, int]] = [(node, "", 0)]
+    while stack:
+        current, pointer, depth = stack.pop()
+        lines.setdefault(pointer, current.start_mark.line + 1)
+        if depth >= LINE_DEPTH:
+            continue
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                if isinstance(k, yaml.ScalarNode):
+                    token = str(k.value).replace("~", "~0").replace("/", "~1")
+                    lines.setdefault(f"{pointer}/{token}", k.start_mark.line + 1)
+                    stack.append((v, f"{pointer}/{token}", depth + 1))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, v in enumerate(current.value):
+                stack.append((v, f"{pointer}/{i}", depth + 1))
+
+
+def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], list[int]]:
+    """Parse (multi-document) YAML with the safe loader, bounded against alias bombs.
+
+    Returns the documents, a pointer-to-line map per document, and each document's first line.
+    Empty documents (a stray `---`) are dropped.
+    """
+    loader = _BoundedLoader(text)
+    docs: list[Any] = []
+    lines: list[dict[str, int]] = []
+    starts: list[int] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            _expanded_size(node, {}, name)
+            doc_lines: dict[str, int] = {}
+            _record_lines(node, doc_lines)
+            value = loader.construct_document(node)
+            if value is None:
+                continue
+            check_depth(value, name)
+            docs.append(value)
+            lines.append(doc_lines)
+            starts.append(node.start_mark.line + 1)
+    except CollectError:
+        raise
+    except yaml.constructor.ConstructorError as exc:
+        raise CollectError(_yaml_tag_message(exc), _yaml_remediation(text), path=name) from None
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1} column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise CollectError(f"malformed YAML{where}: {problem}", _yaml_remediation(text), path=name) from None
+    except RecursionError:
+        raise CollectError("YAML nested too deeply", "inputs this deep are not real metadata", path=name) from None
+    finally:
+        loader.dispose()
+    if not docs:
+        raise CollectError("file holds no YAML document", "give a non-empty input file", path=name)
+    return docs, lines, starts
+
+
+def _yaml_tag_message(exc: yaml.constructor.ConstructorError) -> str:
+    problem = exc.problem or "unsupported YAML construct"
+    mark = exc.problem_mark
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    if "tag" in problem:
+        return f"YAML uses a custom tag{where} ({problem.split('tag')[-1].strip(' :')}), which plain YAML refuses"
+    return f"YAML cannot be loaded safely{where}: {problem}"
+
+
+def _yaml_remediation(text: str) -> str:
+    if "{%" in text or "${{" in text or "{{" in text:
+        return (
+            "this looks like a template skeleton (Nunjucks `${{ }}`/`{% %}`): the scaffolder renders it; "
+            "check the rendered file instead, or leave skeleton folders out of the paths"
+        )
+    if "!Ref" in text or "!GetAtt" in text or "!Sub" in text or "AWSTemplateFormatVersion" in text:
+        return "this looks like an AWS CloudFormation/SAM template, not a Backstage file; leave it out of the paths"
+    return "fix the YAML syntax (a YAML linter shows where)"
+
+
+def walk_paths(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """Expand directories into files (sorted, skipping hidden, vendored and skeleton folders).
+
+    Returns (path, explicit): explicit files were named on the command line; files found in a
+    directory walk are only inputs when their content is recognised.
+    """
+    out: list[tuple[Path, bool]] = []
+    skip_dirs = {"node_modules", "skeleton", "__pycache__", "vendor"}
+    for p in paths:
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip_dirs)
+                for f in sorted(files):
+                    if not f.startswith("."):
+                        out.append((Path(root) / f, False))
+        else:
+            out.append((p, True))
+    return out
