@@ -54,7 +54,9 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     except FileNotFoundError:
         raise CollectError("no such file or directory", "check the path", path=shown) from None
     except OSError as exc:
-        raise CollectError(f"cannot read: {exc.strerror}", "check the path and permissions", path=shown) from None
+        raise CollectError(
+            f"cannot read: {exc.strerror}", "check the path and permissions", path=shown
+        ) from None
     if st.st_size > max_bytes:
         raise CollectError(
             f"file is {st.st_size} bytes, over the {max_bytes}-byte limit",
@@ -65,7 +67,9 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise CollectError(f"cannot read: {exc.strerror}", "check the path and permissions", path=shown) from None
+        raise CollectError(
+            f"cannot read: {exc.strerror}", "check the path and permissions", path=shown
+        ) from None
     if len(data) > max_bytes:
         raise CollectError(f"file grew over the {max_bytes}-byte limit while read", "", path=shown)
     return data
@@ -74,9 +78,13 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 def decode_text(data: bytes, path: str) -> str:
     """Decode UTF-8 text, refusing empty, binary and non-UTF-8 content."""
     if not data.strip():
-        raise CollectError("file is empty", "give a non-empty input file or remove it from the paths", path=path)
+        raise CollectError(
+            "file is empty", "give a non-empty input file or remove it from the paths", path=path
+        )
     if b"\x00" in data[:8192]:
-        raise CollectError("binary content, not a text input", "pass only YAML, JSON or XML inputs", path=path)
+        raise CollectError(
+            "binary content, not a text input", "pass only YAML, JSON or XML inputs", path=path
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -90,6 +98,8 @@ def sniff(text: str) -> Syntax:
     head = text.lstrip()
     if head.startswith("<"):
         return "xml"
+    if head.startswith(("{%", "{{", "{#")):
+        return "yaml"  # a Nunjucks/Jinja skeleton, reported as such by the YAML parser
     if head.startswith(("{", "[")):
         first_line, _, rest = head.partition("\n")
         if rest.strip() and first_line.rstrip().endswith("}") and rest.lstrip().startswith("{"):
@@ -149,7 +159,9 @@ def check_depth(value: Any, name: str) -> None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise CollectError(
-                f"nested more than {MAX_DEPTH} levels deep", "inputs this deep are not real metadata", path=name
+                f"nested more than {MAX_DEPTH} levels deep",
+                "inputs this deep are not real metadata",
+                path=name,
             )
         if isinstance(node, dict):
             stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
@@ -263,7 +275,9 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
         problem = getattr(exc, "problem", None) or "syntax error"
         raise CollectError(f"malformed YAML{where}: {problem}", _yaml_remediation(text), path=name) from None
     except RecursionError:
-        raise CollectError("YAML nested too deeply", "inputs this deep are not real metadata", path=name) from None
+        raise CollectError(
+            "YAML nested too deeply", "inputs this deep are not real metadata", path=name
+        ) from None
     finally:
         loader.dispose()
     if not docs:

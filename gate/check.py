@@ -1,0 +1,107 @@
+"""`gate check` as a library call: config -> collect -> input document -> engine -> decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gate import input as input_doc
+from gate.collect.registry import collect_paths
+from gate.config import GateConfig, load_config, resolve_environment
+from gate.context import build_context
+from gate.decision import Decision, error_decision, from_policy_result
+from gate.engine.base import Engine, get_engine
+from gate.errors import ConfigError, EngineError
+from gate.policy import PolicySet, build_policy_set
+from gate.waivers import load_waivers
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything `gate check` takes from the command line; None means "from the config"."""
+
+    paths: tuple[Path, ...] = (Path("."),)
+    environment: str | None = None
+    config: Path | None = None
+    policies: tuple[Path, ...] = ()
+    data: tuple[Path, ...] = ()
+    require: tuple[str, ...] | None = None
+    waivers: Path | None = None
+    artifacts: tuple[Path, ...] = ()
+    engine: str | None = None
+    service: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The parts of a check that do not depend on the inputs: config, environment, policies."""
+
+    config: GateConfig
+    environment: str
+    policy: PolicySet
+    engine: Engine
+    context_time_ns: int | None = None
+
+
+def prepare(opts: CheckOptions) -> Prepared:
+    """Load the config, waivers and policies; pick the environment and engine."""
+    explicit = opts.config is not None
+    config = load_config(opts.config if explicit else Path("gate.yaml"), explicit=explicit)
+    environment = resolve_environment(opts.environment, opts.env.get("GATE_ENV"), config)
+    waivers_path = opts.waivers or config.waivers
+    today = _today(opts.env)
+    waivers = load_waivers(waivers_path, today, config.max_waiver_days) if waivers_path else []
+    policy = build_policy_set(
+        list(config.policies) + list(opts.policies), config.policy_data(), waivers, opts.data
+    )
+    engine = get_engine(opts.engine or config.engine)
+    return Prepared(config, environment, policy, engine)
+
+
+def _today(env: Mapping[str, str]) -> dt.date:
+    from gate.context import parse_time
+
+    ns = parse_time(env.get("GATE_TIME"))
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).date()
+
+
+def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
+    """Collect the inputs and decide. Input problems raise; engine failures give an error decision."""
+    require = opts.require if opts.require is not None else prepared.config.require
+    unknown = sorted(set(require) - {"sbom", "signature", "provenance"})
+    if unknown:
+        raise ConfigError(
+            f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
+        )
+    settings = prepared.config.collect_settings(opts.artifacts)
+    sections = collect_paths(list(opts.paths), settings)
+    context = build_context(prepared.environment, opts.env, service=opts.service)
+    document = input_doc.assemble(context, require, sections)
+    input_doc.validate(document)
+    canonical = input_doc.canonical_bytes(document)
+    in_digest = input_doc.digest(document)
+    engine_info = {"name": prepared.engine.name, "version": prepared.engine.version()}
+    counts = {k: len(v) for k, v in sections.items()}
+    try:
+        raw = prepared.engine.evaluate(prepared.policy, canonical.decode())
+        return from_policy_result(
+            raw,
+            environment=prepared.environment,
+            engine=engine_info,
+            policy_digest=prepared.policy.digest,
+            input_digest=in_digest,
+            inputs=counts,
+        )
+    except EngineError as exc:
+        return error_decision(
+            prepared.environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
+        )
+
+
+def run_check(opts: CheckOptions) -> Decision:
+    """Prepare and evaluate in one call."""
+    return evaluate(prepare(opts), opts)

@@ -1,0 +1,245 @@
+"""The gate's configuration (`gate.yaml`): defaults, loading and validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gate.collect.base import CollectSettings, Identity
+from gate.errors import ConfigError
+
+SEVERITIES = ("critical", "high", "medium", "low")
+ACTIONS = ("block", "warn", "off")
+REQUIREMENTS = ("sbom", "signature", "provenance")
+ENGINES = ("embedded", "opa", "opa-server")
+
+DEFAULT_TIERS: dict[str, dict[str, str]] = {
+    "dev": {"critical": "warn", "high": "warn", "medium": "warn", "low": "warn"},
+    "staging": {"critical": "block", "high": "warn", "medium": "warn", "low": "warn"},
+    "prod": {"critical": "block", "high": "block", "medium": "warn", "low": "warn"},
+}
+
+BUILTIN_SCAFFOLDER_ACTIONS = (
+    "fetch:plain",
+    "fetch:plain:file",
+    "fetch:template",
+    "fetch:template:file",
+    "fetch:cookiecutter",
+    "fetch:rails",
+    "publish:github",
+    "publish:github:pull-request",
+    "publish:gitlab",
+    "publish:gitlab:merge-request",
+    "publish:bitbucket",
+    "publish:bitbucketCloud",
+    "publish:bitbucketServer",
+    "publish:bitbucketServer:pull-request",
+    "publish:azure",
+    "publish:gerrit",
+    "publish:gitea",
+    "catalog:register",
+    "catalog:write",
+    "catalog:fetch",
+    "debug:log",
+    "debug:wait",
+    "fs:delete",
+    "fs:rename",
+    "github:actions:dispatch",
+    "github:environment:create",
+    "github:repo:create",
+    "github:repo:push",
+    "github:webhook",
+    "github:deployKey:create",
+    "github:autolinks:create",
+    "github:pages:enable",
+    "gitlab:group:ensureExists",
+    "gitlab:projectAccessToken:create",
+    "gitlab:projectDeployToken:create",
+    "gitlab:projectVariable:create",
+    "gitlab:repo:push",
+    "gitlab:issues:create",
+    "gitlab:pipeline:trigger",
+    "confluence:transform:markdown",
+    "http:backstage:request",
+    "govgate:check",
+)
+
+DEFAULT_DATA: dict[str, Any] = {
+    "denied_licenses": ["AGPL-3.0-only", "AGPL-3.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later", "SSPL-1.0"],
+    "allowed_actions": list(BUILTIN_SCAFFOLDER_ACTIONS),
+    "prepublish_actions": ["govgate:check", "http:backstage:request"],
+    "denied_packages": [],
+    "allowed_builders": [],
+    "lifecycles": ["experimental", "production", "deprecated"],
+}
+
+DEFAULT_MAX_WAIVER_DAYS = 90
+DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """A validated configuration. `source` is the file it came from, or None for built-in defaults."""
+
+    source: Path | None
+    environment: str
+    environments: dict[str, dict[str, str]]
+    require: tuple[str, ...]
+    engine: str
+    policies: tuple[Path, ...]
+    checks: dict[str, Any]
+    data: dict[str, Any]
+    trust_root: str
+    identities: tuple[Identity, ...]
+    waivers: Path | None
+    max_waiver_days: int
+    max_file_bytes: int
+    audit: dict[str, Any] = field(default_factory=dict)
+
+    def policy_data(self) -> dict[str, Any]:
+        """The document the policies read under `data.gate.config`."""
+        out = dict(self.data)
+        out["environments"] = self.environments
+        out["checks"] = self.checks
+        out["identities"] = [{"issuer": i.issuer, "san_regex": i.san_regex} for i in self.identities]
+        return out
+
+    def collect_settings(self, artifacts: tuple[Path, ...] = ()) -> CollectSettings:
+        """Settings for the collectors."""
+        base = self.source.parent if self.source else Path.cwd()
+        return CollectSettings(
+            trust_root=self.trust_root,
+            identities=self.identities,
+            artifacts=artifacts,
+            max_bytes=self.max_file_bytes,
+            base_dir=base,
+        )
+
+
+@lru_cache(maxsize=1)
+def _config_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    from gate.resources import schema
+
+    return Draft202012Validator(schema("config.schema.json"))
+
+
+def _schema_check(raw: Any, where: str) -> None:
+    errors = sorted(_config_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(
+            f"invalid config at {loc}: {err.message}",
+            "see the Config section of the README for the accepted keys",
+            path=where,
+        )
+
+
+def load_config(path: Path | None, *, explicit: bool) -> GateConfig:
+    """Load `path` (or built-in defaults when it is None), validating every key.
+
+    `explicit` is true when the user named the file; then a missing file is an error.
+    """
+    if path is None or (not explicit and not path.exists()):
+        return from_mapping({}, None)
+    if not path.is_file():
+        raise ConfigError(
+            "config file not found", "check --config, or remove it to use defaults", path=str(path)
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"config is not valid YAML: {exc}".splitlines()[0], "fix the syntax", path=str(path)
+        ) from None
+    if raw is None:
+        raw = {}
+    return from_mapping(raw, path)
+
+
+def from_mapping(raw: Any, source: Path | None) -> GateConfig:
+    """Build a GateConfig from a parsed YAML mapping, applying defaults."""
+    where = str(source) if source else "built-in config"
+    if isinstance(raw, dict) and isinstance(raw.get("checks"), dict):
+        # Unquoted `off` is a YAML 1.1 boolean; read it as the action it was meant to be.
+        raw = dict(raw)
+        raw["checks"] = {
+            k: (
+                "off"
+                if v is False
+                else {e: ("off" if a is False else a) for e, a in v.items()}
+                if isinstance(v, dict)
+                else v
+            )
+            for k, v in raw["checks"].items()
+        }
+    _schema_check(raw, where)
+    base = source.parent if source else Path.cwd()
+    environments = {k: dict(v) for k, v in DEFAULT_TIERS.items()}
+    for env, tiers in (raw.get("environments") or {}).items():
+        merged = dict(environments.get(env, DEFAULT_TIERS["prod"]))
+        merged.update(tiers or {})
+        environments[env] = merged
+    environment = str(raw.get("environment", "dev"))
+    data = dict(DEFAULT_DATA)
+    data.update(raw.get("data") or {})
+    sig = raw.get("signatures") or {}
+    identities = tuple(Identity(i["issuer"], i["san_regex"]) for i in sig.get("identities") or [])
+    for ident in identities:
+        _check_regex(ident.san_regex, where)
+    trust_root = str(sig.get("trust_root", "production"))
+    if trust_root not in ("production", "staging"):
+        trust_root = str((base / trust_root).resolve())
+    waivers = raw.get("waivers")
+    limits = raw.get("limits") or {}
+    return GateConfig(
+        source=source,
+        environment=environment,
+        environments=environments,
+        require=tuple(raw.get("require") or ()),
+        engine=str(raw.get("engine", "embedded")),
+        policies=tuple((base / p) for p in raw.get("policies") or ()),
+        checks=dict(raw.get("checks") or {}),
+        data=data,
+        trust_root=trust_root,
+        identities=identities,
+        waivers=(base / waivers) if waivers else None,
+        max_waiver_days=int(limits.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS)),
+        max_file_bytes=int(limits.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
+        audit=dict(raw.get("audit") or {}),
+    )
+
+
+def _check_regex(pattern: str, where: str) -> None:
+    import re
+
+    if "(?i)" in pattern:
+        raise ConfigError(
+            f"identity regex {pattern!r} uses (?i), which the embedded engine does not support",
+            "spell out both cases, e.g. [Aa]cme",
+            path=where,
+        )
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(
+            f"identity regex {pattern!r} is invalid: {exc}", "fix the pattern", path=where
+        ) from None
+
+
+def resolve_environment(cli_env: str | None, env_var: str | None, config: GateConfig) -> str:
+    """Pick the environment: --env, then GATE_ENV, then the config, then dev; refuse unknown names."""
+    env = cli_env or env_var or config.environment or "dev"
+    if env not in config.environments:
+        known = ", ".join(sorted(config.environments))
+        raise ConfigError(
+            f"unknown environment {env!r}",
+            f"use one of: {known} (or add it under `environments:` in gate.yaml)",
+        )
+    return env

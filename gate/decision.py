@@ -1,0 +1,195 @@
+"""The decision: findings with their actions, the outcome, and what it was computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from gate.errors import EngineError, ExitCode
+
+
+class Outcome(StrEnum):
+    """The overall result of a check."""
+
+    PASS = "pass"
+    WARN = "warn"
+    BLOCK = "block"
+    ERROR = "error"
+
+
+class Action(StrEnum):
+    """What a finding does in the chosen environment."""
+
+    BLOCK = "block"
+    WARN = "warn"
+    WAIVED = "waived"
+
+
+ACTION_ORDER = {Action.BLOCK: 0, Action.WARN: 1, Action.WAIVED: 2}
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about: input kind, file path, a specific ref inside it, and a line."""
+
+    kind: str
+    path: str | None
+    ref: str | None
+    line: int | None
+
+    def location(self) -> str:
+        """`path:line`, or whatever of it is known."""
+        if self.path and self.line:
+            return f"{self.path}:{self.line}"
+        return self.path or "(input)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one check, with the action the environment gives it."""
+
+    check: str
+    title: str
+    severity: str
+    action: Action
+    message: str
+    subject: Subject
+    remediation: str
+    waiver: dict[str, Any] | None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Most severe first, then by check, place and message."""
+        return (
+            ACTION_ORDER[self.action],
+            SEVERITY_ORDER.get(self.severity, 9),
+            self.check,
+            self.subject.path or "",
+            self.subject.line or 0,
+            self.subject.ref or "",
+            self.message,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding as in the decision JSON."""
+        return {
+            "check": self.check,
+            "title": self.title,
+            "severity": self.severity,
+            "action": self.action.value,
+            "message": self.message,
+            "subject": {
+                "kind": self.subject.kind,
+                "path": self.subject.path,
+                "ref": self.subject.ref,
+                "line": self.subject.line,
+            },
+            "remediation": self.remediation,
+            "waiver": self.waiver,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's answer for one change in one environment."""
+
+    outcome: Outcome
+    environment: str
+    findings: tuple[Finding, ...]
+    engine: dict[str, str]
+    policy_digest: str
+    input_digest: str
+    audit: dict[str, Any] | None = None
+    error: str | None = None
+    inputs: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of findings by action."""
+        counts = {a.value: 0 for a in Action}
+        for f in self.findings:
+            counts[f.action.value] += 1
+        return counts
+
+    def exit_code(self, warn_exit_code: int = 0) -> int:
+        """0 pass or warn (or `warn_exit_code` for warn), 1 block, 3 error."""
+        if self.outcome is Outcome.BLOCK:
+            return ExitCode.BLOCKED
+        if self.outcome is Outcome.ERROR:
+            return ExitCode.ENGINE
+        if self.outcome is Outcome.WARN:
+            return warn_exit_code
+        return ExitCode.OK
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision JSON (`--format json`)."""
+        out: dict[str, Any] = {
+            "outcome": self.outcome.value,
+            "environment": self.environment,
+            "findings": [f.to_json() for f in self.findings],
+            "summary": self.summary(),
+            "inputs": self.inputs,
+            "engine": self.engine,
+            "policy": {"digest": self.policy_digest},
+            "input": {"digest": self.input_digest},
+            "audit": self.audit,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def _subject(raw: Any) -> Subject:
+    if not isinstance(raw, dict):
+        return Subject("input", None, None, None)
+    line = raw.get("line")
+    return Subject(
+        kind=str(raw.get("kind") or "input"),
+        path=raw.get("path") if isinstance(raw.get("path"), str) else None,
+        ref=str(raw["ref"]) if raw.get("ref") is not None else None,
+        line=line if isinstance(line, int) and line > 0 else None,
+    )
+
+
+def from_policy_result(
+    raw: dict[str, Any],
+    *,
+    environment: str,
+    engine: dict[str, str],
+    policy_digest: str,
+    input_digest: str,
+    inputs: dict[str, int],
+) -> Decision:
+    """Check and type the object `data.gate.main.decision` returned; a malformed one is an EngineError."""
+    try:
+        findings = tuple(
+            sorted(
+                (
+                    Finding(
+                        check=str(f["check"]),
+                        title=str(f.get("title") or f["check"]),
+                        severity=str(f["severity"]),
+                        action=Action(f["action"]),
+                        message=str(f["message"]),
+                        subject=_subject(f.get("subject")),
+                        remediation=str(f.get("remediation") or ""),
+                        waiver=f.get("waiver"),
+                    )
+                    for f in raw.get("findings", [])
+                ),
+                key=Finding.sort_key,
+            )
+        )
+        outcome = Outcome(raw["outcome"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise EngineError(f"the policy decision is malformed ({exc})", "check package gate.main") from None
+    if outcome is Outcome.PASS and any(f.action is not Action.WAIVED for f in findings):
+        raise EngineError("the policy decision says pass but has open findings", "check package gate.main")
+    return Decision(outcome, environment, findings, engine, policy_digest, input_digest, inputs=inputs)
+
+
+def error_decision(
+    environment: str, message: str, engine: dict[str, str], policy_digest: str, input_digest: str
+) -> Decision:
+    """The decision recorded when the gate could not decide: outcome error (exit 3)."""
+    return Decision(Outcome.ERROR, environment, (), engine, policy_digest, input_digest, error=message)

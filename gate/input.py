@@ -1,0 +1,71 @@
+"""The input document (`gate.input/v1`): assembled from the collectors, validated, digested."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from typing import Any
+
+from gate.errors import InputError
+
+API_VERSION = "gate.input/v1"
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    from gate.resources import schema
+
+    return Draft202012Validator(schema("input.schema.json"))
+
+
+def assemble(
+    context: dict[str, Any], require: tuple[str, ...], sections: dict[str, list[Any]]
+) -> dict[str, Any]:
+    """Build the input document from the context, the requirements and the collected sections."""
+    return {
+        "apiVersion": API_VERSION,
+        "context": context,
+        "require": sorted(set(require)),
+        "templates": sections.get("templates", []),
+        "catalog": sections.get("catalog", []),
+        "sboms": sections.get("sboms", []),
+        "signatures": sections.get("signatures", []),
+        "attestations": sections.get("attestations", []),
+    }
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Validate against schemas/input.schema.json; a failure is a collector bug, reported as exit 3."""
+    from gate.errors import EngineError
+
+    error = next(iter(_validator().iter_errors(document)), None)
+    if error is not None:
+        loc = "/".join(str(p) for p in error.absolute_path)
+        raise EngineError(
+            f"input document fails its schema at /{loc}: {error.message[:200]}",
+            "this is a bug in a collector; please report it with the input file",
+        )
+
+
+def canonical_bytes(document: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8.
+
+    Not RFC 8785: the context carries nanosecond integers beyond the I-JSON range, which this
+    encoding keeps exact.
+    """
+    try:
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"input cannot be encoded as JSON: {exc}", "inputs must hold JSON-safe values"
+        ) from None
+
+
+def digest(document: Any) -> str:
+    """`sha256:<hex>` of the canonical bytes."""
+    return "sha256:" + hashlib.sha256(canonical_bytes(document)).hexdigest()

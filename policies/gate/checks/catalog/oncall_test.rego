@@ -1,0 +1,30 @@
+package gate.checks.catalog.oncall_test
+
+import data.gate.checks.catalog.oncall
+import data.gate.testing as t
+
+entity(lifecycle, annotations) := t.component_with(
+	{"name": "payments", "annotations": annotations},
+	{"owner": "group:a", "lifecycle": lifecycle},
+)
+
+test_fires_for_production_without_pagerduty if {
+	vs := oncall.violation with input.catalog as [t.catalog_item(entity("production", {}))]
+	count(vs) == 1
+	some v in vs
+	v.subject.ref == "component:default/payments"
+	v.msg == "component:default/payments is in production but has no pagerduty.com/service-id or pagerduty.com/integration-key annotation"
+}
+
+test_quiet_with_service_id if {
+	count(oncall.violation) == 0 with input.catalog as [t.catalog_item(t.component)]
+}
+
+test_quiet_with_integration_key if {
+	e := entity("production", {"pagerduty.com/integration-key": "abc"})
+	count(oncall.violation) == 0 with input.catalog as [t.catalog_item(e)]
+}
+
+test_quiet_when_not_in_production if {
+	count(oncall.violation) == 0 with input.catalog as [t.catalog_item(entity("experimental", {}))]
+}

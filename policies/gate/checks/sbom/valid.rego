@@ -1,0 +1,23 @@
+# SBOM-VALID: the SBOM passes its specification's JSON Schema (checked by the collector).
+package gate.checks.sbom.valid
+
+import data.gate.lib
+
+meta := {
+	"id": "SBOM-VALID",
+	"title": "SBOM is valid for its specification",
+	"severity": "high",
+	"remediation": "Regenerate the SBOM with an up-to-date tool, or fix the fields named in the message.",
+}
+
+violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
+	some sbom in input.sboms
+	sbom.valid == false
+	msg := concat("", ["SBOM ", sbom.path, " fails the ", spec_name(sbom), " schema: ", lib.errors_summary(sbom.errors)])
+}
+
+spec_name(sbom) := concat(" ", [name, sbom.spec_version]) if {
+	names := {"cyclonedx": "CycloneDX", "spdx": "SPDX"}
+	name := names[sbom.format]
+	is_string(sbom.spec_version)
+} else := "specification"

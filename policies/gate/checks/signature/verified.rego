@@ -1,0 +1,21 @@
+# SIG-VERIFIED: every signature given verifies.
+package gate.checks.signature.verified
+
+import data.gate.lib
+
+meta := {
+	"id": "SIG-VERIFIED",
+	"title": "Signature verifies",
+	"severity": "critical",
+	"remediation": "Re-sign the artifact as it is now; a signature that does not verify means the artifact or the bundle changed, or the wrong trust root is configured (signatures.trust_root).",
+}
+
+violation contains {"msg": msg, "subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null}} if {
+	some sig in input.signatures
+	sig.verified != true
+	msg := concat("", ["signature ", sig.path, " for ", lib.artifact_label(sig), " did not verify: ", reason(sig)])
+}
+
+reason(sig) := sig.error if {
+	lib.present(sig.error)
+} else := "no reason was recorded"

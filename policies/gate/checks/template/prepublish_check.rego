@@ -1,0 +1,41 @@
+# TEMPLATE-PREPUBLISH-CHECK: a governance step (e.g. this gate) runs before anything is published.
+package gate.checks.template.prepublish_check
+
+import data.gate.lib
+
+meta := {
+	"id": "TEMPLATE-PREPUBLISH-CHECK",
+	"title": "Template runs a governance check before publishing",
+	"severity": "medium",
+	"remediation": "Add a step using one of data.prepublish_actions (e.g. govgate:check) before the first publish:* step.",
+}
+
+# The first publish:* step (by step index), reported when no prepublish action runs before it.
+# A template that publishes nothing needs no check. Step indexes are compared with `<`, never
+# sorted (see lib.rego).
+violation contains {"msg": msg, "subject": {"kind": "template", "path": item.path, "ref": first.id, "line": first.line}} if {
+	some item in input.templates
+	some first in item.steps
+	publishes(first)
+	not earlier_publish(item, first)
+	not checked_before(item, first)
+	msg := concat("", [lib.entity_label(item), " publishes at step ", lib.step_label(first), " (", first.action, ") without first running a governance step (one of: ", concat(", ", lib.config_strings("prepublish_actions")), ")"])
+}
+
+publishes(step) if {
+	is_string(step.action)
+	startswith(step.action, "publish:")
+}
+
+earlier_publish(item, step) if {
+	some other in item.steps
+	publishes(other)
+	other.index < step.index
+}
+
+checked_before(item, step) if {
+	some other in item.steps
+	is_string(other.action)
+	other.action in lib.config_strings("prepublish_actions")
+	other.index < step.index
+}

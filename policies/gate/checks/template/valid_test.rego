@@ -1,0 +1,17 @@
+package gate.checks.template.valid_test
+
+import data.gate.checks.template.valid
+import data.gate.testing as t
+
+test_fires_for_invalid_template if {
+	item := object.union(t.template_item(t.template, t.good_steps), {"valid": false, "errors": ["/spec/steps/0: must have required property 'action'"]})
+	vs := valid.violation with input.templates as [item]
+	count(vs) == 1
+	some v in vs
+	v.subject == {"kind": "template", "path": "template.yaml", "ref": "template:default/service", "line": 1}
+	v.msg == "template:default/service fails Backstage's Template schema: /spec/steps/0: must have required property 'action'"
+}
+
+test_quiet_for_valid_template if {
+	count(valid.violation) == 0 with input.templates as [t.template_item(t.template, t.good_steps)]
+}

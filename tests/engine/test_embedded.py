@@ -1,0 +1,75 @@
+"""The embedded engine: evaluation, compile errors, missing and failing builtins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gate.engine.embedded import EmbeddedEngine
+from gate.errors import EngineError
+from gate.policy import PolicySet
+
+MAIN = """package gate.main
+
+decision := {"outcome": outcome, "environment": input.context.environment, "findings": [], "summary": {}}
+
+outcome := "block" if input.x > 1
+else := "pass"
+"""
+
+
+def _policy(extra: dict[str, str] | None = None, main: str = MAIN) -> PolicySet:
+    return PolicySet(modules={"lib/gate/main.rego": main, **(extra or {})}, data={"gate": {"config": {}}})
+
+
+def _input(**kw: object) -> str:
+    return json.dumps({"context": {"environment": "prod"}, **kw})
+
+
+def test_evaluates_the_decision() -> None:
+    engine = EmbeddedEngine()
+    assert engine.evaluate(_policy(), _input(x=2))["outcome"] == "block"
+    assert engine.evaluate(_policy(), _input(x=0))["outcome"] == "pass"
+    assert engine.version().startswith("regopy ")
+
+
+def test_missing_builtin_names_it_and_suggests_opa() -> None:
+    user = {
+        "user/net.rego": 'package gate.checks.x.y\n\nok if http.send({"method": "get", "url": "http://x"})\n'
+    }
+    with pytest.raises(EngineError) as err:
+        EmbeddedEngine().evaluate(_policy(user), _input(x=0))
+    assert "http.send" in err.value.message and "user/net.rego" in err.value.message
+    assert "--engine opa" in err.value.remediation
+
+
+def test_rego_metadata_is_reported_missing() -> None:
+    user = {"user/m.rego": "package gate.checks.x.y\n\nm := rego.metadata.rule()\n"}
+    with pytest.raises(EngineError, match=r"rego\.metadata\.rule"):
+        EmbeddedEngine().evaluate(_policy(user), _input(x=0))
+
+
+def test_compile_error_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="does not compile"):
+        EmbeddedEngine().evaluate(
+            _policy({"user/bad.rego": "package gate.checks.x.y\n\nz := 1 +\n"}), _input(x=0)
+        )
+
+
+def test_builtin_error_is_surfaced_not_swallowed() -> None:
+    main = MAIN.replace('outcome := "block" if input.x > 1', 'outcome := "block" if to_number(input.s) > 1')
+    with pytest.raises(EngineError, match="evaluation failed"):
+        EmbeddedEngine().evaluate(_policy(main=main), _input(s="not a number"))
+
+
+def test_undefined_decision_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="undefined"):
+        EmbeddedEngine().evaluate(_policy(main="package gate.main\n\nother := 1\n"), _input(x=0))
+
+
+def test_comments_and_strings_do_not_count_as_calls() -> None:
+    user = {
+        "user/c.rego": '# http.send(req) is not used here\npackage gate.checks.x.y\n\nmsg := "call http.send(x) later"\n'
+    }
+    assert EmbeddedEngine().evaluate(_policy(user), _input(x=0))["outcome"] == "pass"

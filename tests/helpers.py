@@ -1,0 +1,119 @@
+"""Helpers for tests: run the real `gate` CLI as a subprocess and build inputs by code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GATE = [sys.executable, "-m", "gate"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished `gate` process."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.stdout)
+
+
+def run_gate(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> Run:
+    """Run `gate ARGS...` as a real subprocess."""
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "GATE_"))
+    }
+    full_env["NO_COLOR"] = "1"
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [*GATE, *map(str, args)],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_yaml(path: Path, *docs: Any) -> Path:
+    """Write one or more YAML documents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump_all(list(docs), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_json(path: Path, doc: Any) -> Path:
+    """Write a JSON document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
+
+
+def component_entity(name: str = "payments", **spec: Any) -> dict[str, Any]:
+    """A Backstage Component entity with sensible defaults; keyword args override spec fields."""
+    base_spec: dict[str, Any] = {
+        "type": "service",
+        "lifecycle": "production",
+        "owner": "group:payments",
+        "system": "shop",
+    }
+    base_spec.update(spec)
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {
+            "name": name,
+            "description": "Takes payments",
+            "annotations": {
+                "backstage.io/techdocs-ref": "dir:.",
+                "github.com/project-slug": "acme/payments",
+                "pagerduty.com/service-id": "P123",
+            },
+        },
+        "spec": {k: v for k, v in base_spec.items() if v is not None},
+    }
+
+
+def cyclonedx_bom(components: list[dict[str, Any]], *, spec: str = "1.6", **extra: Any) -> dict[str, Any]:
+    """A CycloneDX JSON BOM around `components`."""
+    bom: dict[str, Any] = {
+        "bomFormat": "CycloneDX",
+        "specVersion": spec,
+        "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+        "version": 1,
+        "metadata": {
+            "timestamp": "2026-01-01T00:00:00Z",
+            "component": {"type": "application", "name": "payments", "version": "1.0.0"},
+        },
+        "components": components,
+    }
+    bom.update(extra)
+    return bom
+
+
+def npm_component(name: str, version: str, license_id: str | None = "MIT") -> dict[str, Any]:
+    """A CycloneDX library component for an npm package."""
+    comp: dict[str, Any] = {
+        "type": "library",
+        "name": name,
+        "version": version,
+        "purl": f"pkg:npm/{name}@{version}",
+    }
+    if license_id:
+        comp["licenses"] = [{"license": {"id": license_id}}]
+    return comp
