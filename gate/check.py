@@ -82,12 +82,11 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     input_doc.validate(document)
-    canonical = input_doc.canonical_bytes(document)
     in_digest = input_doc.digest(document)
     engine_info = {"name": prepared.engine.name, "version": prepared.engine.version()}
     counts = {k: len(v) for k, v in sections.items()}
     try:
-        raw = prepared.engine.evaluate(prepared.policy, canonical.decode())
+        raw = prepared.engine.evaluate(prepared.policy, document)
         return from_policy_result(
             raw,
             environment=prepared.environment,

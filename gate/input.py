@@ -14,11 +14,12 @@ API_VERSION = "gate.input/v1"
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    """The input schema compiled to Python by fastjsonschema (jsonschema is ~30x slower on big SBOMs)."""
+    import fastjsonschema
 
     from gate.resources import schema
 
-    return Draft202012Validator(schema("input.schema.json"))
+    return fastjsonschema.compile(schema("input.schema.json"))
 
 
 def assemble(
@@ -39,15 +40,17 @@ def assemble(
 
 def validate(document: dict[str, Any]) -> None:
     """Validate against schemas/input.schema.json; a failure is a collector bug, reported as exit 3."""
+    import fastjsonschema
+
     from gate.errors import EngineError
 
-    error = next(iter(_validator().iter_errors(document)), None)
-    if error is not None:
-        loc = "/".join(str(p) for p in error.absolute_path)
+    try:
+        _validator()(document)
+    except fastjsonschema.JsonSchemaValueException as exc:
         raise EngineError(
-            f"input document fails its schema at /{loc}: {error.message[:200]}",
+            f"input document fails its schema: {exc.message[:200]}",
             "this is a bug in a collector; please report it with the input file",
-        )
+        ) from None
 
 
 def canonical_bytes(document: Any) -> bytes:

@@ -18,8 +18,8 @@ class Engine(Protocol):
         """The engine's version string, recorded in every decision."""
         ...
 
-    def evaluate(self, policy: PolicySet, input_json: str) -> dict[str, Any]:
-        """Evaluate the decision query over `input_json` (the canonical input document)."""
+    def evaluate(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate the decision query over the (validated) input document."""
         ...
 
 

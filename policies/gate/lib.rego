@@ -10,9 +10,18 @@
 #     undefined, regopy makes it true. Look the value up inside: `not has_text(x, ["a", "b"])`.
 #   - No `some k, v in coll` inside set/array comprehensions: regopy cannot parse it.
 #     Write `some k; v := coll[k]`.
-#   - Never sort numbers, nor take min/max of them: regopy orders numbers as text
-#     (sort([9, 10]) == [10, 9]). Sort strings only (zero-pad numbers with sprintf("%010d")).
-#     `<` and `>` on numbers are fine.
+#   - No comprehension inside another that uses the outer one's variable
+#     ({a: count([f | ...; f.x == a]) | some a in ...}): regopy evaluates it wrongly. Call a
+#     function per value instead.
+#   - object.union is shallow on regopy and deep on OPA: only merge objects whose shared keys do
+#     not both hold objects.
+#   - Never sort numbers or arrays, nor take min/max of them, and never order strings with `<`,
+#     `>` or sort(): regopy orders terms by their JSON text, quotes included (sort([9, 10]) is
+#     [10, 9]; "a" < "a b" is false, since ' ' sorts before '"'). Order strings with
+#     sorted_strings() or by order_key(). `<` and `>` on numbers, and on strings of one fixed
+#     shape (YYYY-MM-DD dates), are fine.
+#   - sort() a list, not a set: on regopy the strings sort() returns for a set do not work as
+#     object keys (`{"a": 1}[sort({"a"})[0]]` is undefined).
 #   - Iteration order over objects and sets differs between engines: never rely on it.
 #   - No sprintf for text: regopy's %s wraps strings made by some builtins (lower, upper,
 #     replace, json.marshal) in quotes, has no %q, and prints %s of a number differently. Build
@@ -21,8 +30,9 @@
 #   - glob.match takes null delimiters (`[]` behaves differently between the engines).
 #   - No rego.metadata.*, net.*, json.match_schema, http.send, time.parse_rfc3339_ns with `Z`,
 #     `(?i)` regexes. Dates are compared as YYYY-MM-DD strings (input.context.date).
-#   - Builtins that can fail on bad types are guarded with is_string/is_number first: regopy
-#     turns builtin errors into undefined, OPA into errors in strict mode.
+#   - Builtins that can fail on bad types are guarded with is_string/is_number first: the gate
+#     runs regopy with strict builtin errors, where one failing call fails the whole decision
+#     (OPA, not strict, makes the expression undefined).
 package gate.lib
 
 # data.gate.config, or an empty object when it is absent.
@@ -105,6 +115,16 @@ doc_number(item) := item.document + 1 if {
 	is_number(item.document)
 } else := 1
 
+# The strings of `xs` in byte order, the same on both engines: sorted by their hex encoding, whose
+# characters all order alike on both (regopy's hex.encode differs from OPA's for bytes >= 0x80,
+# but both keep the byte order). Duplicates are dropped.
+sorted_strings(xs) := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
+	by_key := {hex.encode(x): x | some x in xs; is_string(x)}
+}
+
+# A string that orders like the list of strings `fields` (field by field) on both engines.
+order_key(fields) := concat(".", [hex.encode(f) | some f in fields])
+
 # An annotation of an entity, when it is a non-empty string.
 annotation(entity, key) := v if {
 	v := entity.metadata.annotations[key]
@@ -159,9 +179,10 @@ strip_host(s) := substring(s, count(host), -1) if {
 	startswith(s, host)
 } else := s
 
-# True when `value` equals one of `patterns` or matches it as a glob (`*` spans any characters,
-# `?` one; [...] and {a,b} as in OPA's glob.match). A malformed pattern is an error on the embedded
-# engine (strict builtin errors) and matches nothing on OPA: the gate validates patterns first.
+# True when `value` equals one of `patterns` or matches it as a glob: `*` spans any characters
+# (including `/`), `?` is one character. A pattern holding [ ] { } or \ is only compared for
+# equality: glob.match fails on a malformed class or group, which strict builtin errors (the
+# embedded engine) turn into a failed evaluation and OPA into no match.
 matches_any(patterns, value) if {
 	some p in patterns
 	is_string(p)
@@ -172,11 +193,12 @@ matches_any(patterns, value) if {
 	is_string(value)
 	some p in patterns
 	is_string(p)
+	not regex.match(`[\[\]{}\\]`, p)
 	glob.match(p, null, value)
 }
 
-# A value for messages: a string in double quotes, anything else as JSON text. Strings are not
-# escaped: json.marshal escapes on OPA but not on regopy when the string comes from the input.
+# A value for messages: a string in double quotes (not escaped: json.marshal escapes non-ASCII
+# text on regopy and not on OPA), anything else as JSON text.
 quote(x) := concat("", ["\"", x, "\""]) if {
 	is_string(x)
 } else := json.marshal(x)
@@ -191,9 +213,9 @@ step_label(step) := quote(step.id) if {
 vex_closed := {"not_affected", "false_positive", "resolved", "resolved_with_pedigree"}
 
 # A vulnerability that VEX has not closed.
-vuln_open(v) if not vex_closed[v.state]
+vuln_open(v) if not vex_closed[object.get(v, "state", null)]
 
-# "critical vulnerability CVE-1 affects pkg:a, pkg:b and is not marked … by VEX"
+# "critical vulnerability CVE-1 affects pkg:a; pkg:b and is not marked … by VEX"
 vuln_message(v) := concat("", [v.severity, " vulnerability ", v.id, " affects ", affected(v), " and is not marked not_affected, false_positive or resolved by VEX"])
 
 affected(v) := first_few([a | some a in v.affects; is_string(a)], "a listed component")
@@ -213,7 +235,7 @@ is_provenance(att) if {
 
 # The identifier of an attestation: the name of its first subject (by name), or null.
 attestation_ref(att) := names[0] if {
-	names := sort([s.name | some s in att.subjects; present(s.name)])
+	names := sorted_strings([s.name | some s in att.subjects; present(s.name)])
 	count(names) > 0
 } else := null
 

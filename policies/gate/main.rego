@@ -22,57 +22,93 @@
 # Violation items follow the check contract ({"msg", "subject"}); an item may carry "check",
 # "severity", "title" and "remediation", which win over the package's meta (conftest adapters use
 # this). A package without meta is reported under "<area>.<name>". A bare string item is a message.
+#
+# Shape: `decision` only gathers (the violations, data.gate.config, data.gate.waivers,
+# input.context) and hands them to `decide`, a pure function of its arguments. The unit tests call
+# `decide` directly: regopy 1.5.2 cannot evaluate gate.main.decision under `with` (each `with`
+# reaching it cost 0.5 to 5 GB and seconds, and rule values leaked between `with` contexts, giving
+# wrong answers).
 package gate.main
 
 import data.gate.lib
 
-severities := {"critical", "high", "medium", "low"}
+decision := decide(raw_violations, lib.config, lib.waivers, context)
 
-actions := {"block", "warn", "off"}
-
-environment := e if {
-	e := input.context.environment
-	is_string(e)
-} else := null
-
-today := d if {
-	d := input.context.date
-	is_string(d)
-} else := null
-
-tiers := t if {
-	t := lib.config.environments[environment]
-	is_object(t)
-}
-
-known_environment if is_object(tiers)
-
-overrides := o if {
-	o := lib.config.checks
-	is_object(o)
+context := context_of(input) if {
+	input
 } else := {}
 
-# One normalised record per violation of every check package.
-violations contains v if {
+context_of(doc) := c if {
+	c := doc.context
+	is_object(c)
+} else := {}
+
+# Every violation of every check package, with the package's name and meta.
+raw_violations contains {"package": concat(".", [area, name]), "meta": check_meta(area, name), "item": item} if {
 	some area, name
 	item := data.gate.checks[area][name].violation[_]
-	m := check_meta(area, name)
-	check := lib.str(item, "check", lib.str(m, "id", concat("", [area, ".", name])))
-	v := {
-		"check": check,
-		"title": lib.str(item, "title", lib.str(m, "title", check)),
-		"severity": severity(lib.str(item, "severity", lib.str(m, "severity", "critical"))),
-		"message": message(item, check),
-		"subject": subject(item),
-		"remediation": lib.str(item, "remediation", lib.str(m, "remediation", "")),
-		"effective_on": lib.str(m, "effective_on", null),
-	}
 }
 
 check_meta(area, name) := m if {
 	m := data.gate.checks[area][name].meta
 	is_object(m)
 } else := {}
+
+# The decision for raw violations ({"package", "meta", "item"}), a configuration (the shape of
+# data.gate.config), waivers (the shape of data.gate.waivers) and a CI context (input.context).
+decide(raws, config, waivers, ctx) := decision_of(findings_of(raws, config, waivers, ctx), config, ctx)
+
+decision_of(fs, config, ctx) := {
+	"outcome": outcome_of(summary_of(fs), config, ctx),
+	"environment": environment(ctx),
+	"findings": fs,
+	"summary": summary_of(fs),
+}
+
+# Spelled out: regopy miscounts a comprehension nested in another that uses the outer one's variable.
+summary_of(fs) := {"block": count_action(fs, "block"), "warn": count_action(fs, "warn"), "waived": count_action(fs, "waived")}
+
+count_action(fs, a) := count([f | some f in fs; f.action == a])
+
+outcome_of(summary, config, ctx) := "error" if {
+	not known_environment(config, ctx)
+} else := "block" if {
+	summary.block > 0
+} else := "warn" if {
+	summary.warn > 0
+} else := "pass"
+
+environment(ctx) := e if {
+	e := ctx.environment
+	is_string(e)
+} else := null
+
+today(ctx) := d if {
+	d := ctx.date
+	is_string(d)
+} else := null
+
+known_environment(config, ctx) if is_object(config.environments[environment(ctx)])
+
+severities := {"critical", "high", "medium", "low"}
+
+actions := {"block", "warn", "off"}
+
+# A raw violation as a finding without its action: check id, title, severity, message, subject,
+# remediation, and the check's effective date (or null).
+normalise(raw) := {
+	"check": check,
+	"title": lib.str(item, "title", lib.str(m, "title", check)),
+	"severity": severity(lib.str(item, "severity", lib.str(m, "severity", "critical"))),
+	"message": message(item, check),
+	"subject": subject(item),
+	"remediation": lib.str(item, "remediation", lib.str(m, "remediation", "")),
+	"effective_on": lib.str(m, "effective_on", null),
+} if {
+	item := raw.item
+	m := raw.meta
+	check := lib.str(item, "check", lib.str(m, "id", raw.package))
+}
 
 severity(s) := lower(s) if {
 	severities[lower(s)]
@@ -99,15 +135,15 @@ line(s) := to_number(format_int(s.line, 10)) if {
 } else := null
 
 # The action the configuration gives a check in this environment (steps 1 and 2).
-configured_action(v) := valid_action(o) if {
-	o := overrides[v.check]
+configured_action(v, config, env) := valid_action(o) if {
+	o := config.checks[v.check]
 	is_string(o)
-} else := valid_action(o[environment]) if {
-	o := overrides[v.check]
+} else := valid_action(o[env]) if {
+	o := config.checks[v.check]
 	is_object(o)
-	o[environment]
-} else := valid_action(tiers[v.severity]) if {
-	tiers[v.severity]
+	o[env]
+} else := valid_action(config.environments[env][v.severity]) if {
+	config.environments[env][v.severity]
 } else := "block"
 
 valid_action(a) := a if {
@@ -115,35 +151,36 @@ valid_action(a) := a if {
 } else := "block"
 
 # Steps 1 to 3.
-action(v) := "block" if {
-	not known_environment
+action(v, config, ctx) := "block" if {
+	not known_environment(config, ctx)
 } else := "off" if {
-	configured_action(v) == "off"
+	configured_action(v, config, environment(ctx)) == "off"
 } else := "warn" if {
-	not_yet_effective(v)
-} else := configured_action(v)
+	not_yet_effective(v, ctx)
+} else := configured_action(v, config, environment(ctx))
 
-not_yet_effective(v) if {
-	is_string(today)
+not_yet_effective(v, ctx) if {
+	is_string(today(ctx))
 	is_string(v.effective_on)
-	v.effective_on > today
+	v.effective_on > today(ctx)
 }
 
 # Step 4: the waiver for a finding, or null. A waiver matches when its check equals the finding's
 # and its subject, a glob (`*` spans any characters, including `/`), matches the subject's ref, or
 # its path when it has no ref. When several match, the one with the smallest id is recorded.
-waiver_for(v) := {"id": w[0], "owner": w[1], "reason": w[2], "expires": w[3]} if {
-	known_environment
-	is_string(today)
+waiver_for(v, waivers, config, ctx) := matching[first] if {
+	known_environment(config, ctx)
+	date := today(ctx)
+	is_string(date)
 	target := waiver_target(v.subject)
-	matching := sort([[w.id, w.owner, w.reason, w.expires] |
-		some w in lib.waivers
+	matching := {lib.order_key([w.id, w.expires, w.owner, w.reason]): {"id": w.id, "owner": w.owner, "reason": w.reason, "expires": w.expires} |
+		some w in waivers
 		w.check == v.check
-		w.expires >= today
+		w.expires >= date
 		lib.matches_any([w.subject], target)
-	])
+	}
 	count(matching) > 0
-	w := matching[0]
+	first := sort([key | some key in object.keys(matching)])[0]
 } else := null
 
 waiver_target(s) := s.ref if {
@@ -152,11 +189,19 @@ waiver_target(s) := s.ref if {
 	is_string(s.path)
 } else := ""
 
-findings_set contains f if {
-	some v in violations
-	a := action(v)
+# The findings, in a fixed order on every engine: blocks, then warnings, then waived; by severity,
+# check, file, line, ref, message (see lib.rego on ordering strings). Findings with equal keys are
+# equal: the waiver follows from the other fields.
+findings_of(raws, config, waivers, ctx) := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
+	by_key := {sort_key(f): f | some f in finding_set(raws, config, waivers, ctx)}
+}
+
+finding_set(raws, config, waivers, ctx) := {f |
+	some raw in raws
+	v := normalise(raw)
+	a := action(v, config, ctx)
 	a != "off"
-	w := waiver_for(v)
+	w := waiver_for(v, waivers, config, ctx)
 	f := {
 		"check": v.check,
 		"title": v.title,
@@ -173,15 +218,11 @@ final_action(a, w) := "waived" if {
 	w != null
 } else := a
 
-# Findings in a fixed order on every engine: blocks, then warnings, then waived; by severity, check,
-# file, line, ref, message. The key holds strings only (see lib.rego on sorting).
-findings := [pair[1] | some pair in sort([[sort_key(f), f] | some f in findings_set])]
-
 action_rank := {"block": "0", "warn": "1", "waived": "2"}
 
 severity_rank := {"critical": "0", "high": "1", "medium": "2", "low": "3"}
 
-sort_key(f) := [
+sort_key(f) := lib.order_key([
 	action_rank[f.action],
 	severity_rank[f.severity],
 	f.check,
@@ -192,7 +233,7 @@ sort_key(f) := [
 	f.message,
 	f.title,
 	f.remediation,
-]
+])
 
 or_empty(x) := x if {
 	is_string(x)
@@ -201,20 +242,3 @@ or_empty(x) := x if {
 padded_line(n) := sprintf("%010d", [n]) if {
 	is_number(n)
 } else := ""
-
-summary := {a: count([f | some f in findings; f.action == a]) | some a in ["block", "warn", "waived"]}
-
-outcome := "error" if {
-	not known_environment
-} else := "block" if {
-	summary.block > 0
-} else := "warn" if {
-	summary.warn > 0
-} else := "pass"
-
-decision := {
-	"outcome": outcome,
-	"environment": environment,
-	"findings": findings,
-	"summary": summary,
-}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from gate.engine.embedded import EmbeddedEngine
@@ -23,8 +21,8 @@ def _policy(extra: dict[str, str] | None = None, main: str = MAIN) -> PolicySet:
     return PolicySet(modules={"lib/gate/main.rego": main, **(extra or {})}, data={"gate": {"config": {}}})
 
 
-def _input(**kw: object) -> str:
-    return json.dumps({"context": {"environment": "prod"}, **kw})
+def _input(**kw: object) -> dict[str, object]:
+    return {"context": {"environment": "prod"}, **kw}
 
 
 def test_evaluates_the_decision() -> None:
@@ -73,3 +71,17 @@ def test_comments_and_strings_do_not_count_as_calls() -> None:
         "user/c.rego": '# http.send(req) is not used here\npackage gate.checks.x.y\n\nmsg := "call http.send(x) later"\n'
     }
     assert EmbeddedEngine().evaluate(_policy(user), _input(x=0))["outcome"] == "pass"
+
+
+def test_strings_with_quotes_backslashes_and_newlines_survive() -> None:
+    main = """package gate.main
+
+decision := {"outcome": "pass", "environment": "prod", "findings": [], "summary": {}, "echo": input.s,
+             "same": input.s == data.gate.config.s, "joined": concat("|", [input.s, "x"])}
+"""
+    text = 'we"ird\\pkg\nline2\ttab é'
+    policy = PolicySet(modules={"lib/gate/main.rego": main}, data={"gate": {"config": {"s": text}}})
+    out = EmbeddedEngine().evaluate(policy, {"s": text})
+    assert out["echo"] == text
+    assert out["same"] is True
+    assert out["joined"] == text + "|x"

@@ -33,7 +33,7 @@ license_ids(c) := {id |
 
 # Names the first expression (in text order, for both engines) that mentions the id.
 expression_note(c, id) := concat("", [" (in the expression ", lib.quote(exprs[0]), ")"]) if {
-	exprs := sort([l.value |
+	exprs := lib.sorted_strings([l.value |
 		some l in object.get(c, "licenses", [])
 		l.kind == "expression"
 		is_string(l.value)

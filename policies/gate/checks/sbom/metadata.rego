@@ -1,6 +1,8 @@
 # SBOM-METADATA: an SBOM says when it was made and what it describes.
 package gate.checks.sbom.metadata
 
+import data.gate.lib
+
 meta := {
 	"id": "SBOM-METADATA",
 	"title": "SBOM has a timestamp and names its subject",
@@ -18,5 +20,5 @@ violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "
 		sbom[field] != true
 	]
 	count(missing) > 0
-	msg := concat("", ["SBOM ", sbom.path, " lacks ", concat(" and ", sort(missing))])
+	msg := concat("", ["SBOM ", sbom.path, " lacks ", concat(" and ", lib.sorted_strings(missing))])
 }

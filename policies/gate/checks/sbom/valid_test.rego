@@ -22,3 +22,10 @@ test_names_spdx if {
 test_quiet_for_valid_sbom if {
 	count(valid.violation) == 0 with input.sboms as [t.sbom([], [])]
 }
+
+test_unknown_format_is_named_generically if {
+	bad := object.union(t.sbom([], []), {"valid": false, "format": "swid", "errors": ["x"]})
+	vs := valid.violation with input.sboms as [bad]
+	some v in vs
+	v.msg == "SBOM sbom.cdx.json fails the specification schema: x"
+}
