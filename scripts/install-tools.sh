@@ -13,7 +13,10 @@ bin="$(go env GOPATH)/bin"
 mkdir -p "$bin"
 
 have_version() { # tool, version
-  [ -x "$bin/$1" ] && "$bin/$1" version 2>/dev/null | grep -q "${2#v}"
+  local out
+  [ -x "$bin/$1" ] || return 1
+  out="$("$bin/$1" version 2>/dev/null || true)"
+  case "$out" in *"${2#v}"*) return 0 ;; *) return 1 ;; esac
 }
 
 if ! have_version opa "$OPA_VERSION"; then
