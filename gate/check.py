@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gate import input as input_doc
 from gate.collect.registry import collect_paths
@@ -32,6 +33,12 @@ class CheckOptions:
     waivers: Path | None = None
     artifacts: tuple[Path, ...] = ()
     engine: str | None = None
+    opa_path: Path | None = None
+    opa_url: str | None = None
+    opa_token: str | None = None
+    opa_ca: Path | None = None
+    opa_timeout: float = 10.0
+    opa_retries: int = 2
     service: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -58,7 +65,15 @@ def prepare(opts: CheckOptions) -> Prepared:
     policy = build_policy_set(
         list(config.policies) + list(opts.policies), config.policy_data(), waivers, opts.data
     )
-    engine = get_engine(opts.engine or config.engine)
+    engine = get_engine(
+        opts.engine or config.engine,
+        opa_path=opts.opa_path,
+        opa_url=opts.opa_url,
+        opa_token=opts.opa_token,
+        opa_ca=opts.opa_ca,
+        opa_timeout=opts.opa_timeout,
+        opa_retries=opts.opa_retries,
+    )
     return Prepared(config, environment, policy, engine)
 
 
@@ -83,10 +98,14 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
     document = input_doc.assemble(context, require, sections)
     input_doc.validate(document)
     in_digest = input_doc.digest(document)
-    engine_info = {"name": prepared.engine.name, "version": prepared.engine.version()}
+    engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
     counts = {k: len(v) for k, v in sections.items()}
     try:
+        engine_info["version"] = prepared.engine.version()  # an external engine may be missing
         raw = prepared.engine.evaluate(prepared.policy, document)
+        server = raw.pop("_server", None)
+        if isinstance(server, dict):  # opa-server: OPA's decision id and bundle revisions
+            engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
         return from_policy_result(
             raw,
             environment=prepared.environment,

@@ -12,6 +12,7 @@ from gate import __version__
 from gate.errors import ExitCode, GateError
 
 FORMAT_CHOICES = ("text", "json")
+ENGINE_CHOICES = ("embedded", "opa", "opa-server")
 
 
 def _fail(exc: GateError) -> None:
@@ -75,7 +76,33 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Artifact a signature bundle signs (repeatable).",
 )
-@click.option("--engine", type=click.Choice(["embedded"]), help="Policy engine [config, embedded].")
+@click.option("--engine", type=click.Choice(ENGINE_CHOICES), help="Policy engine [config, embedded].")
+@click.option(
+    "--opa-path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="The opa binary for --engine opa [opa on PATH, then $(go env GOPATH)/bin].",
+)
+@click.option("--opa-url", metavar="URL", help="The OPA server for --engine opa-server.")
+@click.option(
+    "--opa-token",
+    metavar="TOKEN",
+    envvar="GATE_OPA_TOKEN",
+    help="Bearer token for the OPA server [GATE_OPA_TOKEN].",
+)
+@click.option(
+    "--opa-ca", type=click.Path(path_type=Path), metavar="FILE", help="CA bundle for the OPA server's TLS."
+)
+@click.option(
+    "--opa-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the OPA server."
+)
+@click.option(
+    "--opa-retries",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Retries when the OPA server is unreachable.",
+)
 @click.option("--service", metavar="NAME", help="Service id recorded in the decision [GATE_SERVICE].")
 @click.option(
     "--format",
@@ -102,6 +129,12 @@ def check(
     waivers: Path | None,
     artifacts: tuple[Path, ...],
     engine: str | None,
+    opa_path: Path | None,
+    opa_url: str | None,
+    opa_token: str | None,
+    opa_ca: Path | None,
+    opa_timeout: float,
+    opa_retries: int,
     service: str | None,
     fmt: str,
     reports: tuple[str, ...],
@@ -131,6 +164,12 @@ def check(
         waivers=waivers,
         artifacts=artifacts,
         engine=engine,
+        opa_path=opa_path,
+        opa_url=opa_url,
+        opa_token=opa_token,
+        opa_ca=opa_ca,
+        opa_timeout=opa_timeout,
+        opa_retries=opa_retries,
         service=service,
         env=dict(os.environ),
     )
@@ -151,3 +190,137 @@ def check(
     if decision.error:
         click.echo(f"gate: {decision.error}", err=True)
     sys.exit(decision.exit_code())
+
+
+@main.group()
+def policy() -> None:
+    """Develop policies: Rego unit tests and static checks of the shipped library and your folders."""
+
+
+_POLICY_OPTION = click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Policy folder to include besides the shipped library (repeatable).",
+)
+_OPA_PATH_OPTION = click.option(
+    "--opa-path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="The opa binary [opa on PATH, then $(go env GOPATH)/bin].",
+)
+
+
+@policy.command("test")
+@_POLICY_OPTION
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINE_CHOICES),
+    default="embedded",
+    show_default=True,
+    help="Run the tests on regopy, or with `opa test`.",
+)
+@_OPA_PATH_OPTION
+@click.option("--coverage", is_flag=True, help="Print OPA's coverage of the policies (--engine opa).")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Fail when the coverage is below PERCENT (implies --coverage; --engine opa).",
+)
+def policy_test(
+    policies: tuple[Path, ...],
+    engine: str,
+    opa_path: Path | None,
+    coverage: bool,
+    fail_under: float | None,
+) -> None:
+    """Run the Rego unit tests (`test_*` rules) of the shipped library and the --policy folders.
+
+    \b
+    Prints one line per failing test and a summary.
+    Exit codes: 0 all pass, 1 a test failed or a module does not load, 2 bad usage,
+    3 engine missing or broken.
+    """
+    from gate.policy_tools import run_tests
+
+    coverage = coverage or fail_under is not None
+    if coverage and engine != "opa":
+        click.echo("gate: --coverage and --fail-under need --engine opa", err=True)
+        sys.exit(ExitCode.USAGE)
+    try:
+        run = run_tests(list(policies), engine, opa_path=opa_path, coverage=coverage)
+    except GateError as exc:
+        _fail(exc)
+        return
+    click.echo("\n".join(run.report_lines()))
+    ok = run.ok
+    if fail_under is not None and run.coverage is not None and run.coverage < fail_under:
+        click.echo(f"gate: coverage {run.coverage:.1f}% is below --fail-under {fail_under:g}%", err=True)
+        ok = False
+    sys.exit(ExitCode.OK if ok else ExitCode.BLOCKED)
+
+
+@policy.command("check")
+@_POLICY_OPTION
+@_OPA_PATH_OPTION
+def policy_check(policies: tuple[Path, ...], opa_path: Path | None) -> None:
+    """Check the policies: `opa check --strict` over everything the gate loads, and Regal.
+
+    \b
+    Regal lints the shipped library with the project's .regal/config.yaml, and each --policy
+    folder with the Regal config found from that folder upwards (Regal's defaults otherwise).
+    Exit codes: 0 clean, 1 findings, 2 bad usage, 3 opa or regal missing or broken.
+    """
+    from gate.policy_tools import run_checks
+
+    try:
+        run = run_checks(list(policies), opa_path=opa_path)
+    except GateError as exc:
+        _fail(exc)
+        return
+    click.echo("\n".join(run.report_lines()))
+    for note in run.notes:
+        click.echo(f"note: {note}", err=True)
+    sys.exit(ExitCode.OK if run.ok else ExitCode.BLOCKED)
+
+
+@policy.command("push")
+@click.option("--opa-url", required=True, metavar="URL", help="The OPA server to load.")
+@click.option("--opa-token", metavar="TOKEN", envvar="GATE_OPA_TOKEN", help="Bearer token [GATE_OPA_TOKEN].")
+@click.option(
+    "--opa-ca", type=click.Path(path_type=Path), metavar="FILE", help="CA bundle for the server's TLS."
+)
+@click.option("--config", type=click.Path(path_type=Path), help="Config file [./gate.yaml if present].")
+@_POLICY_OPTION
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path), help="Extra data file.")
+@click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file [config `waivers:`].")
+def policy_push(
+    opa_url: str,
+    opa_token: str | None,
+    opa_ca: Path | None,
+    config: Path | None,
+    policies: tuple[Path, ...],
+    data_files: tuple[Path, ...],
+    waivers: Path | None,
+) -> None:
+    """Load the shipped and configured policies, the config data and the waivers into an OPA server.
+
+    \b
+    For development and tests: production servers load signed bundles instead.
+    Exit codes: 0 loaded, 2 bad usage or config, 3 the server refused or failed.
+    """
+    from gate.check import CheckOptions, prepare
+    from gate.opa_push import push
+
+    opts = CheckOptions(config=config, policies=policies, data=data_files, waivers=waivers, engine="embedded")
+    try:
+        result = push(prepare(opts).policy, opa_url, opa_token, ca=opa_ca)
+    except GateError as exc:
+        _fail(exc)
+        return
+    click.echo(
+        f"loaded {len(result.modules)} modules and data ({', '.join(result.data_keys)}) into {result.url}"
+        f" · policy {result.digest}"
+    )

@@ -97,7 +97,7 @@ class Decision:
     outcome: Outcome
     environment: str
     findings: tuple[Finding, ...]
-    engine: dict[str, str]
+    engine: dict[str, Any]
     policy_digest: str
     input_digest: str
     audit: dict[str, Any] | None = None
@@ -155,7 +155,7 @@ def from_policy_result(
     raw: dict[str, Any],
     *,
     environment: str,
-    engine: dict[str, str],
+    engine: dict[str, Any],
     policy_digest: str,
     input_digest: str,
     inputs: dict[str, int],
@@ -189,7 +189,7 @@ def from_policy_result(
 
 
 def error_decision(
-    environment: str, message: str, engine: dict[str, str], policy_digest: str, input_digest: str
+    environment: str, message: str, engine: dict[str, Any], policy_digest: str, input_digest: str
 ) -> Decision:
     """The decision recorded when the gate could not decide: outcome error (exit 3)."""
     return Decision(Outcome.ERROR, environment, (), engine, policy_digest, input_digest, error=message)

@@ -64,7 +64,7 @@ def user_modules(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
         raise ConfigError(
             "policy folder not found", "check --policy or `policies:` in gate.yaml", path=str(directory)
         )
-    files = [directory] if directory.is_file() else sorted(directory.rglob("*.rego"))
+    files = policy_files(directory)
     if not files:
         raise ConfigError(
             "policy folder holds no .rego files",
@@ -78,8 +78,18 @@ def user_modules(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read policy: {exc}", "save Rego files as UTF-8", path=str(f)) from None
-        (tests if f.name.endswith("_test.rego") else modules)[f"user/{f.as_posix().lstrip('/')}"] = text
+        (tests if f.name.endswith("_test.rego") else modules)[user_module_name(f)] = text
     return modules, tests
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """The .rego files of a user policy folder (or the file itself), in a stable order."""
+    return [directory] if directory.is_file() else sorted(directory.rglob("*.rego"))
+
+
+def user_module_name(path: Path) -> str:
+    """The module name of a user policy file: `user/<the path as given, without a leading />`."""
+    return f"user/{path.as_posix().lstrip('/')}"
 
 
 def conftest_adapter(namespace: str, rules: list[str]) -> str:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin.
-# Idempotent: a tool already present at the pinned version is left alone.
+# Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin:
+# OPA (the `opa` engine, `gate policy test|check`) and Regal (the Rego linter, `gate policy check`).
+# Idempotent: a tool already present at the pinned version is left alone. Prints the bin folder.
 set -euo pipefail
 
 OPA_VERSION="${OPA_VERSION:-v1.22.2}"
+REGAL_VERSION="${REGAL_VERSION:-v0.39.0}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is required (https://go.dev/dl/); or install OPA yourself and put it on PATH" >&2
@@ -19,8 +21,36 @@ have_version() { # tool, version
   case "$out" in *"${2#v}"*) return 0 ;; *) return 1 ;; esac
 }
 
+install_tool() { # tool, module, version, extra go build flags...
+  local tool="$1" module="$2" version="$3" tmp
+  shift 3
+  echo "install-tools: installing $tool $version" >&2
+  if GOFLAGS=-mod=mod go install "$@" "${module}@${version}"; then
+    return 0
+  fi
+  # Some module proxies refuse the version list `go install` reads for deprecation notices
+  # (403 on @v/list). Build the same pinned version through a throwaway module instead.
+  echo "install-tools: go install failed; building $tool $version through a temporary module" >&2
+  tmp="$(mktemp -d)"
+  (
+    cd "$tmp"
+    go mod init install-tools.local >/dev/null 2>&1
+    GOFLAGS=-mod=mod go get "${module}@${version}" 2>get.log || { cat get.log >&2; exit 1; }
+    GOFLAGS=-mod=mod go build "$@" -o "$bin/$tool" "$module"
+  ) || {
+    rm -rf "$tmp"
+    return 1
+  }
+  rm -rf "$tmp"
+}
+
 if ! have_version opa "$OPA_VERSION"; then
-  echo "install-tools: installing opa $OPA_VERSION" >&2
-  GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
+  install_tool opa github.com/open-policy-agent/opa "$OPA_VERSION"
+fi
+if ! have_version regal "$REGAL_VERSION"; then
+  # Regal reads its version from -ldflags (as its release builds do); without it `regal version`
+  # says "unknown" and this script could not tell the pinned version is installed.
+  install_tool regal github.com/open-policy-agent/regal "$REGAL_VERSION" -tags regal_standalone \
+    -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=${REGAL_VERSION}"
 fi
 echo "$bin"

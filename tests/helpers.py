@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,3 +118,20 @@ def npm_component(name: str, version: str, license_id: str | None = "MIT") -> di
     if license_id:
         comp["licenses"] = [{"license": {"id": license_id}}]
     return comp
+
+
+def require_binary(name: str) -> str:
+    """A tool the gate finds (`opa`, `regal`): on PATH or in $(go env GOPATH)/bin.
+
+    Missing: fail in CI (which must run scripts/install-tools.sh), skip on a laptop.
+    """
+    from gate.tools import find_binary
+
+    found = find_binary(name)
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{name} not found on PATH or in $(go env GOPATH)/bin; CI must run scripts/install-tools.sh"
+            )
+        pytest.skip(f"{name} not found: run scripts/install-tools.sh")
+    return found

@@ -24,14 +24,36 @@ class Engine(Protocol):
 
 
 def get_engine(name: str, **options: Any) -> Engine:
-    """The engine named on the command line or in the config."""
+    """The engine named on the command line or in the config.
+
+    Options: `opa_path` (the opa binary for the `opa` engine; default: found on PATH or in
+    $(go env GOPATH)/bin); `opa_url`, `opa_token`, `opa_ca`, `opa_timeout`, `opa_retries` for
+    `opa-server`. Options an engine does not use are ignored.
+    """
     from gate.errors import ConfigError
 
     if name == "embedded":
         from gate.engine.embedded import EmbeddedEngine
 
         return EmbeddedEngine()
-    raise ConfigError(
-        f"engine {name!r} is not available in this version",
-        "use --engine embedded",
-    )
+    if name == "opa":
+        from gate.engine.opa import OpaEngine
+
+        return OpaEngine(options.get("opa_path"))
+    if name == "opa-server":
+        url = options.get("opa_url")
+        if not url:
+            raise ConfigError(
+                "--engine opa-server needs --opa-url URL",
+                "name the OPA server, e.g. https://opa.internal:8181",
+            )
+        from gate.engine.opa_server import OpaServerEngine
+
+        return OpaServerEngine(
+            url,
+            options.get("opa_token"),
+            ca=options.get("opa_ca"),
+            timeout=float(options.get("opa_timeout") or 10.0),
+            retries=int(options.get("opa_retries", 2)),
+        )
+    raise ConfigError(f"unknown engine {name!r}", "use --engine embedded, opa or opa-server")

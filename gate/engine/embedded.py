@@ -51,6 +51,7 @@ class EmbeddedEngine:
 
     def __init__(self) -> None:
         self._interp: Any = None
+        self._bundle: Any = None
         self._digest: str | None = None
 
     def version(self) -> str:
@@ -90,6 +91,13 @@ class EmbeddedEngine:
             raise EngineError(
                 f"policy does not compile: {_first_error(str(exc))}", "fix the Rego module named"
             ) from None
+        try:
+            # A bundle compiles the policies once; each query then skips recompiling them.
+            self._bundle = interp.build(f"x = {DECISION_QUERY}")
+        except RegoError as exc:
+            raise EngineError(
+                f"policy does not compile: {_first_error(str(exc))}", "fix the Rego module named"
+            ) from None
         self._interp, self._digest = interp, policy.digest
         return interp
 
@@ -102,14 +110,19 @@ class EmbeddedEngine:
         try:
             # Input() builds the term directly: ~2.5x faster than regopy parsing the JSON text.
             interp.set_input(Input(_escaped(document)))
-            out = interp.query(DECISION_QUERY)
+            out = interp.query_bundle(self._bundle)
             if out.ok() and out.node().kind != NodeKind.Undefined:
-                value = json.loads(out.expressions().json())
+                try:
+                    node = out.binding("x")
+                except ValueError:  # unbound: the decision is undefined
+                    node = None
+                if node is not None:
+                    value = json.loads(node.json())
         except RegoError as exc:
             raise EngineError(
                 f"evaluation failed: {_first_error(str(exc))}", "run with --engine opa for details"
             ) from None
-        except ValueError as exc:  # regopy could not decode its own output
+        except ValueError as exc:  # regopy could not decode its own output (json.JSONDecodeError)
             raise EngineError(
                 f"evaluation failed: the engine returned unreadable output ({exc})", "run with --engine opa"
             ) from None
