@@ -43,11 +43,13 @@ context_of(doc) := c if {
 	is_object(c)
 } else := {}
 
-# Every violation of every check package, with the package's name and meta.
-raw_violations contains {"package": concat(".", [area, name]), "meta": check_meta(area, name), "item": item} if {
+# Every violation of every check package, with the package's name and meta, in no particular order.
+# Lists, not sets, from here on: the embedded engine takes O(n²) time to build a set or an object
+# of n items (745 findings took minutes); equal findings are dropped when they are ordered.
+raw_violations := [{"package": concat(".", [area, name]), "meta": check_meta(area, name), "item": item} |
 	some area, name
 	item := data.gate.checks[area][name].violation[_]
-}
+]
 
 check_meta(area, name) := m if {
 	m := data.gate.checks[area][name].meta
@@ -190,13 +192,10 @@ waiver_target(s) := s.ref if {
 } else := ""
 
 # The findings, in a fixed order on every engine: blocks, then warnings, then waived; by severity,
-# check, file, line, ref, message (see lib.rego on ordering strings). Findings with equal keys are
-# equal: the waiver follows from the other fields.
-findings_of(raws, config, waivers, ctx) := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
-	by_key := {sort_key(f): f | some f in finding_set(raws, config, waivers, ctx)}
-}
+# check, file, line, ref, message (see lib.rego on ordering strings), each once.
+findings_of(raws, config, waivers, ctx) := in_order(finding_list(raws, config, waivers, ctx))
 
-finding_set(raws, config, waivers, ctx) := {f |
+finding_list(raws, config, waivers, ctx) := [f |
 	some raw in raws
 	v := normalise(raw)
 	a := action(v, config, ctx)
@@ -212,6 +211,21 @@ finding_set(raws, config, waivers, ctx) := {f |
 		"remediation": v.remediation,
 		"waiver": w,
 	}
+]
+
+# The findings fs sorted by sort_key, each once. Findings with equal keys are equal (the waiver
+# follows from the other fields). Sorted as strings "<sort key> <index in fs>": the separator sorts
+# before every character of a key, so equal keys stay together and keep their order; the first of
+# each run is kept.
+in_order(fs) := [fs[i] |
+	some j
+	key := keys[j]
+	key != previous[j]
+	i := to_number(split(entries[j], " ")[1])
+] if {
+	entries := sort([concat(" ", [sort_key(f), format_int(i, 10)]) | some i; f := fs[i]])
+	keys := [split(e, " ")[0] | some e in entries]
+	previous := array.concat([""], keys)
 }
 
 final_action(a, w) := "waived" if {

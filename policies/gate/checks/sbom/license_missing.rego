@@ -10,19 +10,23 @@ meta := {
 	"remediation": "Use an SBOM generator that records licenses (e.g. syft, cdxgen), or add the license by hand.",
 }
 
-# SPDX's NOASSERTION and NONE say that no license is known; they count as missing.
-violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": lib.component_ref(c), "line": null}} if {
-	some sbom in input.sboms
+# Written for SBOMs with thousands of components (see lib.indexes): one test per component, and
+# the message only for a violation.
+violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
 	some c in sbom.components
-	count(known(c)) == 0
-	msg := concat("", ["component ", lib.component_ref(c), " has no license"])
+	unlicensed(c)
+	ref := lib.component_ref(c)
+	msg := concat("", ["component ", ref, " has no license"])
 }
 
+# SPDX's NOASSERTION and NONE say that no license is known; they count as missing.
 unknown := {"noassertion", "none", ""}
 
-known(c) := {v |
-	some l in array.concat(object.get(c, "licenses", []), [{"value": id} | some id in object.get(c, "license_ids", [])])
-	v := l.value
-	is_string(v)
-	not unknown[lower(trim_space(v))]
+# No license entry and no license id names a license. (Spelled out: on the embedded engine this
+# takes half the time of `not licensed(c)` with a rule per source.)
+unlicensed(c) if {
+	count([v | some l in c.licenses; v := l.value; is_string(v); not unknown[lower(trim_space(v))]]) == 0
+	count([v | some v in c.license_ids; is_string(v); not unknown[lower(trim_space(v))]]) == 0
 }

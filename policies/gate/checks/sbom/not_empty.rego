@@ -1,6 +1,8 @@
 # SBOM-NOT-EMPTY: an SBOM lists what is inside.
 package gate.checks.sbom.not_empty
 
+import data.gate.lib
+
 meta := {
 	"id": "SBOM-NOT-EMPTY",
 	"title": "SBOM lists components",
@@ -9,7 +11,8 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
-	some sbom in input.sboms
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
 	count(sbom.components) == 0
 	msg := concat("", ["SBOM ", sbom.path, " lists no components"])
 }

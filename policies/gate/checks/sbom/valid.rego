@@ -11,7 +11,8 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
-	some sbom in input.sboms
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
 	sbom.valid == false
 	msg := concat("", ["SBOM ", sbom.path, " fails the ", spec_name(sbom), " schema: ", lib.errors_summary(sbom.errors)])
 }

@@ -11,7 +11,8 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": v.id, "line": null}} if {
-	some sbom in input.sboms
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
 	some v in sbom.vulnerabilities
 	v.severity == "critical"
 	lib.vuln_open(v)

@@ -9,6 +9,8 @@
 # as present here; SIG-VERIFIED reports it.
 package gate.checks.signature.present
 
+import data.gate.lib
+
 meta := {
 	"id": "SIG-PRESENT",
 	"title": "Required signatures are present",
@@ -25,7 +27,8 @@ violation contains {"msg": msg, "subject": {"kind": "input", "path": null, "ref"
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
 	"signature" in input.require
-	some sbom in input.sboms
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
 	not signed(sbom)
 	msg := concat("", ["SBOM ", sbom.path, " has no signature (require: signature); expected a bundle such as ", sbom.path, ".sigstore.json"])
 }
