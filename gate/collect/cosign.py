@@ -19,6 +19,7 @@ from typing import Any
 
 from gate.collect.base import CollectSettings
 from gate.collect.files import ParsedFile
+from gate.collect.sigstore_bundle import int_or_none
 
 KIND = "signature"
 SECTION = "signatures"
@@ -111,23 +112,11 @@ def _tlog_entries(optional: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     return [
         {
-            "log_index": _int(payload.get("logIndex")),
-            "integrated_time": _int(payload.get("integratedTime")),
+            "log_index": int_or_none(payload.get("logIndex")),
+            "integrated_time": int_or_none(payload.get("integratedTime")),
             "kind": _body_kind(payload.get("body")),
         }
     ]
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
     return None
 
 

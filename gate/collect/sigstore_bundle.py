@@ -257,10 +257,10 @@ def _tlog_entries(material: dict[str, Any]) -> list[dict[str, Any]]:
             k, v = kind_version.get("kind"), kind_version.get("version")
             if isinstance(k, str) and isinstance(v, str):
                 kind = f"{k}/{v}"
-        integrated = _int_or_none(entry.get("integratedTime"))
+        integrated = int_or_none(entry.get("integratedTime"))
         out.append(
             {
-                "log_index": _int_or_none(entry.get("logIndex")),
+                "log_index": int_or_none(entry.get("logIndex")),
                 # Rekor v2 entries carry no integrated time (0 or absent): their time comes from a TSA.
                 "integrated_time": integrated if integrated else None,
                 "kind": kind,
@@ -269,7 +269,8 @@ def _tlog_entries(material: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
+    """An integer from a JSON number or a decimal string (as Rekor writes them); None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
