@@ -12,6 +12,11 @@ test_config_lists_keep_strings if {
 	lib.config_list("lifecycles") == [] with data.gate.config as {"lifecycles": "a"}
 }
 
+test_indexes if {
+	lib.indexes(3) == [0, 1, 2]
+	lib.indexes(0) == []
+}
+
 test_present if {
 	lib.present("x")
 	not lib.present(" ")

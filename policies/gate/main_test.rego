@@ -323,6 +323,23 @@ test_unknown_severity_counts_as_critical if {
 	{[f.message, f.severity] | some f in d.findings} == {["m", "critical"], ["n", "low"]}
 }
 
+# Two packages reporting the same finding (a copied check, say) give one finding.
+test_equal_findings_are_reported_once if {
+	twin := {"package": "copy.license_denied", "meta": critical.meta, "item": critical.item}
+	d := decide("prod", [critical, high, twin], t.config, [])
+	[f.check | some f in d.findings] == ["SBOM-LICENSE-DENIED", "SBOM-VULN-HIGH"]
+	d.summary == {"block": 2, "warn": 0, "waived": 0}
+}
+
+# A finding with neither ref nor path is matched as "": only a pattern such as "*" waives it.
+test_waiver_matches_empty_target if {
+	w := t.waiver("W-3", "CONFTEST-BARE", "*", "2026-12-31")
+	d := decide("prod", [adapter({"msg": "m", "check": "CONFTEST-BARE"})], t.config, [w])
+	d.findings[0].waiver.id == "W-3"
+	other := t.waiver("W-4", "CONFTEST-BARE", "?*", "2026-12-31")
+	decide("prod", [adapter({"msg": "m", "check": "CONFTEST-BARE"})], t.config, [other]).findings[0].waiver == null
+}
+
 test_item_without_message if {
 	d := decide("prod", [adapter({"check": "CONFTEST-NOMSG"})], t.config, [])
 	d.findings[0].message == "CONFTEST-NOMSG reported a violation without a message"
@@ -359,4 +376,8 @@ test_context_comes_from_the_input_document if {
 	main.context_of({"context": {"environment": "dev"}}) == {"environment": "dev"}
 	main.context_of({"context": "dev"}) == {}
 	main.context == {}
+}
+
+test_context_reads_input_context if {
+	main.context == {"environment": "dev", "date": "2026-03-01"} with input.context as {"environment": "dev", "date": "2026-03-01"}
 }

@@ -49,3 +49,20 @@ test_quiet_when_nothing_is_denied if {
 	count(license_denied.violation) == 0 with input.sboms as [t.sbom([t.comp("foo", "pkg:npm/foo@1.0.0", ["GPL-3.0-only"])], [])]
 		with data.gate.config as {"denied_licenses": []}
 }
+
+# SPDX's "GPL-2.0+" is an `id` entry, listed as GPL-2.0 in license_ids: the entry counts as written.
+test_fires_for_id_entry_missing_from_license_ids if {
+	c := object.union(t.comp("foo", "pkg:npm/foo@1.0.0", ["GPL-2.0"]), {"licenses": [{"kind": "id", "value": "GPL-2.0+"}]})
+	vs := license_denied.violation with input.sboms as [t.sbom([c], [])]
+		with data.gate.config as {"denied_licenses": ["gpl-2.0+", "GPL-2.0"]}
+	vs == {
+		{
+			"msg": "component pkg:npm/foo@1.0.0 is licensed GPL-2.0+, which is denied",
+			"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
+		},
+		{
+			"msg": "component pkg:npm/foo@1.0.0 is licensed GPL-2.0, which is denied",
+			"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
+		},
+	}
+}

@@ -35,10 +35,13 @@ violation contains finding(sbom.path, c.purl, pattern) if {
 	lib.present(c.purl)
 }
 
-patterns := {p | some p in lib.config_strings("denied_packages")}
+patterns contains p if some p in lib.config_strings("denied_packages")
 
 # The patterns lib.matches_any tries as globs.
-globs := {p | some p in patterns; not regex.match(`[\[\]{}\\]`, p)}
+globs contains p if {
+	some p in patterns
+	not regex.match(`[\[\]{}\\]`, p)
+}
 
 finding(path, purl, pattern) := {
 	"msg": concat("", ["component ", purl, " is a denied package (matches ", pattern, ")"]),
