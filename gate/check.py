@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -106,7 +107,7 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
         server = raw.pop("_server", None)
         if isinstance(server, dict):  # opa-server: OPA's decision id and bundle revisions
             engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
-        return from_policy_result(
+        decision = from_policy_result(
             raw,
             environment=prepared.environment,
             engine=engine_info,
@@ -115,9 +116,10 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
             inputs=counts,
         )
     except EngineError as exc:
-        return error_decision(
+        decision = error_decision(
             prepared.environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
         )
+    return dataclasses.replace(decision, document=document)
 
 
 def run_check(opts: CheckOptions) -> Decision:

@@ -119,6 +119,24 @@ def main() -> None:
     metavar="FORMAT=FILE",
     help="Also write a report to FILE (repeatable).",
 )
+@click.option(
+    "--audit-log",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Decision log for the signed record [GATE_AUDIT_LOG, config, .gate/audit].",
+)
+@click.option("--no-audit", is_flag=True, help="Write no record (refused where the environment blocks).")
+@click.option(
+    "--signer",
+    type=click.Choice(("local", "sigstore")),
+    help="Who signs the record: a local key, or sigstore keyless [GATE_SIGNER, config, local].",
+)
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Local signing key (PEM) [GATE_SIGNING_KEY holding the PEM, config, .gate/keys/audit.key].",
+)
 def check(
     paths: tuple[Path, ...],
     environment: str | None,
@@ -138,14 +156,20 @@ def check(
     service: str | None,
     fmt: str,
     reports: tuple[str, ...],
+    audit_log: Path | None,
+    no_audit: bool,
+    signer: str | None,
+    signing_key: Path | None,
 ) -> None:
     """Check PATHS (files or folders; default .) against the policies and decide for one environment.
 
     \b
-    Exit codes: 0 pass or warn, 1 blocked, 2 bad usage, config or input, 3 engine failure.
+    Exit codes: 0 pass or warn, 1 blocked, 2 bad usage, config or input, 3 engine or audit failure.
+    Every decision is signed and appended to the audit log (see `gate audit`).
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
     """
+    from gate.audit_step import AuditOptions, check_disable, record
     from gate.check import CheckOptions, evaluate, prepare
     from gate.report.base import get_reporter
 
@@ -173,11 +197,18 @@ def check(
         service=service,
         env=dict(os.environ),
     )
+    audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
     try:
-        decision = evaluate(prepare(opts), opts)
+        prepared = prepare(opts)
+        check_disable(audit_opts, prepared.config, prepared.environment)
+        decision = evaluate(prepared, opts)
+        recorded = record(decision, audit_opts, prepared.config, opts.env)
     except GateError as exc:
         _fail(exc)
         return
+    decision = recorded.decision
+    for notice in recorded.notices:
+        click.echo(f"gate: {notice}", err=True)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(get_reporter(fmt).render(decision, color=color), nl=False)
     for rfmt, dest in report_targets:
@@ -324,3 +355,12 @@ def policy_push(
         f"loaded {len(result.modules)} modules and data ({', '.join(result.data_keys)}) into {result.url}"
         f" · policy {result.digest}"
     )
+
+
+def _register_audit() -> None:
+    from gate.cli_audit import audit_group
+
+    main.add_command(audit_group)
+
+
+_register_audit()

@@ -100,6 +100,16 @@ class GateConfig:
     max_file_bytes: int
     audit: dict[str, Any] = field(default_factory=dict)
 
+    def blocks(self, environment: str) -> bool:
+        """Whether any finding can block in the environment (its tiers or a per-check override)."""
+        if "block" in self.environments.get(environment, {"": "block"}).values():
+            return True
+        for override in self.checks.values():
+            action = override.get(environment) if isinstance(override, dict) else override
+            if action == "block":
+                return True
+        return False
+
     def policy_data(self) -> dict[str, Any]:
         """The document the policies read under `data.gate.config`."""
         out = dict(self.data)
@@ -212,8 +222,16 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
         waivers=(base / waivers) if waivers else None,
         max_waiver_days=int(limits.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS)),
         max_file_bytes=int(limits.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
-        audit=dict(raw.get("audit") or {}),
+        audit=_audit_paths(dict(raw.get("audit") or {}), base),
     )
+
+
+def _audit_paths(audit: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The audit section with its paths relative to the config file's folder."""
+    for key in ("log", "key", "log_key"):
+        if isinstance(audit.get(key), str):
+            audit[key] = base / audit[key]
+    return audit
 
 
 def _check_regex(pattern: str, where: str) -> None:

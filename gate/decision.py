@@ -103,6 +103,7 @@ class Decision:
     audit: dict[str, Any] | None = None
     error: str | None = None
     inputs: dict[str, int] = field(default_factory=dict)
+    document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> dict[str, int]:
         """Counts of findings by action."""

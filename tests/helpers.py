@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +34,31 @@ class Run:
         return json.loads(self.stdout)
 
 
+@functools.cache
+def audit_env() -> dict[str, str]:
+    """A throwaway audit log and keys for this test process, so `gate check` never writes into the
+    repository: GATE_AUDIT_LOG, GATE_SIGNING_KEY (the PEM) and GATE_LOG_KEY."""
+    from audit.keys import generate_record_key, new_log_key, record_key_pem
+
+    folder = Path(tempfile.mkdtemp(prefix="gate-test-audit-"))
+    atexit.register(shutil.rmtree, folder, True)
+    skey, _ = new_log_key()
+    return {
+        "GATE_AUDIT_LOG": str(folder / "log"),
+        "GATE_SIGNING_KEY": record_key_pem(generate_record_key()).decode(),
+        "GATE_LOG_KEY": skey,
+    }
+
+
 def run_gate(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> Run:
-    """Run `gate ARGS...` as a real subprocess."""
+    """Run `gate ARGS...` as a real subprocess (records go to a throwaway log unless env says)."""
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "GATE_"))
     }
     full_env["NO_COLOR"] = "1"
+    full_env.update(audit_env())
     full_env.update(env or {})
     proc = subprocess.run(
         [*GATE, *map(str, args)],

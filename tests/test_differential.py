@@ -1,15 +1,19 @@
-"""Differential: the embedded engine and OPA (`opa eval`) decide identically.
+"""Differential: the embedded engine, OPA (`opa eval`) and an OPA server decide identically.
 
 For every example scenario and every corpus input that reaches the policies, in prod and in dev,
-both engines must give the same outcome and the same set of (check, action, subject) findings. A
-disagreement fails with the input document that caused it (and the path of a file holding it in
-full, to replay with `opa eval --stdin-input`).
+the three engines must give the same outcome and the same set of (check, action, subject)
+findings. The server is a real `opa run --server` on 127.0.0.1 (a free port), started for this
+module, holding the policies through `gate policy push`. A disagreement fails with the input
+document that caused it (and the path of a file holding it in full, to replay with
+`opa eval --stdin-input`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +27,13 @@ from gate.config import GateConfig, load_config
 from gate.context import build_context
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa import OpaEngine
+from gate.engine.opa_server import OpaServerEngine
+from gate.opa_push import push
 from gate.policy import PolicySet, build_policy_set
 from gate.waivers import load_waivers
 from tests.conftest import CORPUS
 from tests.helpers import ROOT, require_binary
+from tests.opa_server_fixture import opa_server
 
 EXAMPLES = ROOT / "examples"
 EXAMPLE_CONFIG = EXAMPLES / "gate.yaml"
@@ -50,10 +57,39 @@ CORPUS_FOLDERS = sorted({rel.split("/", 1)[0] for rel in FILES if "/" in rel} - 
 Shape = tuple[str, list[tuple[str, str, str]]]
 
 
+@dataclass
+class Engines:
+    """One engine of each kind for the whole run: each keeps its compiled / written policies.
+
+    The server holds one policy set at a time: a different one is pushed before it is used.
+    """
+
+    embedded: EmbeddedEngine
+    opa: OpaEngine
+    server: OpaServerEngine
+    pushed: set[str] = field(default_factory=set)
+
+    def decide(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Shape]:
+        """Each engine's shape of the decision on the document."""
+        if policy.digest not in self.pushed:
+            push(policy, self.server.url)
+            self.pushed = {policy.digest}
+        return {
+            "embedded": shape(self.embedded.evaluate(policy, document)),
+            "opa": shape(self.opa.evaluate(policy, document)),
+            "opa-server": shape(self.server.evaluate(policy, document)),
+        }
+
+
 @pytest.fixture(scope="module")
-def engines() -> tuple[EmbeddedEngine, OpaEngine]:
-    """One engine of each kind for the whole run: each keeps its compiled / written policies."""
-    return EmbeddedEngine(), OpaEngine(require_binary("opa"))
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """The three engines; the server runs until the module's tests end."""
+    with opa_server(tmp_path_factory.mktemp("opa-server")) as srv:
+        server = OpaServerEngine(srv.url)
+        try:
+            yield Engines(EmbeddedEngine(), OpaEngine(require_binary("opa")), server)
+        finally:
+            server.close()
 
 
 @pytest.fixture(scope="module")
@@ -105,26 +141,28 @@ def assert_agree(
     label: str,
     policy: PolicySet,
     document: dict[str, Any],
-    engines: tuple[EmbeddedEngine, OpaEngine],
+    engines: Engines,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    embedded, opa = engines
-    on_embedded = shape(embedded.evaluate(policy, document))
-    on_opa = shape(opa.evaluate(policy, document))
-    if on_embedded == on_opa:
+    shapes = engines.decide(policy, document)
+    if len(set(map(repr, shapes.values()))) == 1:
         return
+    pytest.fail(disagreement(label, shapes, document, tmp_path_factory), pytrace=False)
+
+
+def disagreement(
+    label: str, shapes: dict[str, Shape], document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The failure message: each engine's outcome, the findings not all engines gave, the input."""
     saved = tmp_path_factory.mktemp("disagreement") / "input.json"
     saved.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    only_embedded = sorted(set(on_embedded[1]) - set(on_opa[1]))
-    only_opa = sorted(set(on_opa[1]) - set(on_embedded[1]))
-    pytest.fail(
-        f"the engines disagree on {label}\n"
-        f"outcome: embedded {on_embedded[0]}, opa {on_opa[0]}\n"
-        f"findings only on embedded: {only_embedded}\n"
-        f"findings only on opa: {only_opa}\n"
-        f"input document (in full: {saved}):\n{excerpt(document)}",
-        pytrace=False,
-    )
+    common = set.intersection(*(set(findings) for _, findings in shapes.values()))
+    lines = [f"the engines disagree on {label}"]
+    lines.append("outcome: " + ", ".join(f"{name} {outcome}" for name, (outcome, _) in shapes.items()))
+    for name, (_, findings) in shapes.items():
+        lines.append(f"findings only some engines give, on {name}: {sorted(set(findings) - common)}")
+    lines.append(f"input document (in full: {saved}):\n{excerpt(document)}")
+    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
@@ -132,7 +170,7 @@ def assert_agree(
 def test_examples_agree(
     scenario: str,
     env_name: str,
-    engines: tuple[EmbeddedEngine, OpaEngine],
+    engines: Engines,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     path, config = SCENARIOS[scenario]
@@ -152,7 +190,7 @@ def test_corpus_agrees(
     folder: str,
     corpus_config: GateConfig,
     corpus_policy: PolicySet,
-    engines: tuple[EmbeddedEngine, OpaEngine],
+    engines: Engines,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Every file of one corpus folder that reaches the policies; refused files never do."""
@@ -178,6 +216,21 @@ def test_excerpt_keeps_short_documents_whole_and_prunes_long_ones() -> None:
     text = excerpt(big)
     assert len(text) <= EXCERPT_CHARS + 100
     assert "... 995 more items" in text and '"c0"' in text
+
+
+def test_disagreement_names_each_engine_and_the_odd_findings(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    same = ("A", "block", "{}")
+    odd = ("B", "warn", "{}")
+    text = disagreement(
+        "x.json in prod",
+        {"embedded": ("block", [same, odd]), "opa": ("block", [same]), "opa-server": ("warn", [same])},
+        {"context": {}},
+        tmp_path_factory,
+    )
+    assert "outcome: embedded block, opa block, opa-server warn" in text
+    assert f"on embedded: {[odd]}" in text and "on opa: []" in text
 
 
 def test_shape_ignores_order_and_messages() -> None:

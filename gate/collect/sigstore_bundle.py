@@ -283,6 +283,35 @@ def int_or_none(value: Any) -> int | None:
     return None
 
 
+def keyless_identity(material: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The (SAN, OIDC issuer) a bundle's leaf certificate claims; nulls when there is none."""
+    found = _identity(material)
+    return found["san"], found["issuer"]
+
+
+def verify_keyless_dsse(data: bytes, trust_root: str, payload: bytes) -> str | None:
+    """Verify a keyless DSSE bundle offline against a trust root; None when it verifies, else why.
+
+    The signed payload must be `payload`. The signer's identity is the caller's to judge.
+    """
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"bundle is not JSON ({exc})"
+    bundle = _load(doc)
+    if isinstance(bundle, str):
+        return bundle
+    settings = CollectSettings(trust_root=trust_root, base_dir=Path.cwd())
+    try:
+        verifier = verifier_for(settings)
+        _, signed = verifier.verify_dsse(bundle, _CryptographicOnly())
+    except CollectError as exc:
+        return exc.one_line()
+    except Exception as exc:  # every failure, of any kind, means "not verified" (fail closed)
+        return f"verification failed: {_one_line(exc)}"
+    return None if signed == payload else "the bundle signs another payload"
+
+
 def _identity(material: dict[str, Any]) -> dict[str, str | None]:
     """Signer SAN and OIDC issuer claimed by the leaf certificate (nulls if there is none)."""
     none: dict[str, str | None] = {"san": None, "issuer": None}

@@ -159,6 +159,10 @@ def test_example_gives_the_same_decision_json_as_embedded(opa: str, env_name: st
     assert code_o == code_e == (1 if env_name == "prod" else 0)
     assert on_opa.pop("engine") == {"name": "opa", "version": OpaEngine(opa).version()}
     assert embedded.pop("engine") != {}
+    # each run is its own decision: its own record, at the next index of the log
+    audit_e, audit_o = embedded.pop("audit"), on_opa.pop("audit")
+    assert isinstance(audit_e, dict) and isinstance(audit_o, dict)
+    assert audit_o["index"] == audit_e["index"] + 1
     assert on_opa == embedded
 
 

@@ -1,0 +1,119 @@
+"""The decision record: an in-toto Statement v1 with the SLSA Verification Summary predicate.
+
+The gate's detail sits in one URI-named extension field of the predicate (`EXTENSION`). The
+statement is signed as its RFC 8785 canonical bytes; those bytes are what the log stores and what
+every verifier reads back (they are never re-serialised).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+
+from audit.errors import AuditError
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+EXTENSION = "https://govgate.dev/decision/v1"
+VERIFIER_ID = "https://govgate.dev/gate"
+POLICY_URI = "urn:govgate:policy"
+PASSING = frozenset({"pass", "warn"})
+# Context fields a record keeps: the rest (time in nanoseconds) is given as timeVerified.
+CONTEXT_FIELDS = ("ci", "repository", "commit", "ref", "change_id", "run_id", "actor", "service")
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """What the gate tells the audit package about one decision."""
+
+    decision: dict[str, Any]
+    context: dict[str, Any]
+    subjects: tuple[tuple[str, str], ...]
+    time_ns: int
+    gate_version: str
+    stored_input: str | None = None
+    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def _sha256_hex(digest: str) -> str:
+    return digest.removeprefix("sha256:")
+
+
+def time_verified(time_ns: int) -> str:
+    """RFC 3339 UTC with microseconds, e.g. 2026-11-23T12:00:00.000000Z."""
+    moment = dt.datetime.fromtimestamp(time_ns // 1_000_000_000, tz=dt.UTC).replace(
+        microsecond=(time_ns // 1000) % 1_000_000
+    )
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _resource_uri(context: dict[str, Any], input_digest: str) -> str:
+    repo, commit = context.get("repository"), context.get("commit")
+    if isinstance(repo, str) and repo:
+        return f"git+{repo}@{commit}" if isinstance(commit, str) and commit else f"git+{repo}"
+    return f"urn:govgate:input:{input_digest}"
+
+
+def _finding(f: dict[str, Any]) -> dict[str, Any]:
+    keep = ("check", "severity", "action", "message", "subject", "waiver")
+    return {k: f.get(k) for k in keep}
+
+
+def build_statement(facts: DecisionFacts) -> dict[str, Any]:
+    """The in-toto statement for a decision (subjects: the inputs' sha256, or the input document)."""
+    d = facts.decision
+    input_digest = str((d.get("input") or {}).get("digest") or "")
+    policy_digest = str((d.get("policy") or {}).get("digest") or "")
+    outcome = str(d.get("outcome"))
+    subjects = [{"name": name, "digest": {"sha256": sha}} for name, sha in facts.subjects]
+    if not subjects:
+        subjects = [{"name": "gate-input.json", "digest": {"sha256": _sha256_hex(input_digest) or "0" * 64}}]
+    detail: dict[str, Any] = {
+        "recordId": facts.record_id,
+        "environment": d.get("environment"),
+        "outcome": outcome,
+        "summary": d.get("summary"),
+        "findings": [_finding(f) for f in d.get("findings", [])],
+        "engine": d.get("engine"),
+        "policyDigest": policy_digest,
+        "inputDigest": input_digest,
+        "storedInput": facts.stored_input,
+        "context": {k: facts.context.get(k) for k in CONTEXT_FIELDS},
+    }
+    if d.get("error"):
+        detail["error"] = d["error"]
+    predicate: dict[str, Any] = {
+        "verifier": {"id": VERIFIER_ID, "version": {"govgate": facts.gate_version}},
+        "timeVerified": time_verified(facts.time_ns),
+        "resourceUri": _resource_uri(facts.context, input_digest),
+        "policy": {"uri": POLICY_URI, "digest": {"sha256": _sha256_hex(policy_digest)}},
+        "verificationResult": "PASSED" if outcome in PASSING else "FAILED",
+        "verifiedLevels": [],
+        EXTENSION: detail,
+    }
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    }
+
+
+def canonical(document: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON document."""
+    try:
+        return bytes(rfc8785.dumps(document))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise AuditError(f"the record cannot be canonicalised: {exc}", "report this as a bug") from None
+
+
+def detail_of(statement: dict[str, Any]) -> dict[str, Any]:
+    """The gate's extension of a statement, or an empty object."""
+    predicate = statement.get("predicate")
+    detail = predicate.get(EXTENSION) if isinstance(predicate, dict) else None
+    return detail if isinstance(detail, dict) else {}

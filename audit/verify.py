@@ -1,0 +1,499 @@
+"""Offline verification of a decision log, and of single records.
+
+`verify_log` checks everything the log directory holds: the latest checkpoint's signature; every
+entry (its own signed checkpoint, its inclusion proof, the Merkle root recomputed from all leaves
+before it, so a changed, deleted, inserted or reordered entry is found); every record (its digest,
+its signature by an allowed key or sigstore identity, its id, unique across the log); every stored
+input (its digest); checkpoints an auditor saved earlier (truncation, rollback, forks); and files
+that do not belong. Per-entry work runs in worker processes on large logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit.envelope import OpenedBundle, open_bundle, pae
+from audit.errors import AuditError
+from audit.keys import PublicKey
+from audit.log import (
+    CHECKPOINT,
+    ENTRIES,
+    INPUTS,
+    LOCK,
+    LOG_PUB,
+    RECORDS,
+    TMP_PREFIX,
+    AuditLog,
+    Entry,
+    LogError,
+    blob_name,
+    entry_name,
+    open_checkpoint,
+    sha256_digest,
+)
+from audit.merkle import CompactTree, verify_inclusion
+from audit.note import Checkpoint, NoteVerifier
+from audit.record import EXTENSION, PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE
+
+ENTRY_RE = re.compile(r"^(\d{12})\.json$")
+BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
+CHUNK = 2500
+PARALLEL_FROM = 4000
+
+
+class UsageError(AuditError):
+    """The verification was asked wrongly (no log there, an unreadable key or checkpoint file)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An allowed sigstore identity: the OIDC issuer, and a regex the certificate SAN must match."""
+
+    issuer: str
+    san_regex: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        """ISSUER=SAN_REGEX (the issuer is a URL, so split at the first '=' after its host)."""
+        issuer, sep, regex = text.partition("=")
+        if not sep or not issuer or not regex:
+            raise UsageError(f"--identity {text!r}: expected ISSUER=SAN_REGEX")
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise UsageError(f"--identity {text!r}: bad regex ({exc})") from None
+        return cls(issuer, regex)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Who may sign records: local public keys and sigstore identities (with the trust root)."""
+
+    keys: tuple[PublicKey, ...] = ()
+    identities: tuple[Identity, ...] = ()
+    trust_root: str = "production"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the log: where (file, and index when it is about an entry), and what."""
+
+    where: str
+    what: str
+    index: int | None = None
+
+    def line(self) -> str:
+        """`index 41: entries/000000000041.json: what` (or without the index)."""
+        head = f"index {self.index}: " if self.index is not None else ""
+        return f"{head}{self.where}: {self.what}"
+
+
+@dataclass
+class Report:
+    """The result of verifying a log."""
+
+    size: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A record whose digest and signature verified: its statement and who signed it."""
+
+    statement: dict[str, Any]
+    signer: str
+
+
+def verify_record(data: bytes, trust: Trust) -> VerifiedRecord:
+    """Verify a record bundle's signature against the allowed keys or identities; AuditError if not."""
+    bundle = open_bundle(data)
+    if bundle.payload_type != PAYLOAD_TYPE:
+        raise AuditError(f"payload type {bundle.payload_type!r} is not {PAYLOAD_TYPE}")
+    signer = _verify_keyless(bundle, data, trust) if bundle.keyless else _verify_key(bundle, trust)
+    try:
+        statement = json.loads(bundle.payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditError(f"signed payload is not JSON ({exc})") from None
+    if (
+        not isinstance(statement, dict)
+        or statement.get("_type") != STATEMENT_TYPE
+        or statement.get("predicateType") != PREDICATE_TYPE
+        or not isinstance(statement.get("predicate"), dict)
+        or not isinstance(statement["predicate"].get(EXTENSION), dict)
+    ):
+        raise AuditError("signed payload is not a govgate decision statement")
+    return VerifiedRecord(statement, signer)
+
+
+def _verify_key(bundle: OpenedBundle, trust: Trust) -> str:
+    candidates = [k for k in trust.keys if k.keyid == bundle.keyid] or list(trust.keys)
+    message = pae(bundle.payload_type, bundle.payload)
+    for key in candidates:
+        if key.verifies(bundle.signature, message):
+            return f"key {key.keyid[:16]} ({key.source})"
+    if not any(k.keyid == bundle.keyid for k in trust.keys):
+        raise AuditError(f"signed by key {bundle.keyid[:16] or '(no id)'}, which is not an allowed key")
+    raise AuditError("signature does not verify")
+
+
+def _verify_keyless(bundle: OpenedBundle, data: bytes, trust: Trust) -> str:
+    from gate.collect.sigstore_bundle import keyless_identity, verify_keyless_dsse
+
+    san, issuer = keyless_identity(bundle.material)
+    allowed = [i for i in trust.identities if i.issuer == issuer and san and re.search(i.san_regex, san)]
+    if not allowed:
+        raise AuditError(f"signed by sigstore identity {san} ({issuer}), which is not an allowed identity")
+    error = verify_keyless_dsse(data, trust.trust_root, bundle.payload)
+    if error:
+        raise AuditError(error)
+    return f"sigstore {san} ({issuer})"
+
+
+@dataclass(frozen=True)
+class _EntryResult:
+    index: int
+    leaf: bytes | None
+    root: bytes | None
+    record_id: str | None
+    record: str | None
+    input: str | None
+    problems: tuple[Problem, ...]
+
+
+def _check_entry(log: AuditLog, index: int, verifier: NoteVerifier | None, trust: Trust) -> _EntryResult:
+    where = f"{ENTRIES}/{entry_name(index)}"
+    problems: list[Problem] = []
+    try:
+        entry = Entry.parse(log.read(ENTRIES, entry_name(index)))
+    except LogError as exc:
+        what = "missing (deleted)" if "missing" in str(exc) else str(exc)
+        return _EntryResult(index, None, None, None, None, None, (Problem(where, what, index),))
+    if entry.index != index:
+        problems.append(Problem(where, f"holds index {entry.index} (entries reordered or swapped)", index))
+    leaf = entry.leaf_hash()
+    root = None
+    if verifier is not None:
+        try:
+            cp = open_checkpoint(entry.checkpoint, verifier, where)
+            root = cp.root_hash
+            if cp.size != index + 1:
+                problems.append(Problem(where, f"its checkpoint has size {cp.size}, not {index + 1}", index))
+            elif not verify_inclusion(leaf, index, cp.size, list(entry.proof), cp.root_hash):
+                problems.append(Problem(where, "its inclusion proof does not verify (entry modified)", index))
+        except LogError as exc:
+            problems.append(Problem(where, str(exc).removeprefix(where + ": "), index))
+    problems += _check_record(log, entry, trust)
+    return _EntryResult(index, leaf, root, entry.record_id, entry.record, entry.input, tuple(problems))
+
+
+def _check_record(log: AuditLog, entry: Entry, trust: Trust) -> list[Problem]:
+    where = f"{RECORDS}/{blob_name(entry.record)}"
+    try:
+        data = log.record(entry.record)
+    except LogError:
+        return [Problem(where, "record file missing (deleted)", entry.index)]
+    if sha256_digest(data) != entry.record:
+        return [Problem(where, "record modified: its digest is not the one the entry holds", entry.index)]
+    try:
+        record = verify_record(data, trust)
+    except AuditError as exc:
+        return [Problem(where, str(exc), entry.index)]
+    detail = record.statement["predicate"][EXTENSION]
+    problems = []
+    if detail.get("recordId") != entry.record_id:
+        problems.append(
+            Problem(
+                where,
+                f"record id {detail.get('recordId')!r} is not the entry's {entry.record_id!r}",
+                entry.index,
+            )
+        )
+    if detail.get("storedInput") != entry.input:
+        problems.append(Problem(where, "the stored input it names is not the entry's", entry.index))
+    return problems
+
+
+def _check_chunk(path: str, indices: Sequence[int], vkey: str | None, trust: Trust) -> list[_EntryResult]:
+    log = AuditLog(Path(path))
+    verifier = NoteVerifier.from_vkey(vkey) if vkey else None
+    return [_check_entry(log, i, verifier, trust) for i in indices]
+
+
+# What forked workers check against: set by the parent before it forks (keys do not pickle).
+_FORKED: tuple[str, str | None, Trust] | None = None
+
+
+def _check_forked(indices: range) -> list[_EntryResult]:
+    assert _FORKED is not None
+    path, vkey, trust = _FORKED
+    return _check_chunk(path, indices, vkey, trust)
+
+
+def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str]]:
+    """Entry indices and blob names present; unexpected files become problems."""
+    entries: set[int] = set()
+    blobs: dict[str, set[str]] = {RECORDS: set(), INPUTS: set()}
+    for item in sorted(os.listdir(log.path)):
+        full = log.path / item
+        if item in (LOG_PUB, CHECKPOINT, LOCK) and full.is_file():
+            continue
+        if item.startswith(TMP_PREFIX) and full.is_file():
+            report.notes.append(
+                f"{item}: a temporary file left by an interrupted append; the next append removes it"
+            )
+            continue
+        if item == ENTRIES and full.is_dir():
+            for name in os.listdir(full):
+                m = ENTRY_RE.match(name)
+                if m and (full / name).is_file():
+                    entries.add(int(m.group(1)))
+                else:
+                    report.problems.append(Problem(f"{ENTRIES}/{name}", "unexpected file in the log"))
+            continue
+        if item in blobs and full.is_dir():
+            for name in os.listdir(full):
+                if BLOB_RE.match(name) and (full / name).is_file():
+                    blobs[item].add(name)
+                else:
+                    report.problems.append(Problem(f"{item}/{name}", "unexpected file in the log"))
+            continue
+        report.problems.append(Problem(item, "unexpected file in the log"))
+    return entries, blobs[RECORDS], blobs[INPUTS]
+
+
+def verify_log(
+    path: Path,
+    trust: Trust,
+    saved: Sequence[tuple[str, str]] = (),
+    workers: int | None = None,
+) -> Report:
+    """Verify the log at path; saved holds (file name, text) of checkpoints an auditor kept."""
+    log = AuditLog(path)
+    if not path.is_dir():
+        raise UsageError(
+            f"{path}: no such log directory", "pass the folder given to `gate check --audit-log`"
+        )
+    report = Report()
+    entries, records, inputs = _listing(log, report)
+    if not log.file(LOG_PUB).exists() and not entries and not log.file(CHECKPOINT).exists():
+        raise UsageError(
+            f"{path}: not a govgate audit log (no {LOG_PUB})",
+            "pass the folder given to `gate check --audit-log`",
+        )
+    verifier = _log_verifier(log, report)
+    cp = _latest(log, verifier, report)
+    report.checkpoint = cp
+    size = max([cp.size if cp else 0, *(i + 1 for i in entries)])
+    report.size = size
+    for i in range(size):
+        if i not in entries and cp is not None and i >= cp.size:
+            report.problems.append(Problem(f"{ENTRIES}/{entry_name(i)}", "missing (deleted)", i))
+    results = _run_entries(log, range(size), verifier, trust, workers)
+    wanted = {c.size for _, c in _saved(saved, verifier, report)}
+    roots = _tree(results, report, wanted)
+    _final(cp, roots, size, report)
+    _compare_saved(saved, verifier, roots, size, report)
+    _unique_ids(results, report)
+    referenced_records = {blob_name(r.record) for r in results if r.record is not None}
+    referenced_inputs = _check_inputs(log, results, report)
+    _orphans(log, RECORDS, records - referenced_records, report)
+    _orphans(log, INPUTS, inputs - referenced_inputs, report)
+    report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
+    return report
+
+
+def _log_verifier(log: AuditLog, report: Report) -> NoteVerifier | None:
+    try:
+        return log.verifier()
+    except LogError as exc:
+        report.problems.append(Problem(LOG_PUB, str(exc).split(": ", 1)[-1]))
+        return None
+
+
+def _latest(log: AuditLog, verifier: NoteVerifier | None, report: Report) -> Checkpoint | None:
+    if verifier is None:
+        return None
+    if not log.file(CHECKPOINT).exists():
+        if log.file(ENTRIES).is_dir() and os.listdir(log.file(ENTRIES)):
+            report.problems.append(Problem(CHECKPOINT, "missing (deleted)"))
+        return None
+    try:
+        return log.checkpoint(verifier)
+    except LogError as exc:
+        report.problems.append(Problem(CHECKPOINT, str(exc).split(": ", 1)[-1]))
+        return None
+
+
+def _run_entries(
+    log: AuditLog, indices: range, verifier: NoteVerifier | None, trust: Trust, workers: int | None
+) -> list[_EntryResult]:
+    vkey = verifier.vkey if verifier else None
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if len(indices) < PARALLEL_FROM or count <= 1:
+        return _check_chunk(str(log.path), indices, vkey, trust)
+    import multiprocessing
+
+    global _FORKED
+    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
+    out: list[_EntryResult] = []
+    _FORKED = (str(log.path), vkey, trust)
+    try:
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+            for part in pool.map(_check_forked, chunks):
+                out.extend(part)
+    finally:
+        _FORKED = None
+    return out
+
+
+def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int]) -> dict[int, bytes]:
+    """Recompute the tree from every leaf in order; entries whose checkpoint disagrees are problems."""
+    tree = CompactTree()
+    roots: dict[int, bytes] = {0: tree.root()}
+    broken = False
+    for r in results:
+        report.problems.extend(r.problems)
+        if r.leaf is None or broken:
+            broken = True
+            continue
+        tree.append(r.leaf)
+        if r.root is not None and r.root != tree.root():
+            report.problems.append(
+                Problem(
+                    f"{ENTRIES}/{entry_name(r.index)}",
+                    "the entries up to here no longer hash to the root its checkpoint signed "
+                    "(an entry before it was changed, removed, inserted or reordered)",
+                    r.index,
+                )
+            )
+            broken = True
+            continue
+        if tree.size in wanted or tree.size == len(results):
+            roots[tree.size] = tree.root()
+    return roots
+
+
+def _final(cp: Checkpoint | None, roots: dict[int, bytes], size: int, report: Report) -> None:
+    if cp is None:
+        return
+    if cp.size in roots and roots[cp.size] != cp.root_hash:
+        report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
+    if size > cp.size:
+        report.notes.append(
+            f"{CHECKPOINT}: covers {cp.size} entries, the log holds {size} (an append was interrupted; "
+            "the next append updates it)"
+        )
+
+
+def _saved(
+    saved: Sequence[tuple[str, str]], verifier: NoteVerifier | None, report: Report
+) -> Iterable[tuple[str, Checkpoint]]:
+    for name, text in saved:
+        if verifier is None:
+            continue
+        try:
+            yield name, open_checkpoint(text, verifier, name)
+        except LogError:
+            continue
+
+
+def _compare_saved(
+    saved: Sequence[tuple[str, str]],
+    verifier: NoteVerifier | None,
+    roots: dict[int, bytes],
+    size: int,
+    report: Report,
+) -> None:
+    seen: dict[int, tuple[str, bytes]] = {}
+    for name, text in saved:
+        if verifier is None:
+            report.problems.append(Problem(name, "cannot be checked: the log key is unreadable"))
+            continue
+        try:
+            cp = open_checkpoint(text, verifier, name)
+        except LogError as exc:
+            report.problems.append(
+                Problem(
+                    name,
+                    "signature does not verify with this log's key (forged, or of another log): "
+                    + str(exc).split(": ", 1)[-1],
+                )
+            )
+            continue
+        if cp.size in seen and seen[cp.size][1] != cp.root_hash:
+            report.problems.append(
+                Problem(name, f"fork: {seen[cp.size][0]} has the same size {cp.size} with another root")
+            )
+        seen.setdefault(cp.size, (name, cp.root_hash))
+        if cp.size > size:
+            report.problems.append(
+                Problem(
+                    name,
+                    f"log truncated or rolled back: this checkpoint has {cp.size} entries, the log {size}",
+                )
+            )
+        elif cp.size in roots and roots[cp.size] != cp.root_hash:
+            kind = "fork" if cp.size == size else "history rewritten (fork)"
+            report.problems.append(
+                Problem(
+                    name,
+                    f"{kind}: the log's first {cp.size} entries hash to another root than this checkpoint's",
+                )
+            )
+
+
+def _unique_ids(results: Sequence[_EntryResult], report: Report) -> None:
+    first: dict[str, int] = {}
+    for r in results:
+        if r.record_id is None:
+            continue
+        if r.record_id in first:
+            report.problems.append(
+                Problem(
+                    f"{ENTRIES}/{entry_name(r.index)}",
+                    f"duplicate record id {r.record_id} (also at index {first[r.record_id]})",
+                    r.index,
+                )
+            )
+        else:
+            first[r.record_id] = r.index
+
+
+def _check_inputs(log: AuditLog, results: Sequence[_EntryResult], report: Report) -> set[str]:
+    names: dict[str, int] = {}
+    for r in results:
+        if r.input is not None:
+            names.setdefault(r.input, r.index)
+    for digest, index in names.items():
+        where = f"{INPUTS}/{blob_name(digest)}"
+        try:
+            data = log.stored_input(digest)
+        except LogError:
+            report.problems.append(Problem(where, "stored input missing (deleted)", index))
+            continue
+        if sha256_digest(data) != digest:
+            report.problems.append(Problem(where, "stored input modified: its digest is not its name", index))
+    return {blob_name(d) for d in names}
+
+
+def _orphans(log: AuditLog, folder: str, names: set[str], report: Report) -> None:
+    for name in sorted(names):
+        data = log.read(folder, name)
+        if "sha256-" + sha256_digest(data).removeprefix("sha256:") + ".json" != name:
+            report.problems.append(Problem(f"{folder}/{name}", "modified: its digest is not its name"))
+        else:
+            report.notes.append(f"{folder}/{name}: belongs to no entry (left by an interrupted append)")

@@ -1,0 +1,116 @@
+"""Writing a decision's record: sign it, store it and its (masked) input in the log.
+
+This is the audit package's public entry for the gate: `AuditSettings` says where and how,
+`write_record` does it and returns the decision's `audit` field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.envelope import bundle_bytes
+from audit.errors import AuditError
+from audit.keys import LOG_KEY, LOG_PUB, new_log_key, write_private
+from audit.log import AuditLog, sha256_digest
+from audit.mask import mask
+from audit.note import NoteError, NoteSigner
+from audit.record import DecisionFacts, build_statement, canonical
+from audit.signer import DEFAULT_KEY_DIR, KeyChoice, make_signer
+
+DEFAULT_LOG = Path(".gate") / "audit"
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Where records go and who signs them."""
+
+    log: Path = DEFAULT_LOG
+    signer: str = "local"
+    key_file: Path | None = None
+    key_pem: str | None = None
+    log_key_file: Path | None = None
+    log_key_text: str | None = None
+
+
+def stored_input_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes an input document is stored as: secrets masked, sorted keys, compact."""
+    return json.dumps(mask(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
+    """The log's checkpoint key: GATE_LOG_KEY, the configured file, or the default (created once)."""
+    if settings.log_key_text:
+        return _signer(settings.log_key_text, "GATE_LOG_KEY")
+    path = settings.log_key_file or DEFAULT_KEY_DIR / LOG_KEY
+    if not path.exists():
+        if settings.log_key_file is not None:
+            raise AuditError(f"{path}: log key not found", "create one with `gate audit keygen --out DIR`")
+        skey, vkey = new_log_key()
+        try:
+            write_private(path, (skey + "\n").encode())
+            (path.parent / LOG_PUB).write_text(vkey + "\n", encoding="utf-8")
+            notices.append(f"created a log key for the audit log at {path}")
+        except FileExistsError:
+            pass  # another process created it first
+        except OSError as exc:
+            raise AuditError(f"{path}: cannot create the log key ({exc.strerror})") from None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read the log key ({exc.strerror})") from None
+    return _signer(text, str(path))
+
+
+def _signer(text: str, source: str) -> NoteSigner:
+    try:
+        return NoteSigner.from_skey(text.strip())
+    except NoteError as exc:
+        raise AuditError(
+            f"{source}: not a log signer key ({exc})", "use the log.key from `gate audit keygen`"
+        ) from None
+
+
+def write_record(
+    settings: AuditSettings,
+    facts: DecisionFacts,
+    document: dict[str, Any] | None,
+    env: Mapping[str, str] | None = None,
+    notices: list[str] | None = None,
+) -> dict[str, Any]:
+    """Sign and append the record of a decision; returns the decision's `audit` field.
+
+    Raises AuditError (SignerError when the signer cannot sign) without writing anything.
+    """
+    notices = notices if notices is not None else []
+    env = env if env is not None else os.environ
+    keys = KeyChoice(settings.key_file, settings.key_pem)
+    signer = make_signer(settings.signer, keys, env, notices)
+    log_key = load_log_key(settings, notices)
+    stored = stored_input_bytes(document) if document is not None else None
+    if stored is not None:
+        facts = DecisionFacts(
+            decision=facts.decision,
+            context=facts.context,
+            subjects=facts.subjects,
+            time_ns=facts.time_ns,
+            gate_version=facts.gate_version,
+            stored_input=sha256_digest(stored),
+            record_id=facts.record_id,
+        )
+    payload = canonical(build_statement(facts))
+    bundle = bundle_bytes(signer.sign(payload))
+    appended = AuditLog(settings.log).append(bundle, facts.record_id, stored, log_key)
+    return {
+        "record": appended.record,
+        "index": appended.index,
+        "id": facts.record_id,
+        "log": str(settings.log),
+        "signer": signer.kind,
+    }

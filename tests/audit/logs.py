@@ -1,0 +1,111 @@
+"""Building real logs for the audit tests: keys, decisions and records made by code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.keys import RecordKey, generate_record_key, new_log_key, record_key_pem
+from audit.record import DecisionFacts
+from audit.writer import AuditSettings, write_record
+
+NOW_NS = 1_795_435_200 * 10**9  # 2026-11-23T12:00:00Z
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A record-signing key and a log key, with their public halves written to files."""
+
+    record: RecordKey
+    log_skey: str
+    pub: Path
+
+    def settings(self, log: Path, **extra: Any) -> AuditSettings:
+        """Settings that write into log with these keys."""
+        return AuditSettings(
+            log=log, key_pem=record_key_pem(self.record).decode(), log_key_text=self.log_skey, **extra
+        )
+
+    def env(self, log: Path) -> dict[str, str]:
+        """The same as environment variables for `gate check`."""
+        return {
+            "GATE_AUDIT_LOG": str(log),
+            "GATE_SIGNING_KEY": record_key_pem(self.record).decode(),
+            "GATE_LOG_KEY": self.log_skey,
+        }
+
+
+def make_keys(folder: Path) -> Keys:
+    """New keys; the record key's public PEM at folder/audit.pub."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = generate_record_key()
+    pub = folder / "audit.pub"
+    pub.write_bytes(key.public_pem())
+    skey, _ = new_log_key()
+    return Keys(key, skey, pub)
+
+
+def decision(n: int, outcome: str = "block", environment: str = "prod") -> dict[str, Any]:
+    """A decision JSON as `gate check` gives it, varied by n."""
+    findings = [
+        {
+            "check": "SBOM-VULN-HIGH",
+            "title": "t",
+            "severity": "high",
+            "action": "block" if outcome == "block" else "warn",
+            "message": f"component pkg:npm/lodash@4.17.{n} has CVE-2021-23337",
+            "subject": {
+                "kind": "sbom",
+                "path": "sbom.cdx.json",
+                "ref": f"pkg:npm/lodash@4.17.{n}",
+                "line": None,
+            },
+            "remediation": "upgrade",
+            "waiver": None,
+        }
+    ]
+    return {
+        "outcome": outcome,
+        "environment": environment,
+        "findings": findings if outcome in ("block", "warn") else [],
+        "summary": {"block": int(outcome == "block"), "warn": int(outcome == "warn"), "waived": 0},
+        "engine": {"name": "embedded", "version": "1"},
+        "policy": {"digest": "sha256:" + "ab" * 32},
+        "input": {"digest": "sha256:" + f"{n:064x}"},
+        "audit": None,
+    }
+
+
+def facts(n: int, record_id: str | None = None, **kw: Any) -> DecisionFacts:
+    """DecisionFacts for decision n (record id rec-n unless given)."""
+    context = {
+        "environment": kw.get("environment", "prod"),
+        "ci": "github",
+        "repository": f"https://github.com/acme/svc-{n % 3}",
+        "commit": f"{n:040x}",
+        "service": f"svc-{n % 3}",
+        "time_ns": NOW_NS + n * 10**9,
+    }
+    return DecisionFacts(
+        decision=decision(n, **kw),
+        context=context,
+        subjects=(("sbom.cdx.json", f"{n:064x}"),),
+        time_ns=NOW_NS + n * 10**9,
+        gate_version="0.0.0",
+        record_id=record_id or f"rec-{n}",
+    )
+
+
+def document(n: int) -> dict[str, Any]:
+    """An input document for decision n, with a secret to be masked."""
+    return {
+        "context": {"environment": "prod", "date": "2026-11-23"},
+        "sboms": [],
+        "params": {"token": f"s3cret-{n}", "n": n},
+    }
+
+
+def make_log(log: Path, keys: Keys, count: int) -> list[dict[str, Any]]:
+    """A log of count records; returns each record's `audit` field."""
+    return [write_record(keys.settings(log), facts(i), document(i)) for i in range(count)]

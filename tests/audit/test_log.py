@@ -1,0 +1,173 @@
+"""The log's writer: sequencing, recovery after a killed writer, concurrency, and its guards."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from audit.errors import AuditError
+from audit.keys import load_public_key
+from audit.log import CHECKPOINT, ENTRIES, AuditLog, LogError, entry_name
+from audit.merkle import verify_inclusion
+from audit.note import NoteSigner, NoteVerifier
+from audit.verify import Trust, verify_log
+from audit.writer import write_record
+from tests.audit.logs import Keys, document, facts, make_keys, make_log
+from tests.helpers import ROOT
+
+# A writer process: appends records in a loop (count, or forever when count is 0).
+WRITER = textwrap.dedent(
+    """
+    import sys, uuid
+    from pathlib import Path
+    from audit.writer import AuditSettings, write_record
+    from tests.audit.logs import facts, document
+    log, pem, skey, count, tag = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    settings = AuditSettings(log=Path(log), key_pem=pem, log_key_text=skey)
+    i = 0
+    while count == 0 or i < count:
+        write_record(settings, facts(i, record_id=f"{tag}-{i}-{uuid.uuid4()}"), document(i))
+        i += 1
+    """
+)
+
+
+def writer(log: Path, keys: Keys, count: int, tag: str) -> subprocess.Popen[bytes]:
+    """Start a writer process."""
+    from audit.keys import record_key_pem
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            WRITER,
+            str(log),
+            record_key_pem(keys.record).decode(),
+            keys.log_skey,
+            str(count),
+            tag,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    return make_keys(tmp_path / "keys")
+
+
+def test_append_returns_a_proof_into_the_signed_checkpoint(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    fields = make_log(log, keys, 5)
+    assert [f["index"] for f in fields] == [0, 1, 2, 3, 4]
+    entry = AuditLog(log).entry(3)
+    cp = AuditLog(log).checkpoint(AuditLog(log).verifier())
+    assert cp.size == 5 and fields[3]["record"] == entry.record
+    inner = AuditLog(log).entry(4)
+    from audit.log import open_checkpoint
+
+    own = open_checkpoint(entry.checkpoint, AuditLog(log).verifier(), "entry 3")
+    assert own.size == 4 and verify_inclusion(entry.leaf_hash(), 3, 4, list(entry.proof), own.root_hash)
+    assert open_checkpoint(inner.checkpoint, AuditLog(log).verifier(), "entry 4") == cp
+
+
+def test_a_log_refuses_another_log_key(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    make_log(log, keys, 1)
+    stranger = make_keys(tmp_path / "k2")
+    with pytest.raises(LogError, match="signed by log key"):
+        write_record(stranger.settings(log), facts(1), document(1))
+
+
+def test_missing_log_key_file_with_entries_is_damage(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    make_log(log, keys, 1)
+    (log / "log.pub").unlink()
+    with pytest.raises(LogError, match="missing, but the log has entries"):
+        write_record(keys.settings(log), facts(1), document(1))
+
+
+def test_writer_adopts_an_entry_past_the_checkpoint(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    make_log(log, keys, 3)
+    before = (log / CHECKPOINT).read_text("utf-8")
+    make_log_one = write_record(keys.settings(log), facts(3), document(3))
+    # as if the writer had died after the entry, before the checkpoint: put the old one back
+    (log / CHECKPOINT).write_text(before, "utf-8")
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    assert report.ok and report.size == 4 and "an append was interrupted" in report.notes[0]
+    nxt = write_record(keys.settings(log), facts(4), document(4))
+    assert (make_log_one["index"], nxt["index"]) == (3, 4)
+    assert AuditLog(log).size() == 5
+    assert verify_log(log, Trust(keys=(load_public_key(keys.pub),))).notes == []
+
+
+def test_a_damaged_log_is_not_appended_to(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    make_log(log, keys, 3)
+    path = log / ENTRIES / entry_name(2)
+    path.write_bytes(path.read_bytes().replace(b'"id":"rec-2"', b'"id":"rec-X"'))
+    with pytest.raises(AuditError, match="root"):
+        write_record(keys.settings(log), facts(3), document(3))
+
+
+def test_unwritable_log_is_an_audit_error(tmp_path: Path, keys: Keys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AuditError, match="cannot open the log"):
+        write_record(keys.settings(blocker / "log"), facts(0), document(0))
+
+
+def test_eight_processes_fifty_decisions_each(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    procs = [writer(log, keys, 50, f"w{n}") for n in range(8)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    assert report.ok, [p.line() for p in report.problems]
+    assert report.size == 400 and report.notes == []
+    ids = {AuditLog(log).entry(i).record_id.split("-")[0] for i in range(400)}
+    assert ids == {f"w{n}" for n in range(8)}
+
+
+def test_writers_killed_at_random_moments_leave_a_log_that_verifies(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    rng = random.Random(20261123)
+    trust = Trust(keys=(load_public_key(keys.pub),))
+    kills = interrupted = 0
+    for round_ in range(24):
+        procs = [writer(log, keys, 0, f"k{round_}-{n}") for n in range(2)]
+        time.sleep(0.3 + rng.random() * 0.4)  # long enough to be mid-append, not a speed assertion
+        for p in procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait(timeout=30)
+            kills += p.returncode == -signal.SIGKILL
+        report = verify_log(log, trust)
+        assert report.ok, (round_, [p.line() for p in report.problems])
+        interrupted += any("interrupted" in note for note in report.notes)
+    assert kills >= 20
+    assert interrupted > 0  # some kills landed in the middle of an append
+    size = verify_log(log, trust).size
+    nxt = write_record(keys.settings(log), facts(0, record_id="after-the-crashes"), document(0))
+    assert nxt["index"] == size
+    final = verify_log(log, trust)
+    assert final.ok and final.size == size + 1
+    assert not list(log.glob(".tmp-*"))  # the next append cleared what the killed writers left
+
+
+def test_log_key_round_trip(keys: Keys) -> None:
+    signer = NoteSigner.from_skey(keys.log_skey)
+    assert signer.name.startswith("govgate.local/audit/")
+    assert NoteVerifier.from_vkey(signer.verifier.vkey) == signer.verifier

@@ -1,0 +1,286 @@
+"""Tamper tests: every change to a log that an auditor must catch is found and named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from audit.keys import load_public_key
+from audit.log import CHECKPOINT, ENTRIES, INPUTS, LOG_PUB, RECORDS, AuditLog, blob_name, entry_name
+from audit.verify import Report, Trust, UsageError, verify_log
+from audit.writer import write_record
+from tests.audit.logs import Keys, document, facts, make_keys, make_log
+
+SIZE = 6
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return make_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> Path:
+    log = tmp_path_factory.mktemp("pristine") / "log"
+    make_log(log, keys, SIZE)
+    return log
+
+
+@pytest.fixture
+def log(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "log"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def trust(keys: Keys) -> Trust:
+    return Trust(keys=(load_public_key(keys.pub),))
+
+
+def lines(report: Report) -> list[str]:
+    return [p.line() for p in report.problems]
+
+
+def entry_file(log: Path, i: int) -> Path:
+    return log / ENTRIES / entry_name(i)
+
+
+def entry_doc(log: Path, i: int) -> dict[str, object]:
+    doc = json.loads(entry_file(log, i).read_bytes())
+    assert isinstance(doc, dict)
+    return doc
+
+
+def record_file(log: Path, i: int) -> Path:
+    return log / RECORDS / blob_name(str(entry_doc(log, i)["record"]))
+
+
+def test_intact_log_verifies(log: Path, keys: Keys) -> None:
+    report = verify_log(log, trust(keys))
+    assert report.ok, lines(report)
+    assert report.size == SIZE and report.notes == []
+    assert report.checkpoint is not None and report.checkpoint.size == SIZE
+
+
+def test_intact_log_verifies_in_worker_processes(
+    log: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audit.verify as verify
+
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(verify, "CHUNK", 2)
+    assert verify_log(log, trust(keys), workers=2).ok
+    record_file(log, 4).write_bytes(record_file(log, 4).read_bytes().replace(b'"sig":"', b'"sig":"A'))
+    assert [p.index for p in verify_log(log, trust(keys), workers=2).problems] == [4]
+
+
+def flip(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+
+
+TAMPERINGS: dict[str, tuple[Callable[[Path], object], int | None, str]] = {
+    "record modified": (
+        lambda log: flip(record_file(log, 2), b'"payloadType"', b'"payloadtype"'),
+        2,
+        "record modified: its digest is not the one the entry holds",
+    ),
+    "record file deleted": (lambda log: record_file(log, 3).unlink(), 3, "record file missing (deleted)"),
+    "leaf modified": (
+        lambda log: flip(entry_file(log, 1), b'"id":"rec-1"', b'"id":"rec-9"'),
+        1,
+        "its inclusion proof does not verify (entry modified)",
+    ),
+    "leaf deleted": (lambda log: entry_file(log, 4).unlink(), 4, "missing (deleted)"),
+    "leaves reordered": (
+        lambda log: (
+            entry_file(log, 2).rename(log / "x"),
+            entry_file(log, 3).rename(entry_file(log, 2)),
+            (log / "x").rename(entry_file(log, 3)),
+        ),
+        2,
+        "holds index 3 (entries reordered or swapped)",
+    ),
+    "input modified": (
+        lambda log: flip(log / INPUTS / blob_name(str(entry_doc(log, 0)["input"])), b'"n":0', b'"n":7'),
+        0,
+        "stored input modified: its digest is not its name",
+    ),
+    "input deleted": (
+        lambda log: (log / INPUTS / blob_name(str(entry_doc(log, 5)["input"]))).unlink(),
+        5,
+        "stored input missing (deleted)",
+    ),
+    "checkpoint forged": (lambda log: _forge(log / CHECKPOINT), None, "checkpoint signature does not verify"),
+    "file planted": (
+        lambda log: (log / RECORDS / "notes.txt").write_text("x"),
+        None,
+        "unexpected file in the log",
+    ),
+}
+
+
+def _forge(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, sig = text.rsplit(" ", 1)
+    path.write_text(head + " " + ("A" if sig[0] != "A" else "B") + sig[1:], encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERINGS))
+def test_tampering_is_found_and_named(name: str, log: Path, keys: Keys) -> None:
+    tamper, index, message = TAMPERINGS[name]
+    tamper(log)
+    report = verify_log(log, trust(keys))
+    assert not report.ok
+    found = [p for p in report.problems if message in p.what]
+    assert found, lines(report)
+    assert found[0].index == index, lines(report)
+
+
+def test_records_swapped_between_entries(log: Path, keys: Keys) -> None:
+    a, b = entry_doc(log, 1), entry_doc(log, 2)
+    entry_file(log, 1).write_bytes(
+        entry_file(log, 1).read_bytes().replace(str(a["record"]).encode(), str(b["record"]).encode())
+    )
+    entry_file(log, 2).write_bytes(
+        entry_file(log, 2).read_bytes().replace(str(b["record"]).encode(), str(a["record"]).encode())
+    )
+    report = verify_log(log, trust(keys))
+    assert {p.index for p in report.problems} >= {1, 2}, lines(report)
+    assert any("inclusion proof does not verify" in p.what for p in report.problems)
+
+
+def test_entry_with_a_valid_proof_elsewhere_breaks_the_tree(log: Path, keys: Keys, tmp_path: Path) -> None:
+    # entry 3 replaced by entry 3 of another log (signed by its own key): the checkpoint in it fails
+    other = tmp_path / "other"
+    make_log(other, make_keys(tmp_path / "k2"), SIZE)
+    shutil.copy(entry_file(other, 3), entry_file(log, 3))
+    report = verify_log(log, trust(keys))
+    assert [p.index for p in report.problems if p.index is not None][:1] == [3], lines(report)
+
+
+def test_truncation_behind_a_saved_checkpoint(log: Path, keys: Keys) -> None:
+    saved = (log / CHECKPOINT).read_text(encoding="utf-8")
+    old = entry_doc(log, 3)["checkpoint"]
+    for i in (4, 5):
+        entry_file(log, i).unlink()
+    (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
+    assert verify_log(log, trust(keys)).ok  # without the auditor's checkpoint a cut log is consistent
+    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)])
+    assert lines(report) == [
+        "saved.checkpoint: log truncated or rolled back: this checkpoint has 6 entries, the log 4"
+    ]
+
+
+def test_rollback_and_new_history_is_a_fork(log: Path, keys: Keys) -> None:
+    saved = (log / CHECKPOINT).read_text(encoding="utf-8")
+    old = entry_doc(log, 3)["checkpoint"]
+    for i in (4, 5):
+        entry_file(log, i).unlink()
+    (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
+    for i in (40, 50):
+        write_record(keys.settings(log), facts(i), document(i))
+    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)])
+    assert any(p.where == "saved.checkpoint" and p.what.startswith("fork:") for p in report.problems), lines(
+        report
+    )
+
+
+def test_history_rewritten_before_a_saved_checkpoint(log: Path, keys: Keys, tmp_path: Path) -> None:
+    rewritten = tmp_path / "rewritten"
+    shutil.copytree(log, rewritten)
+    saved_small = entry_doc(log, 2)["checkpoint"]
+    for i in range(2, SIZE):
+        entry_file(rewritten, i).unlink()
+    (rewritten / CHECKPOINT).write_text(str(entry_doc(rewritten, 1)["checkpoint"]), encoding="utf-8")
+    for i in range(20, 25):
+        write_record(keys.settings(rewritten), facts(i), document(i))
+    report = verify_log(rewritten, trust(keys), [("at-3.checkpoint", str(saved_small))])
+    assert any("history rewritten (fork)" in p.what for p in report.problems), lines(report)
+
+
+def test_two_saved_checkpoints_of_one_size_are_a_fork(log: Path, keys: Keys, tmp_path: Path) -> None:
+    twin = tmp_path / "twin"
+    shutil.copytree(log, twin)
+    write_record(keys.settings(log), facts(7), document(7))
+    write_record(keys.settings(twin), facts(8), document(8))
+    mine, theirs = (log / CHECKPOINT).read_text("utf-8"), (twin / CHECKPOINT).read_text("utf-8")
+    report = verify_log(log, trust(keys), [("mine", mine), ("theirs", theirs)])
+    assert [p.where for p in report.problems] == ["theirs", "theirs"], lines(report)
+    assert report.problems[0].what.startswith("fork: mine has the same size 7")
+
+
+def test_saved_checkpoint_signed_by_another_key_is_forged(log: Path, keys: Keys, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    make_log(other, make_keys(tmp_path / "k2"), 2)
+    report = verify_log(log, trust(keys), [("other.checkpoint", (other / CHECKPOINT).read_text("utf-8"))])
+    assert len(report.problems) == 1 and "forged, or of another log" in report.problems[0].what
+
+
+def test_record_signed_by_a_key_not_allowed(log: Path, tmp_path: Path) -> None:
+    stranger = make_keys(tmp_path / "stranger")
+    report = verify_log(log, trust(stranger))
+    assert [p.index for p in report.problems] == list(range(SIZE))
+    assert all("which is not an allowed key" in p.what for p in report.problems)
+
+
+def test_record_signed_by_an_allowed_key_with_a_bad_signature(log: Path, keys: Keys) -> None:
+    path = record_file(log, 1)
+    doc = json.loads(path.read_bytes())
+    sig = doc["dsseEnvelope"]["signatures"][0]["sig"]
+    doc["dsseEnvelope"]["signatures"][0]["sig"] = ("B" if sig[0] == "A" else "A") + sig[1:]
+    path.write_text(json.dumps(doc))
+    report = verify_log(log, trust(keys))
+    assert any(p.index == 1 and "record modified" in p.what for p in report.problems)
+
+
+def test_duplicate_record_id(log: Path, keys: Keys) -> None:
+    write_record(keys.settings(log), facts(99, record_id="rec-2"), document(99))
+    report = verify_log(log, trust(keys))
+    assert lines(report) == [
+        f"index {SIZE}: {ENTRIES}/{entry_name(SIZE)}: duplicate record id rec-2 (also at index 2)"
+    ]
+
+
+def test_log_key_replaced(log: Path, keys: Keys, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    make_log(other, make_keys(tmp_path / "k2"), 1)
+    shutil.copy(other / LOG_PUB, log / LOG_PUB)
+    report = verify_log(log, trust(keys))
+    assert not report.ok
+    assert any(p.where == CHECKPOINT for p in report.problems)
+    assert {p.index for p in report.problems if p.index is not None} == set(range(SIZE))
+
+
+def test_checkpoint_deleted(log: Path, keys: Keys) -> None:
+    (log / CHECKPOINT).unlink()
+    assert lines(verify_log(log, trust(keys))) == [f"{CHECKPOINT}: missing (deleted)"]
+
+
+def test_interrupted_append_leaves_notes_not_problems(log: Path, keys: Keys) -> None:
+    (log / ".tmp-0123").write_bytes(b"half")
+    (log / RECORDS / blob_name("sha256:" + "0" * 64)).unlink(missing_ok=True)
+    orphan = b'{"orphan": true}'
+    import hashlib
+
+    (log / RECORDS / blob_name("sha256:" + hashlib.sha256(orphan).hexdigest())).write_bytes(orphan)
+    report = verify_log(log, trust(keys))
+    assert report.ok, lines(report)
+    assert len(report.notes) == 2
+
+
+def test_not_a_log_is_a_usage_error(tmp_path: Path, keys: Keys) -> None:
+    with pytest.raises(UsageError):
+        verify_log(tmp_path / "nowhere", trust(keys))
+    with pytest.raises(UsageError):
+        verify_log(tmp_path, trust(keys))
+
+
+def test_secrets_are_masked_in_stored_inputs(log: Path) -> None:
+    stored = AuditLog(log).stored_input(str(entry_doc(log, 0)["input"]))
+    assert b"s3cret" not in stored and b'"token":"[masked]"' in stored
