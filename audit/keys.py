@@ -54,11 +54,11 @@ class PublicKey:
 
     key: ec.EllipticCurvePublicKey
     source: str
+    keyid: str = ""
 
-    @property
-    def keyid(self) -> str:
-        """sha256 of the SubjectPublicKeyInfo DER, in hex."""
-        return keyid_of(self.key)
+    def __post_init__(self) -> None:
+        if not self.keyid:
+            object.__setattr__(self, "keyid", keyid_of(self.key))
 
     def verifies(self, signature: bytes, data: bytes) -> bool:
         """Whether signature is this key's ECDSA-SHA256 signature over data."""

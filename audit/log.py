@@ -5,15 +5,17 @@ Layout of a log directory (every file holds verified data; `.lock` is the only e
     log.pub                  the log's C2SP verifier key (checkpoints are signed by its key)
     checkpoint               the latest checkpoint, a C2SP signed note (replaced by rename)
     entries/<index>.json     one per record, create-only: index, record id, record and stored-input
-                             digests, the signed checkpoint of the tree that ends with it, and its
-                             inclusion proof in that tree
+                             digests, the root of the tree that ends with it, and its inclusion
+                             proof in that tree
     records/sha256-<hex>.json  the record bundles, content-addressed, create-only
     inputs/sha256-<hex>.json   the input documents (secrets masked), content-addressed, create-only
 
-The Merkle leaf of entry i is the RFC 8785 encoding of {index, id, record, input}. One sequencer at
-a time holds an exclusive lock on `.lock`; every file is written to a temporary file first and
-renamed (or hard-linked, for create-only files) into place, so a writer killed at any moment leaves
-a log that verifies, and the next writer adopts an entry whose checkpoint was not yet updated.
+The Merkle leaf of entry i is the RFC 8785 encoding of {id, index, input, record}. An entry's root
+is proved by recomputing the tree from all leaves, and the latest root by the signed checkpoint, so
+any change to an entry shows. One sequencer at a time holds an exclusive lock on `.lock`; every file
+is written to a temporary file first and renamed (or hard-linked, for create-only files) into
+place, so a writer killed at any moment leaves a log that verifies, and the next writer adopts an
+entry whose checkpoint was not yet updated.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +44,8 @@ RECORDS = "records"
 INPUTS = "inputs"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
-ENTRY_FIELDS = frozenset({"index", "id", "record", "input", "checkpoint", "proof"})
+ENTRY_FIELDS = frozenset({"index", "id", "record", "input", "root", "proof"})
+HEX64 = re.compile(r"[0-9a-f]{64}")
 DAMAGED_HINT = "run `gate audit verify --log DIR` to see what is wrong"
 
 
@@ -66,20 +70,18 @@ def sha256_digest(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry of the log, as stored."""
+    """One entry of the log, as stored: its leaf fields, the root of the tree it ends, its proof."""
 
     index: int
     record_id: str
     record: str
     input: str | None
-    checkpoint: str
+    root: bytes
     proof: tuple[bytes, ...]
 
     def leaf_data(self) -> bytes:
-        """The bytes hashed as this entry's Merkle leaf."""
-        return canonical(
-            {"index": self.index, "id": self.record_id, "record": self.record, "input": self.input}
-        )
+        """The bytes hashed as this entry's Merkle leaf (RFC 8785)."""
+        return leaf_bytes(self.index, self.record_id, self.record, self.input)
 
     def leaf_hash(self) -> bytes:
         """RFC 6962 leaf hash of leaf_data()."""
@@ -93,7 +95,7 @@ class Entry:
                 "id": self.record_id,
                 "record": self.record,
                 "input": self.input,
-                "checkpoint": self.checkpoint,
+                "root": self.root.hex(),
                 "proof": [p.hex() for p in self.proof],
             }
         )
@@ -105,9 +107,9 @@ class Entry:
             doc = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise LogError(f"entry is not JSON ({exc})") from None
-        if not isinstance(doc, dict) or set(doc) != ENTRY_FIELDS:
+        if not isinstance(doc, dict) or doc.keys() != ENTRY_FIELDS:
             raise LogError("entry does not have exactly the fields " + ", ".join(sorted(ENTRY_FIELDS)))
-        index, rid, record, inp = doc["index"], doc["id"], doc["record"], doc["input"]
+        index, rid, record, inp, root = doc["index"], doc["id"], doc["record"], doc["input"], doc["root"]
         proof = doc["proof"]
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             raise LogError("entry index is not a non-negative integer")
@@ -115,32 +117,38 @@ class Entry:
             raise LogError("entry record id is not a string")
         if not _is_digest(record) or not (inp is None or _is_digest(inp)):
             raise LogError("entry record or input digest is not sha256:<64 hex>")
-        if not isinstance(doc["checkpoint"], str):
-            raise LogError("entry checkpoint is not a string")
-        if not isinstance(proof, list) or not all(isinstance(p, str) and len(p) == 64 for p in proof):
+        if not isinstance(root, str) or not HEX64.fullmatch(root):
+            raise LogError("entry root is not a hash")
+        if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.fullmatch(p) for p in proof):
             raise LogError("entry proof is not a list of hashes")
-        try:
-            hashes = tuple(bytes.fromhex(p) for p in proof)
-        except ValueError:
-            raise LogError("entry proof is not hex") from None
-        return cls(index, rid, record, inp, doc["checkpoint"], hashes)
+        return cls(index, rid, record, inp, bytes.fromhex(root), tuple(bytes.fromhex(p) for p in proof))
+
+
+def leaf_bytes(index: int, record_id: str, record: str, stored_input: str | None) -> bytes:
+    """RFC 8785 bytes of {id, index, input, record}: keys in order, strings as json writes them
+    (which for these strings, with ensure_ascii off, is the RFC 8785 form)."""
+    return json.dumps(
+        {"id": record_id, "index": index, "input": stored_input, "record": record},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
 
 
 def _is_digest(value: Any) -> bool:
-    if not isinstance(value, str) or not value.startswith("sha256:") or len(value) != 71:
-        return False
-    return all(c in "0123456789abcdef" for c in value[7:])
+    return isinstance(value, str) and value.startswith("sha256:") and bool(HEX64.fullmatch(value, 7))
 
 
 @dataclass(frozen=True)
 class Appended:
-    """Where a record went: its index, digests, the signed checkpoint and the inclusion proof."""
+    """Where a record went: its index, digests, the root of the tree it ends and its inclusion proof
+    in that tree, and the signed checkpoint the append ended with."""
 
     index: int
     record: str
     input: str | None
-    checkpoint: str
+    root: bytes
     proof: tuple[bytes, ...]
+    checkpoint: str
 
 
 class AuditLog:
@@ -157,9 +165,10 @@ class AuditLog:
 
     def read(self, *parts: str) -> bytes:
         """A file's bytes; LogError names the file when it cannot be read."""
-        path = self.file(*parts)
+        path = os.path.join(self.path, *parts)
         try:
-            return path.read_bytes()
+            with open(path, "rb") as f:
+                return f.read()
         except FileNotFoundError:
             raise LogError(f"{path}: missing", DAMAGED_HINT) from None
         except OSError as exc:
@@ -226,25 +235,51 @@ class AuditLog:
 
     def append(self, bundle: bytes, record_id: str, stored_input: bytes | None, key: NoteSigner) -> Appended:
         """Append one record (and its stored input) as the next entry; returns where it went."""
+        return self.append_many([(bundle, record_id, stored_input)], key)[0]
+
+    def append_many(
+        self, items: Sequence[tuple[bytes, str, bytes | None]], key: NoteSigner
+    ) -> list[Appended]:
+        """Append records (bundle, record id, stored input) in order, under one hold of the lock.
+
+        Files are flushed to disk before the checkpoint moves past them (once for a batch).
+        """
+        added: list[tuple[int, str, str | None, bytes, tuple[bytes, ...]]] = []
         with self.locked():
             self._remove_temporaries()
             verifier = self._ensure_key(key)
             tree = self._recover(verifier)
-            input_digest = None
-            if stored_input is not None:
-                input_digest = sha256_digest(stored_input)
-                self._create(stored_input, INPUTS, blob_name(input_digest))
-            record_digest = sha256_digest(bundle)
-            self._create(bundle, RECORDS, blob_name(record_digest))
-            index = tree.size
-            proof = tuple(reversed(tree.nodes))
-            pending = Entry(index, record_id, record_digest, input_digest, "", proof)
-            tree.append(pending.leaf_hash())
-            note = sign_note(Checkpoint(key.name, tree.size, tree.root()).to_text(), [key])
-            entry = Entry(index, record_id, record_digest, input_digest, note, proof)
-            self._create(entry.to_bytes(), ENTRIES, entry_name(index))
-            self._replace(note.encode("utf-8"), CHECKPOINT)
-            return Appended(index, record_digest, input_digest, note, proof)
+            sync = len(items) == 1
+            for bundle, record_id, stored_input in items:
+                added.append(self._add(tree, bundle, record_id, stored_input, sync))
+            if not added:
+                return []
+            if not sync:
+                os.sync()
+            note = self._sign(tree, key)
+        return [Appended(i, record, inp, root, proof, note) for i, record, inp, root, proof in added]
+
+    def _sign(self, tree: CompactTree, key: NoteSigner) -> str:
+        note = sign_note(Checkpoint(key.name, tree.size, tree.root()).to_text(), [key])
+        self._replace(note.encode("utf-8"), CHECKPOINT)
+        return note
+
+    def _add(
+        self, tree: CompactTree, bundle: bytes, record_id: str, stored: bytes | None, sync: bool
+    ) -> tuple[int, str, str | None, bytes, tuple[bytes, ...]]:
+        input_digest = None
+        if stored is not None:
+            input_digest = sha256_digest(stored)
+            self._create(stored, INPUTS, blob_name(input_digest), sync)
+        record_digest = sha256_digest(bundle)
+        self._create(bundle, RECORDS, blob_name(record_digest), sync)
+        index = tree.size
+        proof = tuple(reversed(tree.nodes))
+        tree.append(leaf_hash(leaf_bytes(index, record_id, record_digest, input_digest)))
+        root = tree.root()
+        entry = Entry(index, record_id, record_digest, input_digest, root, proof)
+        self._create(entry.to_bytes(), ENTRIES, entry_name(index), sync)
+        return index, record_digest, input_digest, root, proof
 
     def _ensure_key(self, key: NoteSigner) -> NoteVerifier:
         mine = key.verifier
@@ -264,21 +299,17 @@ class AuditLog:
         return theirs
 
     def _recover(self, verifier: NoteVerifier) -> CompactTree:
-        """The tree as of the last entry, adopting entries a killed writer left past the checkpoint."""
+        """The tree as of the last entry, adopting entries a killed writer left past the checkpoint.
+
+        Adopted entries are covered by the next checkpoint this writer signs.
+        """
         tree = CompactTree()
-        last: Entry | None = None
         if self.file(CHECKPOINT).exists():
             cp = self.checkpoint(verifier)
             if cp.size > 0:
-                last = self.entry(cp.size - 1)
-                tree = self._tree_through(last, cp)
-        adopted = False
+                tree = self._tree_through(self.entry(cp.size - 1), cp)
         while self.file(ENTRIES, entry_name(tree.size)).exists():
-            last = self.entry(tree.size)
-            self._adopt(tree, last, verifier)
-            adopted = True
-        if adopted and last is not None:
-            self._replace(last.checkpoint.encode("utf-8"), CHECKPOINT)
+            self._adopt(tree, self.entry(tree.size))
         return tree
 
     def _tree_through(self, last: Entry, cp: Checkpoint) -> CompactTree:
@@ -290,41 +321,41 @@ class AuditLog:
         except AuditError:
             raise LogError(f"{where}: its proof does not fit its index", DAMAGED_HINT) from None
         tree.append(last.leaf_hash())
-        if tree.root() != cp.root_hash:
+        if tree.root() != cp.root_hash or last.root != cp.root_hash:
             raise LogError(
                 f"{self.file(CHECKPOINT)}: its root is not the root of the last entry", DAMAGED_HINT
             )
         return tree
 
-    def _adopt(self, tree: CompactTree, entry: Entry, verifier: NoteVerifier) -> None:
+    def _adopt(self, tree: CompactTree, entry: Entry) -> None:
         where = self.file(ENTRIES, entry_name(tree.size))
         if entry.index != tree.size or entry.proof != tuple(reversed(tree.nodes)):
             raise LogError(f"{where}: does not extend the log", DAMAGED_HINT)
         tree.append(entry.leaf_hash())
-        cp = open_checkpoint(entry.checkpoint, verifier, str(where))
-        if cp.size != tree.size or cp.root_hash != tree.root():
-            raise LogError(f"{where}: its checkpoint is not the tree it ends", DAMAGED_HINT)
+        if entry.root != tree.root():
+            raise LogError(f"{where}: its root is not the tree it ends", DAMAGED_HINT)
 
     def _remove_temporaries(self) -> None:
         for path in self.path.glob(TMP_PREFIX + "*"):
             path.unlink(missing_ok=True)
 
-    def _temp(self, data: bytes) -> Path:
+    def _temp(self, data: bytes, sync: bool = True) -> Path:
         tmp = self.file(TMP_PREFIX + secrets.token_hex(8))
         with tmp.open("xb") as out:
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
         return tmp
 
-    def _create(self, data: bytes, folder: str, name: str) -> None:
+    def _create(self, data: bytes, folder: str, name: str, sync: bool = True) -> None:
         """Create folder/name holding data, unless it exists (content-addressed or sequenced)."""
         target = self.file(folder, name)
         if target.exists():
             return
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._temp(data)
+            tmp = self._temp(data, sync)
             try:
                 os.link(tmp, target)
             except FileExistsError:

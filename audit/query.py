@@ -12,6 +12,7 @@ from typing import Any
 from audit.envelope import open_bundle
 from audit.errors import AuditError
 from audit.log import AuditLog, Entry, LogError
+from audit.merkle import consistency_proof, verify_consistency
 from audit.record import detail_of
 
 
@@ -138,3 +139,21 @@ def find(log: AuditLog, ref: str) -> Listed:
             "give an index, a record digest or a record id (from `gate audit list`)",
         )
     return hits[0]
+
+
+def prove_in_checkpoint(log: AuditLog, entry: Entry) -> tuple[str, list[bytes]]:
+    """The log's signed checkpoint and a consistency proof from the tree the entry ended to it.
+
+    Reads every entry's leaf up to the checkpoint; AuditError if the proof does not hold.
+    """
+    text = log.checkpoint_text()
+    cp = log.checkpoint(log.verifier())
+    if entry.index >= cp.size:
+        raise AuditError(
+            f"entry {entry.index} is past the checkpoint (size {cp.size}): an append was interrupted"
+        )
+    leaves = [log.entry(i).leaf_hash() for i in range(cp.size)]
+    proof = consistency_proof(entry.index + 1, leaves)
+    if not verify_consistency(entry.index + 1, cp.size, entry.root, cp.root_hash, proof):
+        raise AuditError("the tree it ended is not contained in the log's signed checkpoint")
+    return text, proof

@@ -174,7 +174,7 @@ class _EntryResult:
     problems: tuple[Problem, ...]
 
 
-def _check_entry(log: AuditLog, index: int, verifier: NoteVerifier | None, trust: Trust) -> _EntryResult:
+def _check_entry(log: AuditLog, index: int, trust: Trust) -> _EntryResult:
     where = f"{ENTRIES}/{entry_name(index)}"
     problems: list[Problem] = []
     try:
@@ -185,19 +185,10 @@ def _check_entry(log: AuditLog, index: int, verifier: NoteVerifier | None, trust
     if entry.index != index:
         problems.append(Problem(where, f"holds index {entry.index} (entries reordered or swapped)", index))
     leaf = entry.leaf_hash()
-    root = None
-    if verifier is not None:
-        try:
-            cp = open_checkpoint(entry.checkpoint, verifier, where)
-            root = cp.root_hash
-            if cp.size != index + 1:
-                problems.append(Problem(where, f"its checkpoint has size {cp.size}, not {index + 1}", index))
-            elif not verify_inclusion(leaf, index, cp.size, list(entry.proof), cp.root_hash):
-                problems.append(Problem(where, "its inclusion proof does not verify (entry modified)", index))
-        except LogError as exc:
-            problems.append(Problem(where, str(exc).removeprefix(where + ": "), index))
+    if not verify_inclusion(leaf, index, index + 1, list(entry.proof), entry.root):
+        problems.append(Problem(where, "its inclusion proof does not verify (entry modified)", index))
     problems += _check_record(log, entry, trust)
-    return _EntryResult(index, leaf, root, entry.record_id, entry.record, entry.input, tuple(problems))
+    return _EntryResult(index, leaf, entry.root, entry.record_id, entry.record, entry.input, tuple(problems))
 
 
 def _check_record(log: AuditLog, entry: Entry, trust: Trust) -> list[Problem]:
@@ -227,52 +218,58 @@ def _check_record(log: AuditLog, entry: Entry, trust: Trust) -> list[Problem]:
     return problems
 
 
-def _check_chunk(path: str, indices: Sequence[int], vkey: str | None, trust: Trust) -> list[_EntryResult]:
+def _check_chunk(path: str, indices: Sequence[int], trust: Trust) -> list[_EntryResult]:
     log = AuditLog(Path(path))
-    verifier = NoteVerifier.from_vkey(vkey) if vkey else None
-    return [_check_entry(log, i, verifier, trust) for i in indices]
+    return [_check_entry(log, i, trust) for i in indices]
 
 
 # What forked workers check against: set by the parent before it forks (keys do not pickle).
-_FORKED: tuple[str, str | None, Trust] | None = None
+_FORKED: tuple[str, Trust] | None = None
 
 
 def _check_forked(indices: range) -> list[_EntryResult]:
     assert _FORKED is not None
-    path, vkey, trust = _FORKED
-    return _check_chunk(path, indices, vkey, trust)
+    path, trust = _FORKED
+    return _check_chunk(path, indices, trust)
 
 
 def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str]]:
     """Entry indices and blob names present; unexpected files become problems."""
     entries: set[int] = set()
     blobs: dict[str, set[str]] = {RECORDS: set(), INPUTS: set()}
-    for item in sorted(os.listdir(log.path)):
-        full = log.path / item
-        if item in (LOG_PUB, CHECKPOINT, LOCK) and full.is_file():
+    with os.scandir(log.path) as top:
+        items = sorted(top, key=lambda d: d.name)
+    for item in items:
+        name = item.name
+        if name in (LOG_PUB, CHECKPOINT, LOCK) and item.is_file():
             continue
-        if item.startswith(TMP_PREFIX) and full.is_file():
+        if name.startswith(TMP_PREFIX) and item.is_file():
             report.notes.append(
-                f"{item}: a temporary file left by an interrupted append; the next append removes it"
+                f"{name}: a temporary file left by an interrupted append; the next append removes it"
             )
             continue
-        if item == ENTRIES and full.is_dir():
-            for name in os.listdir(full):
-                m = ENTRY_RE.match(name)
-                if m and (full / name).is_file():
+        if name == ENTRIES and item.is_dir():
+            for child in _children(item.path):
+                m = ENTRY_RE.match(child.name)
+                if m and child.is_file():
                     entries.add(int(m.group(1)))
                 else:
-                    report.problems.append(Problem(f"{ENTRIES}/{name}", "unexpected file in the log"))
+                    report.problems.append(Problem(f"{ENTRIES}/{child.name}", "unexpected file in the log"))
             continue
-        if item in blobs and full.is_dir():
-            for name in os.listdir(full):
-                if BLOB_RE.match(name) and (full / name).is_file():
-                    blobs[item].add(name)
+        if name in blobs and item.is_dir():
+            for child in _children(item.path):
+                if BLOB_RE.match(child.name) and child.is_file():
+                    blobs[name].add(child.name)
                 else:
-                    report.problems.append(Problem(f"{item}/{name}", "unexpected file in the log"))
+                    report.problems.append(Problem(f"{name}/{child.name}", "unexpected file in the log"))
             continue
-        report.problems.append(Problem(item, "unexpected file in the log"))
+        report.problems.append(Problem(name, "unexpected file in the log"))
     return entries, blobs[RECORDS], blobs[INPUTS]
+
+
+def _children(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as it:
+        return list(it)
 
 
 def verify_log(
@@ -302,7 +299,7 @@ def verify_log(
     for i in range(size):
         if i not in entries and cp is not None and i >= cp.size:
             report.problems.append(Problem(f"{ENTRIES}/{entry_name(i)}", "missing (deleted)", i))
-    results = _run_entries(log, range(size), verifier, trust, workers)
+    results = _run_entries(log, range(size), trust, workers)
     wanted = {c.size for _, c in _saved(saved, verifier, report)}
     roots = _tree(results, report, wanted)
     _final(cp, roots, size, report)
@@ -338,19 +335,16 @@ def _latest(log: AuditLog, verifier: NoteVerifier | None, report: Report) -> Che
         return None
 
 
-def _run_entries(
-    log: AuditLog, indices: range, verifier: NoteVerifier | None, trust: Trust, workers: int | None
-) -> list[_EntryResult]:
-    vkey = verifier.vkey if verifier else None
+def _run_entries(log: AuditLog, indices: range, trust: Trust, workers: int | None) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
     if len(indices) < PARALLEL_FROM or count <= 1:
-        return _check_chunk(str(log.path), indices, vkey, trust)
+        return _check_chunk(str(log.path), indices, trust)
     import multiprocessing
 
     global _FORKED
     chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
     out: list[_EntryResult] = []
-    _FORKED = (str(log.path), vkey, trust)
+    _FORKED = (str(log.path), trust)
     try:
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
             for part in pool.map(_check_forked, chunks):
@@ -375,8 +369,8 @@ def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int]) -> 
             report.problems.append(
                 Problem(
                     f"{ENTRIES}/{entry_name(r.index)}",
-                    "the entries up to here no longer hash to the root its checkpoint signed "
-                    "(an entry before it was changed, removed, inserted or reordered)",
+                    "the entries up to here no longer hash to the root it holds "
+                    "(an entry was changed, removed, inserted or reordered)",
                     r.index,
                 )
             )

@@ -113,4 +113,5 @@ def write_record(
         "id": facts.record_id,
         "log": str(settings.log),
         "signer": signer.kind,
+        "checkpoint": appended.checkpoint,
     }

@@ -279,13 +279,14 @@ def show(
     """Show one record, verified: RECORD is an index, a record digest (or prefix) or a record id.
 
     \b
-    Prints JSON: the statement, who signed it, and the entry with its signed checkpoint and
-    inclusion proof. Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
+    Prints JSON: the statement, who signed it, the record's inclusion proof in the tree it ended,
+    and the proof that this tree is contained in the log's signed checkpoint.
+    Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
     """
     from audit.errors import AuditError
-    from audit.log import AuditLog, open_checkpoint, sha256_digest
+    from audit.log import AuditLog, sha256_digest
     from audit.merkle import verify_inclusion
-    from audit.query import find
+    from audit.query import find, prove_in_checkpoint
     from audit.verify import verify_record
 
     log = AuditLog(log_dir)
@@ -306,9 +307,11 @@ def show(
         if sha256_digest(data) != entry.record:
             raise AuditError("the record file's digest is not the entry's")
         verified = verify_record(data, trust)
-        cp = open_checkpoint(entry.checkpoint, log.verifier(), f"entry {entry.index}")
-        if not verify_inclusion(entry.leaf_hash(), entry.index, cp.size, list(entry.proof), cp.root_hash):
-            raise AuditError("the inclusion proof does not verify")
+        if not verify_inclusion(
+            entry.leaf_hash(), entry.index, entry.index + 1, list(entry.proof), entry.root
+        ):
+            raise AuditError("its inclusion proof does not verify")
+        checkpoint, consistency = prove_in_checkpoint(log, entry)
     except AuditError as exc:
         _die(f"record {entry.index} does not verify: {exc}", ExitCode.BLOCKED, "run `gate audit verify`")
         return
@@ -320,8 +323,10 @@ def show(
                 "record": entry.record,
                 "input": entry.input,
                 "signer": verified.signer,
-                "checkpoint": entry.checkpoint,
+                "tree": {"size": entry.index + 1, "root": entry.root.hex()},
                 "inclusion_proof": [p.hex() for p in entry.proof],
+                "checkpoint": checkpoint,
+                "consistency_proof": [p.hex() for p in consistency],
                 "statement": verified.statement,
             },
             indent=2,

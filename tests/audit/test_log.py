@@ -74,12 +74,12 @@ def test_append_returns_a_proof_into_the_signed_checkpoint(tmp_path: Path, keys:
     entry = AuditLog(log).entry(3)
     cp = AuditLog(log).checkpoint(AuditLog(log).verifier())
     assert cp.size == 5 and fields[3]["record"] == entry.record
-    inner = AuditLog(log).entry(4)
     from audit.log import open_checkpoint
 
-    own = open_checkpoint(entry.checkpoint, AuditLog(log).verifier(), "entry 3")
-    assert own.size == 4 and verify_inclusion(entry.leaf_hash(), 3, 4, list(entry.proof), own.root_hash)
-    assert open_checkpoint(inner.checkpoint, AuditLog(log).verifier(), "entry 4") == cp
+    own = open_checkpoint(fields[3]["checkpoint"], AuditLog(log).verifier(), "decision 3")
+    assert own.size == 4 and own.root_hash == entry.root
+    assert verify_inclusion(entry.leaf_hash(), 3, 4, list(entry.proof), own.root_hash)
+    assert fields[4]["checkpoint"] == AuditLog(log).checkpoint_text()
 
 
 def test_a_log_refuses_another_log_key(tmp_path: Path, keys: Keys) -> None:
@@ -171,3 +171,22 @@ def test_log_key_round_trip(keys: Keys) -> None:
     signer = NoteSigner.from_skey(keys.log_skey)
     assert signer.name.startswith("govgate.local/audit/")
     assert NoteVerifier.from_vkey(signer.verifier.vkey) == signer.verifier
+
+
+def test_append_many_sequences_a_batch_under_one_lock(tmp_path: Path, keys: Keys) -> None:
+    from audit.envelope import bundle_bytes
+    from audit.record import build_statement, canonical
+    from audit.signer import LocalSigner
+
+    log = tmp_path / "log"
+    make_log(log, keys, 2)
+    signer = LocalSigner(keys.record)
+    items = [
+        (bundle_bytes(signer.sign(canonical(build_statement(facts(i))))), f"rec-{i}", None)
+        for i in range(2, 7)
+    ]
+    done = AuditLog(log).append_many(items, NoteSigner.from_skey(keys.log_skey))
+    assert [a.index for a in done] == [2, 3, 4, 5, 6]
+    assert AuditLog(log).checkpoint_text() == done[-1].checkpoint
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    assert report.ok and report.size == 7
