@@ -192,11 +192,6 @@ def test_library_api_reports_statuses(
 
 def test_shipped_library_is_clean(opa: str, regal: str) -> None:
     run = run_gate("policy", "check", "--opa-path", opa)
-    lines = [ln for ln in run.stdout.splitlines() if ": opa check: " in ln or ": regal: " in ln]
-    if run.code == 1 and lines and all(": regal: " in ln and ln.startswith("policies/") for ln in lines):
-        # Regal findings in the shipped library itself are for the policies' owners to fix
-        # (style, not correctness; opa check --strict is clean). Until then this reports them.
-        pytest.xfail(f"{len(lines)} Regal findings in policies/, e.g. {lines[0]}")
     assert run.code == 0, run.stdout + run.stderr
     assert run.stdout.strip().endswith("0 findings")
 

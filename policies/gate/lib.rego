@@ -34,6 +34,8 @@
 #   - Builtins that can fail on bad types are guarded with is_string/is_number first: the gate
 #     runs regopy with strict builtin errors, where one failing call fails the whole decision
 #     (OPA, not strict, makes the expression undefined).
+#   - In tests, `with data.x as r` where r is a rule of the test package does not take on regopy:
+#     bind the value to a local variable first (`v := r` ... `with data.x as v`).
 #   - No `not` inside `every`: regopy evaluates it wrongly (`every v in [1, 2] { not v > 1 }` is
 #     true there).
 #   - Do not round-trip input text through json.marshal/json.unmarshal: regopy's json.unmarshal
@@ -251,7 +253,10 @@ vex_closed := {"not_affected", "false_positive", "resolved", "resolved_with_pedi
 vuln_open(v) if not vex_closed[object.get(v, "state", null)]
 
 # "critical vulnerability CVE-1 affects pkg:a; pkg:b and is not marked … by VEX"
-vuln_message(v) := concat("", [v.severity, " vulnerability ", v.id, " affects ", affected(v), " and is not marked not_affected, false_positive or resolved by VEX"])
+vuln_message(v) := concat("", [
+	v.severity, " vulnerability ", v.id, " affects ", affected(v),
+	" and is not marked not_affected, false_positive or resolved by VEX",
+])
 
 affected(v) := first_few([a | some a in v.affects; is_string(a)], "a listed component")
 

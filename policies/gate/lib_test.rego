@@ -53,7 +53,8 @@ test_entity_ref if {
 }
 
 test_entity_label_falls_back_to_kind_and_document if {
-	lib.entity_label({"entity": {"kind": "Resource", "metadata": {}}, "document": 0}) == "the Resource entity in document 1"
+	resource := {"entity": {"kind": "Resource", "metadata": {}}, "document": 0}
+	lib.entity_label(resource) == "the Resource entity in document 1"
 	lib.entity_label({"entity": {"metadata": {"name": "x"}}}) == "the unnamed entity in document 1"
 }
 

@@ -80,7 +80,11 @@ decision_of(fs, config, ctx) := {
 }
 
 # Spelled out: regopy miscounts a comprehension nested in another that uses the outer one's variable.
-summary_of(fs) := {"block": count_action(fs, "block"), "warn": count_action(fs, "warn"), "waived": count_action(fs, "waived")}
+summary_of(fs) := {
+	"block": count_action(fs, "block"),
+	"warn": count_action(fs, "warn"),
+	"waived": count_action(fs, "waived"),
+}
 
 count_action(fs, a) := count([f | some f in fs; f.action == a])
 
@@ -219,7 +223,12 @@ not_yet_effective(v, date) if {
 waiver_for(v, s) := matching[first] if {
 	s.waived_checks[v.check]
 	target := waiver_target(v.subject)
-	matching := {lib.order_key([w.id, w.expires, w.owner, w.reason]): {"id": w.id, "owner": w.owner, "reason": w.reason, "expires": w.expires} |
+	matching := {lib.order_key([w.id, w.expires, w.owner, w.reason]): {
+		"id": w.id,
+		"owner": w.owner,
+		"reason": w.reason,
+		"expires": w.expires,
+	} |
 		some w in s.waivers
 		w.check == v.check
 		lib.matches_any([w.subject], target)

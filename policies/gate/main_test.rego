@@ -15,7 +15,10 @@ import data.gate.testing as t
 raw(pkg, meta, ref) := {
 	"package": pkg,
 	"meta": meta,
-	"item": {"msg": concat("", [meta.id, " fired"]), "subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": ref, "line": null}},
+	"item": {
+		"msg": concat("", [meta.id, " fired"]),
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": ref, "line": null},
+	},
 }
 
 critical := raw("sbom.license_denied", license_denied.meta, "pkg:npm/left-pad@1.0.0")
@@ -57,7 +60,8 @@ test_tiers_in_prod if {
 }
 
 test_custom_environment_uses_its_own_tier_table if {
-	cfg := object.union(t.config, {"environments": {"qa": {"critical": "block", "high": "block", "medium": "block", "low": "warn"}}})
+	qa := {"critical": "block", "high": "block", "medium": "block", "low": "warn"}
+	cfg := object.union(t.config, {"environments": {"qa": qa}})
 	actions(decide("qa", [medium, low], cfg, [])) == {["SBOM-NOT-EMPTY", "block"], ["SBOM-LICENSE-MISSING", "warn"]}
 }
 
@@ -166,7 +170,10 @@ test_expired_waiver_is_ignored_and_reported if {
 	w := t.waiver("W-7", "SBOM-LICENSE-DENIED", "pkg:npm/left-pad@*", "2026-02-28")
 
 	# WAIVER-EXPIRED's violation for this waiver (the check itself is tested in expired_test.rego).
-	reported := {"msg": "waiver W-7 expired", "subject": {"kind": "waiver", "path": "waivers.yaml", "ref": "W-7", "line": null}}
+	reported := {
+		"msg": "waiver W-7 expired",
+		"subject": {"kind": "waiver", "path": "waivers.yaml", "ref": "W-7", "line": null},
+	}
 	raws := [critical, {"package": "waiver.expired", "meta": expired.meta, "item": reported}]
 	d := decide("prod", raws, t.config, [w])
 	actions(d) == {["SBOM-LICENSE-DENIED", "block"], ["WAIVER-EXPIRED", "warn"]}
@@ -225,7 +232,12 @@ test_waiver_can_cover_a_warning if {
 # Outcome ------------------------------------------------------------------------------------------
 
 test_outcome_pass_without_findings if {
-	decide("prod", [], t.config, []) == {"outcome": "pass", "environment": "prod", "findings": [], "summary": {"block": 0, "warn": 0, "waived": 0}}
+	decide("prod", [], t.config, []) == {
+		"outcome": "pass",
+		"environment": "prod",
+		"findings": [],
+		"summary": {"block": 0, "warn": 0, "waived": 0},
+	}
 }
 
 test_outcome_warn_when_only_warnings if {
@@ -245,14 +257,22 @@ test_findings_are_ordered_blocks_first_then_by_severity if {
 	[f.check | some f in d.findings] == ["SBOM-LICENSE-DENIED", "SBOM-VULN-HIGH", "SBOM-NOT-EMPTY", "SBOM-LICENSE-MISSING"]
 }
 
-at_line(n) := {"package": "p", "meta": license_missing.meta, "item": {"msg": "m", "subject": {"kind": "catalog", "path": "c.yaml", "ref": null, "line": n}}}
+at_line(n) := {
+	"package": "p",
+	"meta": license_missing.meta,
+	"item": {"msg": "m", "subject": {"kind": "catalog", "path": "c.yaml", "ref": null, "line": n}},
+}
 
 test_findings_are_ordered_by_line_numerically if {
 	d := decide("prod", [at_line(100), at_line(9), at_line(10)], t.config, [])
 	[f.subject.line | some f in d.findings] == [9, 10, 100]
 }
 
-with_message(m) := {"package": "p", "meta": license_missing.meta, "item": {"msg": m, "subject": {"kind": "input", "path": "x", "ref": null, "line": null}}}
+with_message(m) := {
+	"package": "p",
+	"meta": license_missing.meta,
+	"item": {"msg": m, "subject": {"kind": "input", "path": "x", "ref": null, "line": null}},
+}
 
 test_findings_with_common_prefixes_are_ordered_alike_on_both_engines if {
 	d := decide("prod", [with_message("a b"), with_message("a"), with_message("a!"), with_message("B")], t.config, [])
@@ -319,7 +339,8 @@ test_bare_string_item_is_a_message if {
 }
 
 test_unknown_severity_counts_as_critical if {
-	d := decide("dev", [adapter({"msg": "m", "severity": "Severe"}), adapter({"msg": "n", "severity": "LOW"})], t.config, [])
+	raws := [adapter({"msg": "m", "severity": "Severe"}), adapter({"msg": "n", "severity": "LOW"})]
+	d := decide("dev", raws, t.config, [])
 	{[f.message, f.severity] | some f in d.findings} == {["m", "critical"], ["n", "low"]}
 }
 
@@ -360,7 +381,14 @@ test_gathers_every_check_package if {
 	raws := main.raw_violations
 	count(raws) == 2
 	{r | some r in raws} == {
-		{"package": "fixture.with_meta", "meta": data.gate.checks.fixture.with_meta.meta, "item": {"msg": "fixture with meta", "subject": {"kind": "input", "path": "fixture.json", "ref": null, "line": 3}}},
+		{
+			"package": "fixture.with_meta",
+			"meta": data.gate.checks.fixture.with_meta.meta,
+			"item": {
+				"msg": "fixture with meta",
+				"subject": {"kind": "input", "path": "fixture.json", "ref": null, "line": 3},
+			},
+		},
 		{"package": "fixture.without_meta", "meta": {}, "item": "fixture without meta"},
 	}
 }
@@ -379,5 +407,6 @@ test_context_comes_from_the_input_document if {
 }
 
 test_context_reads_input_context if {
-	main.context == {"environment": "dev", "date": "2026-03-01"} with input.context as {"environment": "dev", "date": "2026-03-01"}
+	ctx := {"environment": "dev", "date": "2026-03-01"}
+	main.context == ctx with input.context as ctx
 }

@@ -11,7 +11,15 @@ meta := {
 }
 
 # Location entities only point at other files; they are not browsed, so they need no description.
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/metadata"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/metadata"]),
+	},
+} if {
 	some item in input.catalog
 	lib.kind(item.entity) != "location"
 	not lib.has_text(item.entity, ["metadata", "description"])

@@ -7,22 +7,44 @@ meta := {
 	"id": "CATALOG-LIFECYCLE",
 	"title": "Component or API lifecycle is a known value",
 	"severity": "low",
-	"remediation": "Set spec.lifecycle to one of the configured lifecycles (data.lifecycles in gate.yaml; default experimental, production, deprecated).",
+	"remediation": concat(" ", [
+		"Set spec.lifecycle to one of the configured lifecycles (data.lifecycles in gate.yaml; default",
+		"experimental, production, deprecated).",
+	]),
 }
 
 kinds := {"component", "api"}
 
 allowed := concat(", ", lib.config_strings("lifecycles"))
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec/lifecycle", "/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec/lifecycle", "/spec"]),
+	},
+} if {
 	some item in input.catalog
 	kinds[lib.kind(item.entity)]
 	lifecycle := item.entity.spec.lifecycle
 	not lifecycle in lib.config_strings("lifecycles")
-	msg := concat("", [lib.entity_label(item), " has lifecycle ", lib.quote(lifecycle), ", which is not one of: ", allowed])
+	msg := concat("", [
+		lib.entity_label(item), " has lifecycle ", lib.quote(lifecycle),
+		", which is not one of: ", allowed,
+	])
 }
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec"]),
+	},
+} if {
 	some item in input.catalog
 	kinds[lib.kind(item.entity)]
 	not item.entity.spec.lifecycle

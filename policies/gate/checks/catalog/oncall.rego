@@ -7,20 +7,34 @@ meta := {
 	"id": "CATALOG-ONCALL",
 	"title": "Production component has an on-call rotation",
 	"severity": "medium",
-	"remediation": "Add the annotation pagerduty.com/service-id (or pagerduty.com/integration-key) naming the PagerDuty service that is paged for this component.",
+	"remediation": concat(" ", [
+		"Add the annotation pagerduty.com/service-id (or pagerduty.com/integration-key) naming the PagerDuty",
+		"service that is paged for this component.",
+	]),
 }
 
-oncall_annotations := ["pagerduty.com/service-id", "pagerduty.com/integration-key"]
+paging_annotations := ["pagerduty.com/service-id", "pagerduty.com/integration-key"]
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/metadata/annotations", "/metadata"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/metadata/annotations", "/metadata"]),
+	},
+} if {
 	some item in input.catalog
 	lib.kind(item.entity) == "component"
 	item.entity.spec.lifecycle == "production"
 	not has_oncall(item.entity)
-	msg := concat("", [lib.entity_label(item), " is in production but has no pagerduty.com/service-id or pagerduty.com/integration-key annotation"])
+	msg := concat("", [
+		lib.entity_label(item),
+		" is in production but has no pagerduty.com/service-id or pagerduty.com/integration-key annotation",
+	])
 }
 
 has_oncall(entity) if {
-	some key in oncall_annotations
+	some key in paging_annotations
 	lib.annotation(entity, key)
 }

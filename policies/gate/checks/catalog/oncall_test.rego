@@ -13,7 +13,10 @@ test_fires_for_production_without_pagerduty if {
 	count(vs) == 1
 	some v in vs
 	v.subject.ref == "component:default/payments"
-	v.msg == "component:default/payments is in production but has no pagerduty.com/service-id or pagerduty.com/integration-key annotation"
+	v.msg == concat("", [
+		"component:default/payments is in production but has no pagerduty.com/service-id or ",
+		"pagerduty.com/integration-key annotation",
+	])
 }
 
 test_quiet_with_service_id if {

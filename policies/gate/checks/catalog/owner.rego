@@ -13,7 +13,15 @@ meta := {
 # Kinds whose Backstage schema has spec.owner. Groups, Users and Locations have no owner.
 owned_kinds := {"component", "api", "resource", "system", "domain"}
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec"]),
+	},
+} if {
 	some item in input.catalog
 	owned_kinds[lib.kind(item.entity)]
 	not lib.has_text(item.entity, ["spec", "owner"])

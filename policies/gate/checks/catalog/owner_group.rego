@@ -7,10 +7,21 @@ meta := {
 	"id": "CATALOG-OWNER-GROUP",
 	"title": "Catalog entity is owned by a group",
 	"severity": "medium",
-	"remediation": "Make a team (a Group entity) the owner, e.g. `owner: group:default/team-payments`, and keep people as its members.",
+	"remediation": concat(" ", [
+		"Make a team (a Group entity) the owner, e.g. `owner: group:default/team-payments`,",
+		"and keep people as its members.",
+	]),
 }
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec/owner", "/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec/owner", "/spec"]),
+	},
+} if {
 	some item in input.catalog
 	owner := item.entity.spec.owner
 	is_string(owner)

@@ -23,7 +23,12 @@ test_quiet_with_owner if {
 }
 
 test_quiet_for_kinds_without_owner if {
-	group := {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "team-a"}, "spec": {"type": "team", "children": []}}
+	group := {
+		"apiVersion": "backstage.io/v1alpha1",
+		"kind": "Group",
+		"metadata": {"name": "team-a"},
+		"spec": {"type": "team", "children": []},
+	}
 	count(owner.violation) == 0 with input.catalog as [t.catalog_item(group)]
 }
 

@@ -9,7 +9,10 @@ test_fires_without_source_annotation if {
 	vs := source.violation with input.catalog as [t.catalog_item(annotated({"backstage.io/techdocs-ref": "dir:."}))]
 	count(vs) == 1
 	some v in vs
-	v.msg == "component:default/payments has no source annotation (github.com/project-slug, gitlab.com/project-slug, backstage.io/source-location)"
+	v.msg == concat("", [
+		"component:default/payments has no source annotation ",
+		"(github.com/project-slug, gitlab.com/project-slug, backstage.io/source-location)",
+	])
 }
 
 test_fires_on_empty_slug if {

@@ -10,7 +10,10 @@ test_fires_without_techdocs_ref if {
 	count(vs) == 1
 	some v in vs
 	v.subject.line == 6
-	v.msg == "component:default/payments has no backstage.io/techdocs-ref annotation, so it has no documentation in the portal"
+	v.msg == concat("", [
+		"component:default/payments has no backstage.io/techdocs-ref annotation, ",
+		"so it has no documentation in the portal",
+	])
 }
 
 test_fires_without_annotations if {

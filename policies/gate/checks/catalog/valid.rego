@@ -10,8 +10,19 @@ meta := {
 	"remediation": "Fix the fields named in the message; Backstage refuses to ingest entities that fail its schema.",
 }
 
-violation contains {"msg": msg, "subject": {"kind": "catalog", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, [""])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "catalog",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, [""]),
+	},
+} if {
 	some item in input.catalog
 	item.valid == false
-	msg := concat("", [lib.entity_label(item), " fails Backstage's ", lib.kind_label(item.entity), " schema: ", lib.errors_summary(item.errors)])
+	msg := concat("", [
+		lib.entity_label(item), " fails Backstage's ", lib.kind_label(item.entity), " schema: ",
+		lib.errors_summary(item.errors),
+	])
 }

@@ -7,21 +7,35 @@ meta := {
 	"id": "PROV-BUILDER",
 	"title": "Provenance comes from an allowed builder",
 	"severity": "high",
-	"remediation": "Build with an allowed builder (e.g. the SLSA GitHub generator), or add this builder id to data.allowed_builders in gate.yaml.",
+	"remediation": concat(" ", [
+		"Build with an allowed builder (e.g. the SLSA GitHub generator),",
+		"or add this builder id to data.allowed_builders in gate.yaml.",
+	]),
 }
 
 # Entries of allowed_builders are builder ids or globs (`*` spans any characters, e.g.
 # "https://github.com/slsa-framework/slsa-github-generator/*"). An empty list means "not configured".
-violation contains {"msg": msg, "subject": {"kind": "attestation", "path": att.path, "ref": lib.attestation_ref(att), "line": lib.attestation_line(att)}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "attestation",
+		"path": att.path,
+		"ref": lib.attestation_ref(att),
+		"line": lib.attestation_line(att),
+	},
+} if {
 	allowed := lib.config_strings("allowed_builders")
 	count(allowed) > 0
 	some att in input.attestations
 	lib.is_provenance(att)
-	not builder_allowed(allowed, att)
-	msg := concat("", ["provenance for ", lib.attestation_label(att), " was built by ", shown(att.builder_id), ", which is not in allowed_builders"])
+	not from_allowed_builder(allowed, att)
+	msg := concat("", [
+		"provenance for ", lib.attestation_label(att), " was built by ", shown(att.builder_id),
+		", which is not in allowed_builders",
+	])
 }
 
-builder_allowed(allowed, att) if {
+from_allowed_builder(allowed, att) if {
 	id := att.builder_id
 	is_string(id)
 	lib.matches_any(allowed, id)

@@ -3,7 +3,10 @@ package gate.checks.provenance.builder_test
 import data.gate.checks.provenance.builder
 import data.gate.testing as t
 
-generator := "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0"
+generator := concat("", [
+	"https://github.com/slsa-framework/slsa-github-generator",
+	"/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0",
+])
 
 test_fires_for_unlisted_builder if {
 	att := t.provenance("https://example.com/homemade-builder", "git+https://github.com/acme/payments")

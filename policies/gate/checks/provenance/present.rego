@@ -9,10 +9,16 @@ meta := {
 	"id": "PROV-PRESENT",
 	"title": "Required provenance is present",
 	"severity": "high",
-	"remediation": "Generate SLSA provenance in the pipeline (e.g. slsa-github-generator or actions/attest-build-provenance) and pass the .intoto.jsonl file to `gate check`.",
+	"remediation": concat(" ", [
+		"Generate SLSA provenance in the pipeline (e.g. slsa-github-generator or",
+		"actions/attest-build-provenance) and pass the .intoto.jsonl file to `gate check`.",
+	]),
 }
 
-violation contains {"msg": msg, "subject": {"kind": "input", "path": null, "ref": "require:provenance", "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "input", "path": null, "ref": "require:provenance", "line": null},
+} if {
 	"provenance" in input.require
 	not any_provenance
 	msg := "SLSA provenance is required (require: provenance) but no provenance attestation was given"

@@ -5,11 +5,15 @@ import data.gate.testing as t
 
 test_fires_without_license if {
 	vs := license_missing.violation with input.sboms as [t.sbom([t.comp("foo", "pkg:npm/foo@1.0.0", [])], [])]
-	vs == {{"msg": "component pkg:npm/foo@1.0.0 has no license", "subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null}}}
+	vs == {{
+		"msg": "component pkg:npm/foo@1.0.0 has no license",
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
+	}}
 }
 
 test_noassertion_counts_as_missing if {
-	count(license_missing.violation) == 1 with input.sboms as [t.sbom([t.comp("foo", "pkg:npm/foo@1.0.0", ["NOASSERTION"])], [])]
+	sbom := t.sbom([t.comp("foo", "pkg:npm/foo@1.0.0", ["NOASSERTION"])], [])
+	count(license_missing.violation) == 1 with input.sboms as [sbom]
 }
 
 test_quiet_with_license if {

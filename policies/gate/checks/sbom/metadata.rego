@@ -7,7 +7,10 @@ meta := {
 	"id": "SBOM-METADATA",
 	"title": "SBOM has a timestamp and names its subject",
 	"severity": "low",
-	"remediation": "Set metadata.timestamp and metadata.component (CycloneDX), or creationInfo.created and documentDescribes (SPDX).",
+	"remediation": concat(" ", [
+		"Set metadata.timestamp and metadata.component (CycloneDX),",
+		"or creationInfo.created and documentDescribes (SPDX).",
+	]),
 }
 
 # Looked up with object.get: on the embedded engine `sbom[field]` walks the whole SBOM (~0.3 s for

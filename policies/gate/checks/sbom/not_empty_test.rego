@@ -5,7 +5,10 @@ import data.gate.testing as t
 
 test_fires_without_components if {
 	vs := not_empty.violation with input.sboms as [t.sbom([], [])]
-	vs == {{"msg": "SBOM sbom.cdx.json lists no components", "subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": null, "line": null}}}
+	vs == {{
+		"msg": "SBOM sbom.cdx.json lists no components",
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": null, "line": null},
+	}}
 }
 
 test_quiet_with_components if {

@@ -4,7 +4,8 @@ import data.gate.checks.sbom.package_denied
 import data.gate.testing as t
 
 test_fires_for_denied_package_glob if {
-	vs := package_denied.violation with input.sboms as [t.sbom([t.comp("event-stream", "pkg:npm/event-stream@3.3.6", ["MIT"])], [])]
+	sbom := t.sbom([t.comp("event-stream", "pkg:npm/event-stream@3.3.6", ["MIT"])], [])
+	vs := package_denied.violation with input.sboms as [sbom]
 		with data.gate.config as {"denied_packages": ["pkg:npm/event-stream@*"]}
 	vs == {{
 		"msg": "component pkg:npm/event-stream@3.3.6 is a denied package (matches pkg:npm/event-stream@*)",

@@ -5,7 +5,10 @@ meta := {
 	"id": "SBOM-PRESENT",
 	"title": "Required SBOM is present",
 	"severity": "high",
-	"remediation": "Generate an SBOM (CycloneDX or SPDX JSON, e.g. with syft or cdxgen) in the pipeline and pass it to `gate check`.",
+	"remediation": concat(" ", [
+		"Generate an SBOM (CycloneDX or SPDX JSON, e.g. with syft or cdxgen) in the pipeline",
+		"and pass it to `gate check`.",
+	]),
 }
 
 violation contains {"msg": msg, "subject": {"kind": "input", "path": null, "ref": "require:sbom", "line": null}} if {

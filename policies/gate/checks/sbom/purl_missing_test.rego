@@ -5,7 +5,10 @@ import data.gate.testing as t
 
 test_fires_without_purl if {
 	vs := purl_missing.violation with input.sboms as [t.sbom([t.comp("foo", null, ["MIT"])], [])]
-	vs == {{"msg": "component foo@1.0.0 has no purl", "subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "foo@1.0.0", "line": null}}}
+	vs == {{
+		"msg": "component foo@1.0.0 has no purl",
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "foo@1.0.0", "line": null},
+	}}
 }
 
 test_unversioned_component_is_named if {

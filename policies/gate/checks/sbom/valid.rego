@@ -17,8 +17,9 @@ violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "
 	msg := concat("", ["SBOM ", sbom.path, " fails the ", spec_name(sbom), " schema: ", lib.errors_summary(sbom.errors)])
 }
 
+spec_names := {"cyclonedx": "CycloneDX", "spdx": "SPDX"}
+
 spec_name(sbom) := concat(" ", [name, sbom.spec_version]) if {
-	names := {"cyclonedx": "CycloneDX", "spdx": "SPDX"}
-	name := names[sbom.format]
 	is_string(sbom.spec_version)
+	name := spec_names[sbom.format]
 } else := "specification"

@@ -7,7 +7,10 @@ meta := {
 	"id": "SBOM-VULN-HIGH",
 	"title": "No open high-severity vulnerability",
 	"severity": "high",
-	"remediation": "Upgrade the affected component to a fixed version, or record a VEX analysis (not_affected, false_positive, resolved) if it does not apply.",
+	"remediation": concat(" ", [
+		"Upgrade the affected component to a fixed version, or record a VEX analysis (not_affected,",
+		"false_positive, resolved) if it does not apply.",
+	]),
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": v.id, "line": null}} if {

@@ -6,7 +6,10 @@ import data.gate.testing as t
 test_fires_for_open_high if {
 	vs := vuln_high.violation with input.sboms as [t.sbom([], [t.vuln("GHSA-xxxx", "high", "exploitable")])]
 	vs == {{
-		"msg": "high vulnerability GHSA-xxxx affects pkg:npm/left-pad@1.0.0 and is not marked not_affected, false_positive or resolved by VEX",
+		"msg": concat("", [
+			"high vulnerability GHSA-xxxx affects pkg:npm/left-pad@1.0.0",
+			" and is not marked not_affected, false_positive or resolved by VEX",
+		]),
 		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "GHSA-xxxx", "line": null},
 	}}
 }

@@ -7,22 +7,31 @@ meta := {
 	"id": "SIG-IDENTITY",
 	"title": "Signer is an allowed identity",
 	"severity": "critical",
-	"remediation": "Sign from an allowed workflow/identity, or add the signer to signatures.identities in gate.yaml (issuer and san_regex).",
+	"remediation": concat(" ", [
+		"Sign from an allowed workflow/identity,",
+		"or add the signer to signatures.identities in gate.yaml (issuer and san_regex).",
+	]),
 }
 
 # An identity matches when the issuer is equal and the SAN matches san_regex (RE2; the gate refuses
 # (?i), which the embedded engine lacks). Whether the signature verified is SIG-VERIFIED's concern.
-violation contains {"msg": msg, "subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null},
+} if {
 	identities := lib.config_list("identities")
 	count(identities) > 0
 	some sig in input.signatures
 	not allowed(identities, sig)
-	msg := concat("", [lib.artifact_label(sig), " is signed by ", shown(sig.identity.san), " (issuer ", shown(sig.identity.issuer), "), which matches none of the allowed identities"])
+	msg := concat("", [
+		lib.artifact_label(sig), " is signed by ", shown(sig.identity.san), " (issuer ",
+		shown(sig.identity.issuer), "), which matches none of the allowed identities",
+	])
 }
 
 allowed(identities, sig) if {
-	some id in identities
 	is_string(sig.identity.san)
+	some id in identities
 	id.issuer == sig.identity.issuer
 	is_string(id.san_regex)
 	regex.match(id.san_regex, sig.identity.san)

@@ -15,10 +15,16 @@ meta := {
 	"id": "SIG-PRESENT",
 	"title": "Required signatures are present",
 	"severity": "high",
-	"remediation": "Sign the artifact and the SBOM in the pipeline (e.g. `cosign sign-blob --bundle X.sigstore.json X`) and pass the bundles to `gate check`.",
+	"remediation": concat(" ", [
+		"Sign the artifact and the SBOM in the pipeline (e.g. `cosign sign-blob --bundle X.sigstore.json X`)",
+		"and pass the bundles to `gate check`.",
+	]),
 }
 
-violation contains {"msg": msg, "subject": {"kind": "input", "path": null, "ref": "require:signature", "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "input", "path": null, "ref": "require:signature", "line": null},
+} if {
 	"signature" in input.require
 	count(input.signatures) == 0
 	count(input.sboms) == 0
@@ -30,7 +36,10 @@ violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "
 	some i in lib.indexes(count(input.sboms))
 	sbom := input.sboms[i]
 	not signed(sbom)
-	msg := concat("", ["SBOM ", sbom.path, " has no signature (require: signature); expected a bundle such as ", sbom.path, ".sigstore.json"])
+	msg := concat("", [
+		"SBOM ", sbom.path, " has no signature (require: signature); expected a bundle such as ",
+		sbom.path, ".sigstore.json",
+	])
 }
 
 signed(sbom) if input.signatures[_].artifact.path == sbom.path

@@ -14,9 +14,14 @@ test_fires_when_required_and_nothing_is_signed if {
 test_fires_for_unsigned_sbom if {
 	sboms := [t.sbom([], [])]
 	sigs := [t.signature("dist/app.tgz", true)]
-	vs := present.violation with input.require as ["signature"] with input.sboms as sboms with input.signatures as sigs
+	vs := present.violation with input.require as ["signature"]
+		with input.sboms as sboms
+		with input.signatures as sigs
 	vs == {{
-		"msg": "SBOM sbom.cdx.json has no signature (require: signature); expected a bundle such as sbom.cdx.json.sigstore.json",
+		"msg": concat("", [
+			"SBOM sbom.cdx.json has no signature (require: signature);",
+			" expected a bundle such as sbom.cdx.json.sigstore.json",
+		]),
 		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": null, "line": null},
 	}}
 }
@@ -24,13 +29,18 @@ test_fires_for_unsigned_sbom if {
 test_quiet_for_sbom_signed_by_path if {
 	sboms := [t.sbom([], [])]
 	sigs := [t.signature("sbom.cdx.json", true)]
-	count(present.violation) == 0 with input.require as ["signature"] with input.sboms as sboms with input.signatures as sigs
+	count(present.violation) == 0 with input.require as ["signature"]
+		with input.sboms as sboms
+		with input.signatures as sigs
 }
 
 test_quiet_for_sbom_signed_by_digest if {
 	sboms := [t.sbom([], [])]
-	sig := object.union(t.signature("elsewhere/sbom.json", true), {"artifact": {"path": "elsewhere/sbom.json", "sha256": t.sha}})
-	count(present.violation) == 0 with input.require as ["signature"] with input.sboms as sboms with input.signatures as [sig]
+	artifact := {"path": "elsewhere/sbom.json", "sha256": t.sha}
+	sig := object.union(t.signature("elsewhere/sbom.json", true), {"artifact": artifact})
+	count(present.violation) == 0 with input.require as ["signature"]
+		with input.sboms as sboms
+		with input.signatures as [sig]
 }
 
 test_quiet_for_signed_artifacts_without_sbom if {

@@ -10,7 +10,10 @@ meta := {
 	"remediation": "Sign with transparency-log upload enabled (cosign's default; do not pass --tlog-upload=false).",
 }
 
-violation contains {"msg": msg, "subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null},
+} if {
 	some sig in input.signatures
 	count(object.get(sig, "tlog_entries", [])) == 0
 	msg := concat("", ["signature ", sig.path, " for ", lib.artifact_label(sig), " has no transparency-log entry"])

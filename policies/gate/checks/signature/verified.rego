@@ -7,10 +7,16 @@ meta := {
 	"id": "SIG-VERIFIED",
 	"title": "Signature verifies",
 	"severity": "critical",
-	"remediation": "Re-sign the artifact as it is now; a signature that does not verify means the artifact or the bundle changed, or the wrong trust root is configured (signatures.trust_root).",
+	"remediation": concat(" ", [
+		"Re-sign the artifact as it is now; a signature that does not verify means the artifact or the",
+		"bundle changed, or the wrong trust root is configured (signatures.trust_root).",
+	]),
 }
 
-violation contains {"msg": msg, "subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "signature", "path": sig.path, "ref": sig.artifact.path, "line": null},
+} if {
 	some sig in input.signatures
 	sig.verified != true
 	msg := concat("", ["signature ", sig.path, " for ", lib.artifact_label(sig), " did not verify: ", reason(sig)])

@@ -10,7 +10,15 @@ meta := {
 	"remediation": "Set spec.owner to the group that maintains this template, e.g. `owner: group:default/platform`.",
 }
 
-violation contains {"msg": msg, "subject": {"kind": "template", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "template",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec"]),
+	},
+} if {
 	some item in input.templates
 	not lib.has_text(item.entity, ["spec", "owner"])
 	msg := concat("", [lib.entity_label(item), " has no spec.owner"])

@@ -13,13 +13,20 @@ meta := {
 # The first publish:* step (by step index), reported when no prepublish action runs before it.
 # A template that publishes nothing needs no check. Step indexes are compared with `<`, never
 # sorted (see lib.rego).
-violation contains {"msg": msg, "subject": {"kind": "template", "path": item.path, "ref": first.id, "line": first.line}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "template", "path": item.path, "ref": first.id, "line": first.line},
+} if {
 	some item in input.templates
 	some first in item.steps
 	publishes(first)
 	not earlier_publish(item, first)
 	not checked_before(item, first)
-	msg := concat("", [lib.entity_label(item), " publishes at step ", lib.step_label(first), " (", first.action, ") without first running a governance step (one of: ", concat(", ", lib.config_strings("prepublish_actions")), ")"])
+	msg := concat("", [
+		lib.entity_label(item), " publishes at step ", lib.step_label(first), " (", first.action,
+		") without first running a governance step (one of: ",
+		concat(", ", lib.config_strings("prepublish_actions")), ")",
+	])
 }
 
 publishes(step) if {

@@ -5,13 +5,20 @@ import data.gate.testing as t
 
 test_fires_when_publishing_unchecked if {
 	cfg := t.config
-	steps := [t.step(0, "fetch", "fetch:template"), t.step(1, "publish", "publish:github"), t.step(2, "register", "catalog:register")]
+	steps := [
+		t.step(0, "fetch", "fetch:template"),
+		t.step(1, "publish", "publish:github"),
+		t.step(2, "register", "catalog:register"),
+	]
 	vs := prepublish_check.violation with input.templates as [t.template_item(t.template, steps)]
 		with data.gate.config as cfg
 	count(vs) == 1
 	some v in vs
 	v.subject == {"kind": "template", "path": "template.yaml", "ref": "publish", "line": 24}
-	v.msg == "template:default/service publishes at step \"publish\" (publish:github) without first running a governance step (one of: govgate:check, http:backstage:request)"
+	v.msg == concat("", [
+		"template:default/service publishes at step \"publish\" (publish:github) without first running ",
+		"a governance step (one of: govgate:check, http:backstage:request)",
+	])
 }
 
 test_fires_when_check_comes_after_publish if {
@@ -23,7 +30,11 @@ test_fires_when_check_comes_after_publish if {
 
 test_reports_only_the_first_publish_step if {
 	cfg := t.config
-	steps := [t.step(0, "pr", "publish:github:pull-request"), t.step(1, "gh", "publish:github"), t.step(2, "check", "govgate:check")]
+	steps := [
+		t.step(0, "pr", "publish:github:pull-request"),
+		t.step(1, "gh", "publish:github"),
+		t.step(2, "check", "govgate:check"),
+	]
 	vs := prepublish_check.violation with input.templates as [t.template_item(t.template, steps)]
 		with data.gate.config as cfg
 	count(vs) == 1

@@ -10,10 +10,21 @@ meta := {
 	"remediation": "Add a final step with `action: catalog:register` pointing at the new repository's catalog-info.yaml.",
 }
 
-violation contains {"msg": msg, "subject": {"kind": "template", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, ["/spec/steps", "/spec"])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "template",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, ["/spec/steps", "/spec"]),
+	},
+} if {
 	some item in input.templates
 	not registers(item)
-	msg := concat("", [lib.entity_label(item), " has no catalog:register step, so what it creates never appears in the catalog"])
+	msg := concat("", [
+		lib.entity_label(item),
+		" has no catalog:register step, so what it creates never appears in the catalog",
+	])
 }
 
 registers(item) if item.steps[_].action == "catalog:register"

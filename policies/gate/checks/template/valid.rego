@@ -10,7 +10,15 @@ meta := {
 	"remediation": "Fix the fields named in the message; Backstage refuses to load templates that fail its schema.",
 }
 
-violation contains {"msg": msg, "subject": {"kind": "template", "path": item.path, "ref": lib.entity_ref(item.entity), "line": lib.line_at(item, [""])}} if {
+violation contains {
+	"msg": msg,
+	"subject": {
+		"kind": "template",
+		"path": item.path,
+		"ref": lib.entity_ref(item.entity),
+		"line": lib.line_at(item, [""]),
+	},
+} if {
 	some item in input.templates
 	item.valid == false
 	msg := concat("", [lib.entity_label(item), " fails Backstage's Template schema: ", lib.errors_summary(item.errors)])

@@ -12,10 +12,16 @@ meta := {
 }
 
 # Dates are compared as YYYY-MM-DD strings; a waiver is valid through its `expires` day.
-violation contains {"msg": msg, "subject": {"kind": "waiver", "path": object.get(w, "source", null), "ref": w.id, "line": null}} if {
+violation contains {
+	"msg": msg,
+	"subject": {"kind": "waiver", "path": object.get(w, "source", null), "ref": w.id, "line": null},
+} if {
 	today := input.context.date
 	is_string(today)
 	some w in lib.waivers
 	w.expires < today
-	msg := concat("", ["waiver ", w.id, " (", w.check, " on ", w.subject, ", owner ", w.owner, ") expired on ", w.expires, " and no longer applies"])
+	msg := concat("", [
+		"waiver ", w.id, " (", w.check, " on ", w.subject, ", owner ", w.owner, ") expired on ", w.expires,
+		" and no longer applies",
+	])
 }

@@ -7,7 +7,10 @@ test_fires_for_expired_waiver if {
 	ws := [t.waiver("W-7", "SBOM-LICENSE-DENIED", "pkg:npm/left-pad@*", "2026-02-28")]
 	vs := expired.violation with input.context as {"date": "2026-03-01"} with data.gate.waivers as ws
 	vs == {{
-		"msg": "waiver W-7 (SBOM-LICENSE-DENIED on pkg:npm/left-pad@*, owner team-payments) expired on 2026-02-28 and no longer applies",
+		"msg": concat("", [
+			"waiver W-7 (SBOM-LICENSE-DENIED on pkg:npm/left-pad@*, owner team-payments)",
+			" expired on 2026-02-28 and no longer applies",
+		]),
 		"subject": {"kind": "waiver", "path": "waivers.yaml", "ref": "W-7", "line": null},
 	}}
 }
