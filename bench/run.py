@@ -1,7 +1,11 @@
 """The benchmark harness: wall time and peak memory of real `gate` processes.
 
-python bench/run.py                 # full run, writes bench/results/latest.json and prints a table
+python bench/run.py                 # full run, writes bench/results/latest.json and prints tables
 python bench/run.py --quick         # one repetition on small inputs (CI)
+
+Besides the scenarios here, bench/engines.py times each engine (embedded, opa, opa-server) and
+the decisions per second of one OPA server under concurrent `gate check` processes. Without
+`opa` those that need it are skipped (and the run fails when CI is set).
 """
 
 from __future__ import annotations
@@ -10,67 +14,27 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.audit_log import audit_table, run_audit  # noqa: E402
+from bench.engines import (  # noqa: E402
+    concurrency_table,
+    engine_table,
+    locate_opa,
+    run_engines,
+    workloads,
+)
 from bench.gen import write_bom  # noqa: E402
+from bench.timing import fresh_dir, gate_cmd, scenario  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 LARGEST_CORPUS_BOM = CORPUS / "cyclonedx/CycloneDX__bom-examples/SBOM/keycloak-10.0.2/bom.json"
-
-
-def gate_cmd() -> list[str]:
-    """The installed `gate` console script beside this interpreter, else `python -m gate`."""
-    script = Path(sys.executable).parent / "gate"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gate"]
-
-
-def measure(cmd: list[str], env: dict[str, str], expect: set[int]) -> tuple[float, int]:
-    """Run once: (wall seconds, peak RSS in bytes) of the child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in expect:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{err}")
-    if proc.stderr:
-        proc.stderr.close()
-    return wall, usage.ru_maxrss * 1024
-
-
-def scenario(
-    name: str, cmd: list[str], reps: int, goal_s: float | None, env: dict[str, str], expect: set[int]
-) -> dict[str, Any]:
-    """Warm up once, then run `reps` times; report median, spread and peak memory."""
-    measure(cmd, env, expect)
-    walls: list[float] = []
-    peaks: list[int] = []
-    for _ in range(reps):
-        w, m = measure(cmd, env, expect)
-        walls.append(w)
-        peaks.append(m)
-    med = statistics.median(walls)
-    return {
-        "name": name,
-        "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd)),
-        "runs": reps,
-        "median_s": round(med, 4),
-        "min_s": round(min(walls), 4),
-        "max_s": round(max(walls), 4),
-        "peak_rss_mb": round(max(peaks) / 1e6, 1),
-        "goal_s": goal_s,
-        "meets_goal": None if goal_s is None else med <= goal_s,
-    }
 
 
 def machine() -> dict[str, Any]:
@@ -101,16 +65,24 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one repetition, small generated inputs")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/latest.json")
+    ap.add_argument("--workers", type=int, default=8, help="concurrent gate processes against one OPA server")
+    ap.add_argument("--per-worker", type=int, help="decisions each worker runs in sequence [25; quick: 2]")
     args = ap.parse_args()
+    if args.reps < 1 or args.workers < 1 or (args.per_worker is not None and args.per_worker < 1):
+        ap.error("--reps, --workers and --per-worker must be at least 1")
     reps = 1 if args.quick else args.reps
     n_big = 1_000 if args.quick else 10_000
+    per_worker = args.per_worker or (2 if args.quick else 25)
+    opa = locate_opa()  # before any timing: in CI a missing opa fails the run at once
+    load_start = os.getloadavg()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "GATE_"))}
     env["NO_COLOR"] = "1"
     gate = gate_cmd()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         big = write_bom(Path(tmp) / f"bom-{n_big}.cdx.json", n_big)
-        results.append(scenario("gate --help", [*gate, "--help"], reps, 0.15, env, {0}))
+        runs = Path(tmp) / "runs"  # gate writes its audit log into its working directory
+        results.append(scenario("gate --help", [*gate, "--help"], reps, 0.15, env, {0}, fresh_dir(runs)))
         if LARGEST_CORPUS_BOM.exists():
             results.append(
                 scenario(
@@ -120,6 +92,7 @@ def main() -> None:
                     0.5,
                     env,
                     {0, 1},
+                    fresh_dir(runs),
                 )
             )
         results.append(
@@ -130,6 +103,7 @@ def main() -> None:
                 2.0 if n_big == 10_000 else None,
                 env,
                 {0, 1},
+                fresh_dir(runs),
             )
         )
         results.append(
@@ -148,12 +122,39 @@ def main() -> None:
                 None,
                 env,
                 {0},
+                fresh_dir(runs),
             )
         )
-    report = {"machine": machine(), "quick": args.quick, "results": results}
+        engines = run_engines(
+            gate, env, reps, workloads(ROOT, big, n_big), opa, Path(tmp), args.workers, per_worker
+        )
+    results += engines["results"]
+    audit = run_audit(args.quick, reps)
+    report = {
+        "machine": machine(),
+        # 1/5/15-minute load averages: other work on the machine shows here, and in the spread
+        "load_average": {
+            "start": [round(x, 2) for x in load_start],
+            "end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "quick": args.quick,
+        "results": results,
+        "concurrency": engines["concurrency"],
+        "skipped": engines["skipped"],
+        "audit": audit,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(results))
+    print("\nPer engine (one `gate check` process per decision):\n")
+    print(engine_table(results))
+    if engines["concurrency"]:
+        print("\nOne OPA server, concurrent `gate check --engine opa-server` processes:\n")
+        print(concurrency_table(engines["concurrency"]))
+    print("\nThe audit log (one writer; `gate audit verify`):\n")
+    print(audit_table(audit))
+    for reason in engines["skipped"]:
+        print(f"\nskipped: {reason}")
     print(f"\nwritten to {args.out}")
 
 
