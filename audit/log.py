@@ -242,20 +242,19 @@ class AuditLog:
     ) -> list[Appended]:
         """Append records (bundle, record id, stored input) in order, under one hold of the lock.
 
-        Files are flushed to disk before the checkpoint moves past them (once for a batch).
+        The new files are flushed to disk (one sync for the batch) before the checkpoint moves
+        past them.
         """
         added: list[tuple[int, str, str | None, bytes, tuple[bytes, ...]]] = []
         with self.locked():
             self._remove_temporaries()
             verifier = self._ensure_key(key)
             tree = self._recover(verifier)
-            sync = len(items) == 1
             for bundle, record_id, stored_input in items:
-                added.append(self._add(tree, bundle, record_id, stored_input, sync))
+                added.append(self._add(tree, bundle, record_id, stored_input))
             if not added:
                 return []
-            if not sync:
-                os.sync()
+            os.sync()
             note = self._sign(tree, key)
         return [Appended(i, record, inp, root, proof, note) for i, record, inp, root, proof in added]
 
@@ -265,20 +264,20 @@ class AuditLog:
         return note
 
     def _add(
-        self, tree: CompactTree, bundle: bytes, record_id: str, stored: bytes | None, sync: bool
+        self, tree: CompactTree, bundle: bytes, record_id: str, stored: bytes | None
     ) -> tuple[int, str, str | None, bytes, tuple[bytes, ...]]:
         input_digest = None
         if stored is not None:
             input_digest = sha256_digest(stored)
-            self._create(stored, INPUTS, blob_name(input_digest), sync)
+            self._create(stored, INPUTS, blob_name(input_digest))
         record_digest = sha256_digest(bundle)
-        self._create(bundle, RECORDS, blob_name(record_digest), sync)
+        self._create(bundle, RECORDS, blob_name(record_digest))
         index = tree.size
         proof = tuple(reversed(tree.nodes))
         tree.append(leaf_hash(leaf_bytes(index, record_id, record_digest, input_digest)))
         root = tree.root()
         entry = Entry(index, record_id, record_digest, input_digest, root, proof)
-        self._create(entry.to_bytes(), ENTRIES, entry_name(index), sync)
+        self._create(entry.to_bytes(), ENTRIES, entry_name(index))
         return index, record_digest, input_digest, root, proof
 
     def _ensure_key(self, key: NoteSigner) -> NoteVerifier:
@@ -348,14 +347,14 @@ class AuditLog:
                 os.fsync(out.fileno())
         return tmp
 
-    def _create(self, data: bytes, folder: str, name: str, sync: bool = True) -> None:
+    def _create(self, data: bytes, folder: str, name: str) -> None:
         """Create folder/name holding data, unless it exists (content-addressed or sequenced)."""
         target = self.file(folder, name)
         if target.exists():
             return
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._temp(data, sync)
+            tmp = self._temp(data, sync=False)
             try:
                 os.link(tmp, target)
             except FileExistsError:

@@ -51,6 +51,7 @@ def append_rate(count: int, reps: int) -> dict[str, Any]:
             settings = AuditSettings(
                 log=Path(tmp) / "log", key_pem=record_key_pem(key).decode(), log_key_text=skey
             )
+            os.sync()  # start from clean disk buffers: the previous run's files are deleted by now
             start = time.perf_counter()
             for i in range(count):
                 write_record(settings, _facts(i), document(i))

@@ -243,14 +243,28 @@ def test_bad_signing_key_in_the_environment(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_default_keys_are_created_on_first_use_with_a_notice(tmp_path: Path) -> None:
+def test_readme_walk_through(tmp_path: Path) -> None:
+    """The README's commands, in a fresh folder: default keys and log created on first use."""
     env = {**PINNED, "GATE_AUDIT_LOG": "", "GATE_SIGNING_KEY": "", "GATE_LOG_KEY": ""}
-    run = run_gate("check", EXAMPLE, "--config", CONFIG, "--env", "dev", cwd=tmp_path, env=env)
-    assert run.code == 0
-    assert "created a signing key for audit records at .gate/keys/audit.key" in run.stderr
-    again = run_gate("check", EXAMPLE, "--config", CONFIG, "--env", "dev", cwd=tmp_path, env=env)
-    assert "created" not in again.stderr
-    code, out, _ = audit(
-        "verify", "--log", tmp_path / ".gate" / "audit", "--key", tmp_path / ".gate" / "keys" / "audit.pub"
-    )
-    assert code == 0 and "2 records" in out
+
+    def gate(*args: str | Path) -> tuple[int, str, str]:
+        run = run_gate(*args, cwd=tmp_path, env=env)
+        return run.code, run.stdout, run.stderr
+
+    code, _, err = gate("check", EXAMPLE, "--config", CONFIG, "--env", "dev")
+    assert code == 0
+    assert "created a signing key for audit records at .gate/keys/audit.key" in err
+    code, _, err = gate("check", EXAMPLE, "--config", CONFIG, "--env", "prod")
+    assert code == 1 and "created" not in err
+    code, checkpoint, _ = gate("audit", "checkpoint")
+    (tmp_path / "saved.checkpoint").write_text(checkpoint)
+    code, out, _ = gate("audit", "verify", "--checkpoint", "saved.checkpoint")
+    assert code == 0 and out == "OK: .gate/audit: 2 records, checkpoints, Merkle tree, signatures and files verified\n"
+    code, out, _ = gate("audit", "list", "--env", "prod", "--outcome", "block")
+    assert code == 0 and out.splitlines()[-1] == "1 record(s)"
+    code, out, _ = gate("audit", "show", "1")
+    assert code == 0 and json.loads(out)["index"] == 1
+    code, out, _ = gate("audit", "replay", "--config", ROOT / "examples" / "gate-next.yaml")
+    assert code == 1
+    assert out.splitlines()[0] == "index 0 (dev): warn -> block"
+    assert out.splitlines()[-1] == "2 decisions replayed, 2 would change (warn -> block: 1)"
