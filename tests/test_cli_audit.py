@@ -259,7 +259,10 @@ def test_readme_walk_through(tmp_path: Path) -> None:
     code, checkpoint, _ = gate("audit", "checkpoint")
     (tmp_path / "saved.checkpoint").write_text(checkpoint)
     code, out, _ = gate("audit", "verify", "--checkpoint", "saved.checkpoint")
-    assert code == 0 and out == "OK: .gate/audit: 2 records, checkpoints, Merkle tree, signatures and files verified\n"
+    assert (
+        code == 0
+        and out == "OK: .gate/audit: 2 records, checkpoints, Merkle tree, signatures and files verified\n"
+    )
     code, out, _ = gate("audit", "list", "--env", "prod", "--outcome", "block")
     assert code == 0 and out.splitlines()[-1] == "1 record(s)"
     code, out, _ = gate("audit", "show", "1")
