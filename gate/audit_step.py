@@ -15,8 +15,8 @@ from typing import Any
 
 from gate import __version__
 from gate.config import GateConfig
-from gate.decision import Decision, Outcome
-from gate.errors import ConfigError
+from gate.decision import Decision, Outcome, error_decision
+from gate.errors import ConfigError, InputError
 
 SIGNERS = ("local", "sigstore")
 
@@ -88,8 +88,12 @@ def record(
     opts: AuditOptions,
     config: GateConfig,
     env: Mapping[str, str],
+    store_input: bool = True,
 ) -> AuditResult:
-    """Write the decision's record; on failure fail closed where the environment blocks."""
+    """Write the decision's record; on failure fail closed where the environment blocks.
+
+    The input document is stored beside the record (for replays) unless store_input is false.
+    """
     if opts.disabled:
         return AuditResult(decision, ("audit record not written (--no-audit)",))
     from audit.errors import AuditError
@@ -110,7 +114,7 @@ def record(
     )
     try:
         settings = settings_for(opts, config, env)
-        field = write_record(settings, facts, document, env, notices)
+        field = write_record(settings, facts, document if store_input else None, env, notices)
     except AuditError as exc:
         message = f"audit record not written: {exc}" + (f". {exc.remediation}" if exc.remediation else "")
         if config.blocks(decision.environment):
@@ -118,3 +122,22 @@ def record(
             return AuditResult(failed, tuple(notices))
         return AuditResult(decision, (*notices, f"warning: {message}"))
     return AuditResult(dataclasses.replace(decision, audit=field), tuple(notices))
+
+
+def record_refusal(
+    exc: InputError, prepared: Any, opts: AuditOptions, env: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Record that the gate refused its input (exit 2): outcome error, the one-line reason, no
+    stored input. Returns notices; a record that cannot be written only adds a warning, since the
+    gate exits non-zero anyway."""
+    from gate.context import build_context
+
+    engine = {"name": prepared.engine.name, "version": "not run"}
+    decision = error_decision(prepared.environment, exc.one_line(), engine, prepared.policy.digest, "")
+    context = build_context(prepared.environment, env)
+    decision = dataclasses.replace(decision, document={"context": context})
+    result = record(decision, opts, prepared.config, env, store_input=False)
+    notices = list(result.notices)
+    if result.decision.outcome is Outcome.ERROR and result.decision.error != decision.error:
+        notices.append(f"warning: {result.decision.error}")
+    return tuple(notices)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gate import __version__
-from gate.errors import ExitCode, GateError
+from gate.errors import ExitCode, GateError, InputError
 
 FORMAT_CHOICES = ("text", "json")
 ENGINE_CHOICES = ("embedded", "opa", "opa-server")
@@ -169,7 +169,7 @@ def check(
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
     """
-    from gate.audit_step import AuditOptions, check_disable, record
+    from gate.audit_step import AuditOptions, check_disable, record, record_refusal
     from gate.check import CheckOptions, evaluate, prepare
     from gate.report.base import get_reporter
 
@@ -201,7 +201,12 @@ def check(
     try:
         prepared = prepare(opts)
         check_disable(audit_opts, prepared.config, prepared.environment)
-        decision = evaluate(prepared, opts)
+        try:
+            decision = evaluate(prepared, opts)
+        except InputError as exc:
+            for notice in record_refusal(exc, prepared, audit_opts, opts.env):
+                click.echo(f"gate: {notice}", err=True)
+            raise
         recorded = record(decision, audit_opts, prepared.config, opts.env)
     except GateError as exc:
         _fail(exc)

@@ -271,3 +271,17 @@ def test_readme_walk_through(tmp_path: Path) -> None:
     assert code == 1
     assert out.splitlines()[0] == "index 0 (dev): warn -> block"
     assert out.splitlines()[-1] == "2 decisions replayed, 2 would change (warn -> block: 1)"
+
+
+def test_refused_input_is_recorded_as_an_error(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    bad = tmp_path / "sbom.cdx.json"
+    bad.write_text('{"bomFormat": "CycloneDX", ')
+    run = run_gate("check", bad, "--env", "prod", env={**keys.env(log), **PINNED})
+    assert run.code == 2 and run.stderr.count("\n") == 1 and str(bad) in run.stderr
+    code, out, _ = audit("list", "--log", log, "--format", "json")
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert row["outcome"] == "error" and str(bad) in row["error"]
+    code, out, _ = audit("replay", "--log", log, "--config", CONFIG)
+    assert code == 0 and "skipped index 0: no stored input" in out
+    assert audit("verify", "--log", log, "--key", keys.pub)[0] == 0
