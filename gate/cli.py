@@ -10,8 +10,9 @@ import click
 
 from gate import __version__
 from gate.errors import ExitCode, GateError, InputError
+from gate.report.base import FORMATS
 
-FORMAT_CHOICES = ("text", "json")
+FORMAT_CHOICES = FORMATS
 ENGINE_CHOICES = ("embedded", "opa", "opa-server")
 
 
@@ -110,14 +111,24 @@ def main() -> None:
     type=click.Choice(FORMAT_CHOICES),
     default="text",
     show_default=True,
-    help="Report on stdout.",
+    help="Report on stdout: text, json (the decision), sarif (code scanning), junit (test reports),"
+    " github (workflow annotations), gitlab (Code Quality).",
 )
 @click.option(
     "--report",
     "reports",
     multiple=True,
     metavar="FORMAT=FILE",
-    help="Also write a report to FILE (repeatable).",
+    help="Also write a report in FORMAT (any --format) to FILE, from the same decision (repeatable),"
+    " e.g. --report sarif=govgate.sarif.",
+)
+@click.option(
+    "--warn-exit-code",
+    type=click.IntRange(0, 255),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Exit code when the outcome is warn (e.g. for GitLab `allow_failure: exit_codes`).",
 )
 @click.option(
     "--audit-log",
@@ -156,6 +167,7 @@ def check(
     service: str | None,
     fmt: str,
     reports: tuple[str, ...],
+    warn_exit_code: int,
     audit_log: Path | None,
     no_audit: bool,
     signer: str | None,
@@ -165,6 +177,9 @@ def check(
 
     \b
     Exit codes: 0 pass or warn, 1 blocked, 2 bad usage, config or input, 3 engine or audit failure.
+    With --warn-exit-code N, a warn outcome exits N instead of 0.
+    With the github format (stdout or --report), the job summary goes to $GITHUB_STEP_SUMMARY and
+    outcome= and record= to $GITHUB_OUTPUT.
     Every decision is signed and appended to the audit log (see `gate audit`).
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
@@ -223,9 +238,14 @@ def check(
         except OSError as exc:
             click.echo(f"gate: {dest}: cannot write report: {exc.strerror}", err=True)
             sys.exit(ExitCode.USAGE)
+    if "github" in {fmt, *(rfmt for rfmt, _ in report_targets)}:
+        from gate.report.github import publish
+
+        for problem in publish(decision, os.environ):
+            click.echo(f"gate: warning: {problem}", err=True)
     if decision.error:
         click.echo(f"gate: {decision.error}", err=True)
-    sys.exit(decision.exit_code())
+    sys.exit(decision.exit_code(warn_exit_code))
 
 
 @main.group()
@@ -369,3 +389,12 @@ def _register_audit() -> None:
 
 
 _register_audit()
+
+
+def _register_serve() -> None:
+    from gate.serve.cli import serve_command
+
+    main.add_command(serve_command)
+
+
+_register_serve()

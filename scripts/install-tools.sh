@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin:
-# OPA (the `opa` engine, `gate policy test|check`) and Regal (the Rego linter, `gate policy check`).
+# OPA (the `opa` engine, `gate policy test|check`), Regal (the Rego linter, `gate policy check`) and
+# actionlint (checks the GitHub workflows and the action, tests/integrations/test_github_action.py).
 # Idempotent: a tool already present at the pinned version is left alone. Prints the bin folder.
 set -euo pipefail
 
 OPA_VERSION="${OPA_VERSION:-v1.22.2}"
 REGAL_VERSION="${REGAL_VERSION:-v0.39.0}"
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is required (https://go.dev/dl/); or install OPA yourself and put it on PATH" >&2
@@ -14,10 +16,10 @@ fi
 bin="$(go env GOPATH)/bin"
 mkdir -p "$bin"
 
-have_version() { # tool, version
+have_version() { # tool, version, [the tool's version argument; default: version]
   local out
   [ -x "$bin/$1" ] || return 1
-  out="$("$bin/$1" version 2>/dev/null || true)"
+  out="$("$bin/$1" "${3:-version}" 2>/dev/null || true)"
   case "$out" in *"${2#v}"*) return 0 ;; *) return 1 ;; esac
 }
 
@@ -52,5 +54,10 @@ if ! have_version regal "$REGAL_VERSION"; then
   # says "unknown" and this script could not tell the pinned version is installed.
   install_tool regal github.com/open-policy-agent/regal "$REGAL_VERSION" -tags regal_standalone \
     -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=${REGAL_VERSION}"
+fi
+if ! have_version actionlint "$ACTIONLINT_VERSION" -version; then
+  # The same for actionlint: a build through the temporary module would otherwise report "(devel)".
+  install_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" \
+    -ldflags "-X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION}"
 fi
 echo "$bin"

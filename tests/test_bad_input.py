@@ -63,6 +63,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
         _write("bad.yaml", b"apiVersion: backstage.io/v1alpha1\nkind: [Component\n"),
         "malformed YAML",
     ),
+    "yaml with a C1 control character": (_write("c1.yaml", 'a: "\u008c"\n'.encode()), "U+008C"),
     "malformed json": (_write("bad.json", b'{"bomFormat": "CycloneDX", "specVersion": '), "malformed JSON"),
     "yaml custom tags (AWS SAM)": (_write("template.yaml", SAM_TEMPLATE.encode()), "custom tag"),
     "yaml alias bomb": (_write("bomb.yaml", ALIAS_BOMB.encode()), "alias bomb"),

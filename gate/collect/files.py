@@ -244,11 +244,12 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
     Returns the documents, a pointer-to-line map per document, and each document's first line.
     Empty documents (a stray `---`) are dropped.
     """
-    loader = _BoundedLoader(text)
     docs: list[Any] = []
     lines: list[dict[str, int]] = []
     starts: list[int] = []
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # the reader refuses some characters (C1 controls) at once
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -267,6 +268,14 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
         raise
     except yaml.constructor.ConstructorError as exc:
         raise CollectError(_yaml_tag_message(exc), _yaml_remediation(text), path=name) from None
+    except yaml.reader.ReaderError as exc:
+        raise CollectError(
+            f"YAML does not allow the character U+{exc.character:04X} (at character {exc.position + 1})"
+            if isinstance(exc.character, int)
+            else f"YAML does not allow a character in it ({exc.reason})",
+            "remove the control character, or escape it in a double-quoted string",
+            path=name,
+        ) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -279,7 +288,8 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
             "YAML nested too deeply", "inputs this deep are not real metadata", path=name
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not docs:
         raise CollectError("file holds no YAML document", "give a non-empty input file", path=name)
     return docs, lines, starts

@@ -15,15 +15,33 @@ class Reporter(Protocol):
         ...
 
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab")
 
 
 def get_reporter(name: str) -> Reporter:
-    """The reporter for a `--format` name."""
+    """The reporter for a `--format` name (one of FORMATS); an unknown name is a ValueError."""
+    if name == "text":
+        from gate.report.text import TextReporter
+
+        return TextReporter()
     if name == "json":
         from gate.report.json import JsonReporter
 
         return JsonReporter()
-    from gate.report.text import TextReporter
+    if name == "sarif":
+        from gate.report.sarif import SarifReporter
 
-    return TextReporter()
+        return SarifReporter()
+    if name == "junit":
+        from gate.report.junit import JunitReporter
+
+        return JunitReporter()
+    if name == "github":
+        from gate.report.github import GithubReporter
+
+        return GithubReporter()
+    if name == "gitlab":
+        from gate.report.gitlab import GitlabReporter
+
+        return GitlabReporter()
+    raise ValueError(f"unknown report format {name!r}; one of {', '.join(FORMATS)}")

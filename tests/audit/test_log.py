@@ -62,6 +62,23 @@ def writer(log: Path, keys: Keys, count: int, tag: str) -> subprocess.Popen[byte
     )
 
 
+def entry_count(log: Path) -> int:
+    """Entry files in the log so far."""
+    folder = log / ENTRIES
+    return len(os.listdir(folder)) if folder.is_dir() else 0
+
+
+def wait_for_growth(log: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Block until the log gains an entry (the writers are past start-up), or a writer exits."""
+    start = entry_count(log)
+    deadline = time.monotonic() + 120  # a bound for a stuck writer, not a speed assertion
+    while entry_count(log) == start:
+        failed = [p for p in procs if p.poll() is not None]
+        assert not failed, failed[0].stderr.read().decode() if failed[0].stderr else "writer exited"
+        assert time.monotonic() < deadline, "no writer appended within the bound"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def keys(tmp_path: Path) -> Keys:
     return make_keys(tmp_path / "keys")
@@ -149,7 +166,8 @@ def test_writers_killed_at_random_moments_leave_a_log_that_verifies(tmp_path: Pa
     kills = interrupted = 0
     for round_ in range(24):
         procs = [writer(log, keys, 0, f"k{round_}-{n}") for n in range(2)]
-        time.sleep(0.3 + rng.random() * 0.4)  # long enough to be mid-append, not a speed assertion
+        wait_for_growth(log, procs)  # the writers are appending: a kill now lands mid-stream
+        time.sleep(rng.random() * 0.2)
         for p in procs:
             p.send_signal(signal.SIGKILL)
             p.wait(timeout=30)

@@ -1,0 +1,1 @@
+"""`gate serve`: the HTTP JSON API for Backstage scaffolder pre-publish checks."""

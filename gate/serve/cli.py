@@ -1,0 +1,197 @@
+"""`gate serve`: the HTTP JSON API for Backstage scaffolder pre-publish checks, on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import click
+
+from gate.errors import ExitCode, GateError
+
+ENGINES = ("embedded", "opa", "opa-server")
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+SHORT_TOKEN = 16
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_token(token: str | None, host: str) -> None:
+    """Refuse a token no client could send; say loudly when the API is open to the network."""
+    if token is None:
+        if not _is_loopback(host):
+            click.echo(
+                f"gate: warning: no --token: anyone who reaches {host} can run checks and write audit records",
+                err=True,
+            )
+        return
+    if not token or any(not (33 <= ord(c) <= 126) for c in token):
+        raise click.BadParameter("the token must be printable ASCII without spaces", param_hint="--token")
+    if len(token) < SHORT_TOKEN:
+        click.echo(f"gate: warning: the --token is shorter than {SHORT_TOKEN} characters", err=True)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on."
+)
+@click.option("--config", type=click.Path(path_type=Path), help="Config file [./gate.yaml if present].")
+@click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="Environment for requests that name none [GATE_ENV, config, dev].",
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra Rego policy folder (repeatable).",
+)
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra data file, JSON or YAML (repeatable).",
+)
+@click.option("--require", metavar="KINDS", help="Inputs that must be present: sbom,signature,provenance.")
+@click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file [config `waivers:`].")
+@click.option(
+    "--token",
+    envvar="GATE_SERVE_TOKEN",
+    metavar="TOKEN",
+    help="Bearer token POST /v1/check requires [GATE_SERVE_TOKEN; none: no authentication].",
+)
+@click.option(
+    "--max-request-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_REQUEST_BYTES,
+    show_default=True,
+    metavar="N",
+    help="Largest request body accepted (413 beyond).",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Decision log for the signed records [GATE_AUDIT_LOG, config, .gate/audit].",
+)
+@click.option("--engine", type=click.Choice(ENGINES), help="Policy engine [config, embedded].")
+@click.option(
+    "--opa-path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="The opa binary for --engine opa [opa on PATH, then $(go env GOPATH)/bin].",
+)
+@click.option("--opa-url", metavar="URL", help="The OPA server for --engine opa-server.")
+@click.option(
+    "--opa-token",
+    metavar="TOKEN",
+    envvar="GATE_OPA_TOKEN",
+    help="Bearer token for the OPA server [GATE_OPA_TOKEN].",
+)
+@click.option(
+    "--opa-ca", type=click.Path(path_type=Path), metavar="FILE", help="CA bundle for the OPA server's TLS."
+)
+@click.option(
+    "--opa-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the OPA server."
+)
+@click.option(
+    "--opa-retries",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Retries when the OPA server is unreachable.",
+)
+def serve_command(
+    host: str,
+    port: int,
+    config: Path | None,
+    environment: str | None,
+    policies: tuple[Path, ...],
+    data_files: tuple[Path, ...],
+    require: str | None,
+    waivers: Path | None,
+    token: str | None,
+    max_request_bytes: int,
+    audit_log: Path | None,
+    engine: str | None,
+    opa_path: Path | None,
+    opa_url: str | None,
+    opa_token: str | None,
+    opa_ca: Path | None,
+    opa_timeout: float,
+    opa_retries: int,
+) -> None:
+    """Serve the gate as an HTTP JSON API for Backstage scaffolder pre-publish checks.
+
+    \b
+    GET  /healthz       the server is up: {"status": "ok", "version", "engine"}
+    GET  /openapi.json  the API's OpenAPI document
+    POST /v1/check      files, a template and entities in; the decision out
+                        (200 pass or warn, 422 block, 400 bad request, 401 token,
+                        413 too large, 503 the gate could not decide)
+    Config, waivers and policies are loaded once, at start; every decision is signed and
+    appended to the audit log, as `gate check` does.
+    Exit codes: 0 stopped, 2 bad usage or config, 3 the engine is missing or broken.
+    """
+    import os
+
+    from gate.audit_step import AuditOptions
+    from gate.check import CheckOptions
+    from gate.serve.service import CheckService
+
+    _check_token(token, host)
+    opts = CheckOptions(
+        environment=environment,
+        config=config,
+        policies=policies,
+        data=data_files,
+        require=tuple(p.strip() for p in require.split(",") if p.strip()) if require is not None else None,
+        waivers=waivers,
+        engine=engine,
+        opa_path=opa_path,
+        opa_url=opa_url,
+        opa_token=opa_token,
+        opa_ca=opa_ca,
+        opa_timeout=opa_timeout,
+        opa_retries=opa_retries,
+        env=dict(os.environ),
+    )
+    try:
+        service = CheckService.start(opts, AuditOptions(log=audit_log))
+    except GateError as exc:
+        click.echo(f"gate: {exc.one_line()}", err=True)
+        sys.exit(int(exc.exit_code))
+
+    import uvicorn
+
+    from gate.serve.app import ServeSettings, create_app
+
+    app = create_app(service, ServeSettings(token=token, max_request_bytes=max_request_bytes))
+    click.echo(
+        f"gate: serving on http://{host}:{port} · engine {service.engine_name} · default environment "
+        f"{service.environment} · {'bearer token required' if token else 'no authentication'}",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=30,
+    )
+    sys.exit(ExitCode.OK)
