@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin:
 # OPA (the `opa` engine, `gate policy test|check`), Regal (the Rego linter, `gate policy check`) and
-# actionlint (checks the GitHub workflows and the action, tests/integrations/test_github_action.py).
+# actionlint (checks the GitHub workflows and the action, tests/integrations/test_github_action.py),
+# and conftest (the baseline bench/compare.py measures the gate against).
 # Idempotent: a tool already present at the pinned version is left alone. Prints the bin folder.
 set -euo pipefail
 
 OPA_VERSION="${OPA_VERSION:-v1.22.2}"
 REGAL_VERSION="${REGAL_VERSION:-v0.39.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+CONFTEST_VERSION="${CONFTEST_VERSION:-v0.71.1}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is required (https://go.dev/dl/); or install OPA yourself and put it on PATH" >&2
@@ -59,5 +61,10 @@ if ! have_version actionlint "$ACTIONLINT_VERSION" -version; then
   # The same for actionlint: a build through the temporary module would otherwise report "(devel)".
   install_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" \
     -ldflags "-X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION}"
+fi
+if ! have_version conftest "$CONFTEST_VERSION" --version; then
+  # conftest, too, reads its version from -ldflags; without it `conftest --version` says "dev".
+  install_tool conftest github.com/open-policy-agent/conftest "$CONFTEST_VERSION" \
+    -ldflags "-X github.com/open-policy-agent/conftest/internal/version.Version=${CONFTEST_VERSION#v}"
 fi
 echo "$bin"
