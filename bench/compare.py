@@ -55,6 +55,7 @@ from bench.gen import bom  # noqa: E402
 from bench.timing import fresh_dir, gate_cmd, shown_command  # noqa: E402
 from gate.config import DEFAULT_DATA  # noqa: E402
 from gate.tools import find_binary  # noqa: E402
+from tests.helpers import stop_process  # noqa: E402
 
 CONFTEST_POLICY = ROOT / "bench/conftest/policy"
 INSTALL_SCRIPT = ROOT / "scripts/install-tools.sh"
@@ -509,13 +510,7 @@ def serving(cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
             yield url, proc.pid
             return
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
     raise SystemExit("gate serve could not bind a free port in three tries")
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from bench.timing import fresh_dir, measure, scenario, shown_command
 from gate.tools import find_binary
+from tests.helpers import stop_process
 
 ENGINES = ("embedded", "opa", "opa-server")
 HEALTH_WAIT_S = 30.0  # a deadline for the server's start-up, not a benchmark figure
@@ -145,16 +146,6 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextmanager
 def opa_server(binary: str, workdir: Path) -> Iterator[OpaServer]:
     """Run `opa run --server` on 127.0.0.1 at a free port until the block ends; yield where it is.
@@ -197,7 +188,7 @@ def opa_server(binary: str, workdir: Path) -> Iterator[OpaServer]:
             yield OpaServer(url, proc.pid, log)
             return
         finally:
-            _stop(proc)
+            stop_process(proc)
     raise SystemExit("opa could not bind a free port on 127.0.0.1 in three tries")
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from gate import __version__
+from gate.cli_options import ENGINE_CHOICES, engine_options, policy_input_options
 from gate.errors import ExitCode, GateError, InputError
 from gate.report.base import FORMATS
 
 FORMAT_CHOICES = FORMATS
-ENGINE_CHOICES = ("embedded", "opa", "opa-server")
 
 
 def _fail(exc: GateError) -> None:
@@ -54,22 +54,7 @@ def main() -> None:
     help="Environment whose tier table applies [GATE_ENV, config, dev].",
 )
 @click.option("--config", type=click.Path(path_type=Path), help="Config file [./gate.yaml if present].")
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra Rego policy folder (repeatable).",
-)
-@click.option(
-    "--data",
-    "data_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra data file, JSON or YAML (repeatable).",
-)
-@click.option("--require", metavar="KINDS", help="Inputs that must be present: sbom,signature,provenance.")
-@click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file [config `waivers:`].")
+@policy_input_options
 @click.option(
     "--artifact",
     "artifacts",
@@ -77,33 +62,7 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Artifact a signature bundle signs (repeatable).",
 )
-@click.option("--engine", type=click.Choice(ENGINE_CHOICES), help="Policy engine [config, embedded].")
-@click.option(
-    "--opa-path",
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="The opa binary for --engine opa [opa on PATH, then $(go env GOPATH)/bin].",
-)
-@click.option("--opa-url", metavar="URL", help="The OPA server for --engine opa-server.")
-@click.option(
-    "--opa-token",
-    metavar="TOKEN",
-    envvar="GATE_OPA_TOKEN",
-    help="Bearer token for the OPA server [GATE_OPA_TOKEN].",
-)
-@click.option(
-    "--opa-ca", type=click.Path(path_type=Path), metavar="FILE", help="CA bundle for the OPA server's TLS."
-)
-@click.option(
-    "--opa-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the OPA server."
-)
-@click.option(
-    "--opa-retries",
-    type=int,
-    default=2,
-    show_default=True,
-    help="Retries when the OPA server is unreachable.",
-)
+@engine_options
 @click.option("--service", metavar="NAME", help="Service id recorded in the decision [GATE_SERVICE].")
 @click.option(
     "--format",

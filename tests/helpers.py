@@ -34,6 +34,17 @@ class Run:
         return json.loads(self.stdout)
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Stop a server process: SIGTERM (a graceful shutdown), then SIGKILL if it outlasts grace."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @functools.cache
 def audit_env() -> dict[str, str]:
     """A throwaway audit log and keys for this test process, so `gate check` never writes into the

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from gate.policy import PolicySet
+from tests.helpers import stop_process
 
 HEALTH_WAIT_S = 30.0  # a deadline for start-up, not an assertion on speed
 INSTALL_HINT = "opa not found: run scripts/install-tools.sh"
@@ -279,18 +280,8 @@ def opa_server(
             yield OpaServer(url, token, log, revision if bundle is not None else None, bundle_name)
             return
         finally:
-            _stop(proc)
+            stop_process(proc)
     pytest.fail("opa could not bind a free port in three tries")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _tail(log: Path) -> str:

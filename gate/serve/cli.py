@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from gate.cli_options import engine_options, policy_input_options
 from gate.errors import ExitCode, GateError
 
-ENGINES = ("embedded", "opa", "opa-server")
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 SHORT_TOKEN = 16
 
@@ -51,22 +51,7 @@ def _check_token(token: str | None, host: str) -> None:
     metavar="ENV",
     help="Environment for requests that name none [GATE_ENV, config, dev].",
 )
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra Rego policy folder (repeatable).",
-)
-@click.option(
-    "--data",
-    "data_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra data file, JSON or YAML (repeatable).",
-)
-@click.option("--require", metavar="KINDS", help="Inputs that must be present: sbom,signature,provenance.")
-@click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file [config `waivers:`].")
+@policy_input_options
 @click.option(
     "--token",
     envvar="GATE_SERVE_TOKEN",
@@ -87,33 +72,7 @@ def _check_token(token: str | None, host: str) -> None:
     metavar="DIR",
     help="Decision log for the signed records [GATE_AUDIT_LOG, config, .gate/audit].",
 )
-@click.option("--engine", type=click.Choice(ENGINES), help="Policy engine [config, embedded].")
-@click.option(
-    "--opa-path",
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="The opa binary for --engine opa [opa on PATH, then $(go env GOPATH)/bin].",
-)
-@click.option("--opa-url", metavar="URL", help="The OPA server for --engine opa-server.")
-@click.option(
-    "--opa-token",
-    metavar="TOKEN",
-    envvar="GATE_OPA_TOKEN",
-    help="Bearer token for the OPA server [GATE_OPA_TOKEN].",
-)
-@click.option(
-    "--opa-ca", type=click.Path(path_type=Path), metavar="FILE", help="CA bundle for the OPA server's TLS."
-)
-@click.option(
-    "--opa-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the OPA server."
-)
-@click.option(
-    "--opa-retries",
-    type=int,
-    default=2,
-    show_default=True,
-    help="Retries when the OPA server is unreachable.",
-)
+@engine_options
 def serve_command(
     host: str,
     port: int,

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import GATE, ROOT, audit_env
+from tests.helpers import GATE, ROOT, audit_env, stop_process
 from tests.opa_server_fixture import free_port
 
 HEALTH_WAIT_S = 60.0  # a deadline for start-up, not an assertion on speed
@@ -119,19 +119,8 @@ def gate_server(
             yield GateServer(url, token, audit_log, output)
             return
         finally:
-            stop(proc)
+            stop_process(proc, grace=30)  # uvicorn shuts down gracefully
     pytest.fail("gate serve could not bind a free port in three tries")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server: SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it hangs."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def tail(path: Path) -> str:
