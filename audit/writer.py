@@ -17,7 +17,7 @@ from audit.envelope import bundle_bytes
 from audit.errors import AuditError
 from audit.keys import LOG_KEY, LOG_PUB, new_log_key, write_private
 from audit.log import AuditLog, sha256_digest
-from audit.mask import mask
+from audit.mask import mask, needs_mask
 from audit.note import NoteError, NoteSigner
 from audit.record import DecisionFacts, build_statement, canonical
 from audit.signer import DEFAULT_KEY_DIR, KeyChoice, make_signer
@@ -37,11 +37,25 @@ class AuditSettings:
     log_key_text: str | None = None
 
 
-def stored_input_bytes(document: dict[str, Any]) -> bytes:
-    """The bytes an input document is stored as: secrets masked, sorted keys, compact."""
-    return json.dumps(mask(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+def compact_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 (orjson; the json module for what orjson refuses)."""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> bytes:
+    """The bytes an input document is stored as: secrets masked, sorted keys, compact.
+
+    `text`, when given, is the document in that encoding already (gate.input.canonical_bytes):
+    it is stored as it is when nothing in it needs masking.
+    """
+    if text is not None and not needs_mask(document, text):
+        return text
+    return compact_json(mask(document))
 
 
 def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
@@ -83,8 +97,11 @@ def write_record(
     document: dict[str, Any] | None,
     env: Mapping[str, str] | None = None,
     notices: list[str] | None = None,
+    document_json: bytes | None = None,
 ) -> dict[str, Any]:
     """Sign and append the record of a decision; returns the decision's `audit` field.
+
+    `document_json` is the document's compact sorted-key JSON, when the caller has it.
 
     Raises AuditError (SignerError when the signer cannot sign) without writing anything.
     """
@@ -93,7 +110,7 @@ def write_record(
     keys = KeyChoice(settings.key_file, settings.key_pem)
     signer = make_signer(settings.signer, keys, env, notices)
     log_key = load_log_key(settings, notices)
-    stored = stored_input_bytes(document) if document is not None else None
+    stored = stored_input_bytes(document, document_json) if document is not None else None
     if stored is not None:
         facts = DecisionFacts(
             decision=facts.decision,

@@ -114,7 +114,14 @@ def record(
     )
     try:
         settings = settings_for(opts, config, env)
-        field = write_record(settings, facts, document if store_input else None, env, notices)
+        field = write_record(
+            settings,
+            facts,
+            document if store_input else None,
+            env,
+            notices,
+            document_json=decision.document_json if store_input else None,
+        )
     except AuditError as exc:
         message = f"audit record not written: {exc}" + (f". {exc.remediation}" if exc.remediation else "")
         if config.blocks(decision.environment):

@@ -74,6 +74,7 @@ def prepare(opts: CheckOptions) -> Prepared:
         opa_ca=opts.opa_ca,
         opa_timeout=opts.opa_timeout,
         opa_retries=opts.opa_retries,
+        embedded_runtime=opts.env.get("GATE_EMBEDDED_RUNTIME"),
     )
     return Prepared(config, environment, policy, engine)
 
@@ -98,12 +99,14 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     input_doc.validate(document)
-    in_digest = input_doc.digest(document)
+    text = input_doc.canonical_bytes(document)
+    in_digest = input_doc.digest_of(text)
     engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
     counts = {k: len(v) for k, v in sections.items()}
     try:
-        engine_info["version"] = prepared.engine.version()  # an external engine may be missing
-        raw = prepared.engine.evaluate(prepared.policy, document)
+        raw = prepared.engine.evaluate(prepared.policy, document, text)
+        # After evaluating: the embedded engine names the runtime that decided.
+        engine_info["version"] = prepared.engine.version()
         server = raw.pop("_server", None)
         if isinstance(server, dict):  # opa-server: OPA's decision id and bundle revisions
             engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
@@ -116,10 +119,18 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
             inputs=counts,
         )
     except EngineError as exc:
+        engine_info["version"] = _version_or_unknown(prepared.engine)
         decision = error_decision(
             prepared.environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
         )
-    return dataclasses.replace(decision, document=document)
+    return dataclasses.replace(decision, document=document, document_json=text)
+
+
+def _version_or_unknown(engine: Engine) -> str:
+    try:
+        return engine.version()
+    except EngineError:  # an external engine may be missing
+        return "unknown"
 
 
 def run_check(opts: CheckOptions) -> Decision:

@@ -104,6 +104,8 @@ class Decision:
     error: str | None = None
     inputs: dict[str, int] = field(default_factory=dict)
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The document's canonical bytes (gate.input.canonical_bytes), when they were made.
+    document_json: bytes | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> dict[str, int]:
         """Counts of findings by action."""

@@ -1,8 +1,11 @@
-"""Differential: the embedded engine, OPA (`opa eval`) and an OPA server decide identically.
+"""Differential: the embedded engine (both runtimes), OPA (`opa eval`) and an OPA server decide
+identically.
 
 For every example scenario and every corpus input that reaches the policies, in prod and in dev,
-the three engines must give the same outcome and the same set of (check, action, subject)
-findings. The server is a real `opa run --server` on 127.0.0.1 (a free port), started for this
+the embedded engine on regopy and on the shipped Wasm build, `opa eval` and the server must give
+the same outcome and the same set of (check, action, subject) findings. The Wasm build is OPA's
+own compilation of the policies, so its decision must equal `opa eval`'s exactly: the same
+findings with the same messages, in the same order. The server is a real `opa run --server` on 127.0.0.1 (a free port), started for this
 module, holding the policies through `gate policy push`. A disagreement fails with the input
 document that caused it (and the path of a file holding it in full, to replay with
 `opa eval --stdin-input`).
@@ -64,7 +67,8 @@ class Engines:
     The server holds one policy set at a time: a different one is pushed before it is used.
     """
 
-    embedded: EmbeddedEngine
+    regopy: EmbeddedEngine
+    wasm: EmbeddedEngine
     opa: OpaEngine
     server: OpaServerEngine
     pushed: set[str] = field(default_factory=set)
@@ -74,11 +78,17 @@ class Engines:
         if policy.digest not in self.pushed:
             push(policy, self.server.url)
             self.pushed = {policy.digest}
-        return {
-            "embedded": shape(self.embedded.evaluate(policy, document)),
-            "opa": shape(self.opa.evaluate(policy, document)),
-            "opa-server": shape(self.server.evaluate(policy, document)),
+        decisions = {
+            "embedded (regopy)": self.regopy.evaluate(policy, document),
+            "embedded (wasm)": self.wasm.evaluate(policy, document),
+            "opa": self.opa.evaluate(policy, document),
+            "opa-server": self.server.evaluate(policy, document),
         }
+        shapes = {name: shape(decision) for name, decision in decisions.items()}
+        wasm, opa = decisions["embedded (wasm)"], decisions["opa"]
+        if wasm.get("findings") != opa.get("findings") and shapes["opa"] == shapes["embedded (wasm)"]:
+            shapes["embedded (wasm), messages and order"] = ("differ from opa", [])
+        return shapes
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +97,9 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     with opa_server(tmp_path_factory.mktemp("opa-server")) as srv:
         server = OpaServerEngine(srv.url)
         try:
-            yield Engines(EmbeddedEngine(), OpaEngine(require_binary("opa")), server)
+            yield Engines(
+                EmbeddedEngine("regopy"), EmbeddedEngine("wasm"), OpaEngine(require_binary("opa")), server
+            )
         finally:
             server.close()
 
@@ -156,7 +168,8 @@ def disagreement(
     """The failure message: each engine's outcome, the findings not all engines gave, the input."""
     saved = tmp_path_factory.mktemp("disagreement") / "input.json"
     saved.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    common = set.intersection(*(set(findings) for _, findings in shapes.values()))
+    given = [set(findings) for _, findings in shapes.values() if findings]
+    common = set.intersection(*given) if given else set()
     lines = [f"the engines disagree on {label}"]
     lines.append("outcome: " + ", ".join(f"{name} {outcome}" for name, (outcome, _) in shapes.items()))
     for name, (_, findings) in shapes.items():

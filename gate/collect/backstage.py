@@ -23,15 +23,16 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from importlib.resources.abc import Traversable
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile
 from gate.resources import shipped
+from gate.schema_check import Check, quick_validator
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 KIND = "backstage"
 SECTIONS: tuple[str, ...] = ("templates", "catalog")
@@ -252,7 +253,6 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
     unknown kinds get the envelope rules only; a known kind at another version, and the retired
     v1beta2 Template, get the envelope rules and an error naming the problem.
     """
-    validators = _validators()
     first: list[str] = []
     schema = ENTITY_SCHEMA
     kind = entity.get("kind")
@@ -273,7 +273,11 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
             first.append(
                 f"apiVersion: {_show(api_version)} is not a version Backstage accepts for {kind} ({accepted})"
             )
-    found = sorted(validators[schema].iter_errors(entity), key=_error_order)
+    if not first:
+        quick = _quick_validators().get(schema)
+        if quick is not None and quick(entity):
+            return []
+    found = sorted(_validators()[schema].iter_errors(entity), key=_error_order)
     messages: list[str] = []
     for error in found:
         messages.extend(_messages(error))
@@ -281,7 +285,7 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
 
 
 def _accepted_versions(schema_name: str) -> tuple[str, ...]:
-    schema = _validators()[schema_name].schema
+    schema = _schema_contents()[schema_name]
     versions = schema["properties"]["apiVersion"]["enum"] if isinstance(schema, dict) else []
     return tuple(str(v) for v in versions)
 
@@ -415,8 +419,35 @@ def _schema_folder() -> Traversable:
 
 
 @functools.cache
+def _quick_validators() -> dict[str, Check]:
+    """jsonschema-rs's verdicts for the Backstage schemas (gate.schema_check); the names it cannot
+    compile are left out, and their entities go to the Python validator alone."""
+    contents = _schema_contents()
+    by_id = {schema["$id"]: schema for schema in contents.values()}
+    out: dict[str, Check] = {}
+    for name, schema in contents.items():
+        check = quick_validator(schema, draft="2020-12", resources=by_id, formats=False)
+        if check is not None:
+            out[name] = check
+    return out
+
+
+@functools.cache
 def _validators() -> dict[str, Draft202012Validator]:
     """Load and compile the Backstage schemas once per process."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    contents = _schema_contents()
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in contents.values()
+    )
+    return {name: Draft202012Validator(schema, registry=registry) for name, schema in contents.items()}
+
+
+@functools.cache
+def _schema_contents() -> dict[str, dict[str, Any]]:
+    """The shipped Backstage schemas by file name, parsed once per process."""
     folder = _schema_folder()
     contents: dict[str, dict[str, Any]] = {}
     for name in (ENTITY_SCHEMA, *KIND_SCHEMAS.values()):
@@ -427,10 +458,7 @@ def _validators() -> dict[str, Draft202012Validator]:
                 f"cannot load the Backstage schema {name}: {exc}", "reinstall govgate"
             ) from None
         contents[name] = loaded
-    registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in contents.values()
-    )
-    return {name: Draft202012Validator(schema, registry=registry) for name, schema in contents.items()}
+    return contents
 
 
 # --- small helpers ----------------------------------------------------------------------------

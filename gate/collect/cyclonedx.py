@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from gate.collect import cyclonedx_xml
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.licenses import cyclonedx_licenses
+from gate.schema_check import Check, quick_validator
 
 if TYPE_CHECKING:
     from jsonschema import FormatChecker
@@ -240,11 +241,15 @@ def validate_json(doc: dict[str, Any], version: str) -> list[str]:
             f"$.specVersion: CycloneDX JSON version {shown} is not supported (supported: 1.2 to 1.7); "
             "regenerate the SBOM as CycloneDX 1.2 or newer"
         ]
+    quick = _quick_validator(version)
+    if quick is not None and quick(doc):
+        return []
     return schema_errors(_cyclonedx_validator(version), doc)
 
 
 @lru_cache(maxsize=len(JSON_VERSIONS))
-def _cyclonedx_validator(version: str) -> Validator:
+def _bundled_schema(version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The bundled schema of a version and the schemas it references, by URI."""
     folder = cyclonedx_xml.resource_dir()
     schema = json.loads((folder / f"bom-{version}.SNAPSHOT.schema.json").read_text("utf-8"))
     resources = {
@@ -252,6 +257,18 @@ def _cyclonedx_validator(version: str) -> Validator:
         for name in _EXTERNAL_SCHEMAS
         if (folder / name).is_file()
     }
+    return schema, resources
+
+
+@lru_cache(maxsize=len(JSON_VERSIONS))
+def _quick_validator(version: str) -> Check | None:
+    schema, resources = _bundled_schema(version)
+    return quick_validator(schema, draft="7", resources=resources, skip_formats=tuple(SKIPPED_FORMATS))
+
+
+@lru_cache(maxsize=len(JSON_VERSIONS))
+def _cyclonedx_validator(version: str) -> Validator:
+    schema, resources = _bundled_schema(version)
     return compile_validator(schema, resources)
 
 

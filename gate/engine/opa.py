@@ -222,7 +222,9 @@ class OpaEngine:
             self._workdir.cleanup()
         self._workdir = self._tree = self._data_file = self._digest = None
 
-    def evaluate(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(
+        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+    ) -> dict[str, Any]:
         """Evaluate the decision; compile and evaluation errors carry OPA's file:line."""
         binary = self.binary
         tree, data_file = self._load(policy)
@@ -239,7 +241,8 @@ class OpaEngine:
             str(data_file),
             DECISION_QUERY,
         ]
-        proc = run_opa(argv, stdin=json.dumps(document).encode("utf-8"), timeout=self.timeout)
+        stdin = text if text is not None else json.dumps(document).encode("utf-8")
+        proc = run_opa(argv, stdin=stdin, timeout=self.timeout)
         return decision_of(proc, tree)
 
 

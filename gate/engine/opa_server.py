@@ -368,7 +368,9 @@ class OpaServerEngine:
                 pass
         return f"opa {self._version} ({self.url})" if self._version else f"opa-server {self.url}"
 
-    def evaluate(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(
+        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+    ) -> dict[str, Any]:
         """Query the decision; the result carries `_server`: decision id, bundle revisions, version.
 
         `policy` is not sent: the server decides with the policies it holds (see `gate policy push`).

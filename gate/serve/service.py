@@ -62,10 +62,12 @@ class SerialEngine:
         with self._lock:
             return self._engine.version()
 
-    def evaluate(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(
+        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+    ) -> dict[str, Any]:
         """Evaluate on the wrapped engine, alone."""
         with self._lock:
-            return self._engine.evaluate(policy, document)
+            return self._engine.evaluate(policy, document, text)
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,8 @@ class CheckService:
     def _decide(self, environment: str, document: dict[str, Any]) -> Decision:
         """As gate.check.evaluate decides, over a document this module assembled."""
         prepared = self._prepared
-        in_digest = input_doc.digest(document)
+        text = input_doc.canonical_bytes(document)
+        in_digest = input_doc.digest_of(text)
         engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
         counts = {
             k: len(v)
@@ -264,8 +267,8 @@ class CheckService:
         }
         try:
             input_doc.validate(document)
+            raw = prepared.engine.evaluate(prepared.policy, document, text)
             engine_info["version"] = prepared.engine.version()
-            raw = prepared.engine.evaluate(prepared.policy, document)
             server = raw.pop("_server", None)
             if isinstance(server, dict):
                 engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
@@ -281,4 +284,4 @@ class CheckService:
             decision = error_decision(
                 environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
             )
-        return dataclasses.replace(decision, document=document)
+        return dataclasses.replace(decision, document=document, document_json=text)

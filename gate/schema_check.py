@@ -1,0 +1,71 @@
+"""A fast first verdict on JSON Schema validity, from jsonschema-rs.
+
+The gate's messages for schema errors come from Python's jsonschema (or fastjsonschema), whose
+wording and paths the reports and tests rely on; but on a large valid document those validators
+take most of the time of a check (a 10,000-component CycloneDX BOM: ~1 s). jsonschema-rs answers
+"valid?" for the same schema in ~40 ms. A document it finds valid is taken as valid; a document it
+rejects is validated again by the Python validator, whose verdict and messages are the ones used.
+So a verdict can differ from the Python validator's only where jsonschema-rs accepts what it
+rejects: a difference the corpus tests (tests/corpus) would show.
+
+No reference is ever fetched: a schema's references resolve only to the `resources` it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Check = Callable[[Any], bool]
+
+
+def _always(_value: str) -> bool:
+    return True
+
+
+def quick_validator(
+    schema: Mapping[str, Any],
+    *,
+    draft: str,
+    resources: Mapping[str, Any] | None = None,
+    formats: bool = True,
+    skip_formats: tuple[str, ...] = (),
+) -> Check | None:
+    """A function telling whether an instance is valid against `schema`, or None if jsonschema-rs
+    is missing or cannot compile the schema (the caller then uses its Python validator alone).
+
+    `draft` is "7" or "2020-12"; `formats` says whether `format` is asserted (as the Python
+    validator does with a format checker); `skip_formats` are formats accepted without a check.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    known = dict(resources or {})
+
+    def retrieve(uri: str) -> Any:
+        if uri in known:
+            return known[uri]
+        raise ValueError(f"{uri} is not a bundled schema")
+
+    cls = {"7": jsonschema_rs.Draft7Validator, "2020-12": jsonschema_rs.Draft202012Validator}[draft]
+    # The retriever answers only from `resources`; without resources nothing may be retrieved.
+    where: dict[str, Any] = {"retriever": retrieve} if known else {"offline": True}
+    try:
+        validator = cls(
+            dict(schema),
+            formats={name: _always for name in skip_formats} or None,
+            validate_formats=formats,
+            **where,
+        )
+    except (ValueError, TypeError, jsonschema_rs.ReferencingError):
+        return None
+    is_valid: Check = validator.is_valid
+
+    def check(instance: Any) -> bool:
+        try:
+            return bool(is_valid(instance))
+        except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
+            return False
+
+    return check

@@ -1,0 +1,63 @@
+"""The nesting depth of JSON texts, computed from the text, equals the depth of the parsed value."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from gate.collect.base import CollectError
+from gate.collect.files import MAX_DEPTH, json_text_depth, parse_bytes
+
+TRICKY_STRINGS = ["", "a", "[", "]", "{", "}", '"', "\\", '\\"', "\\\\", "[\\", '"[', "é[", "\u2028", "\x00"]
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    return 0
+
+
+def random_value(rng: random.Random, level: int) -> Any:
+    roll = rng.random()
+    if level > 7 or roll < 0.3:
+        return rng.choice([*TRICKY_STRINGS, 1, 2.5, None, True])
+    if roll < 0.65:
+        return [random_value(rng, level + 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(TRICKY_STRINGS): random_value(rng, level + 1) for _ in range(rng.randint(0, 3))}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_depth_from_text_equals_depth_of_value(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(1500):
+        value = random_value(rng, 0)
+        for text in (json.dumps(value), json.dumps(value, ensure_ascii=False), json.dumps(value, indent=2)):
+            assert json_text_depth(text) == depth(value), text
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    assert json_text_depth('["[[[[", "]]]]", {"{": "}"}]') == 2
+    assert json_text_depth('"[[[["') == 0
+    assert json_text_depth('[["a\\\\"], "\\"[["]') == 2
+
+
+def test_too_deep_json_is_refused_with_one_line() -> None:
+    text = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    with pytest.raises(CollectError, match=f"nested more than {MAX_DEPTH} levels deep"):
+        parse_bytes(text.encode(), "deep.json")
+    ok = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert parse_bytes(ok.encode(), "ok.json").documents
+
+
+def test_what_orjson_refuses_gets_the_json_module_verdict() -> None:
+    for n in (123456789012345678901234567890, 18446744073709551616, -9223372036854775809):
+        (value,) = parse_bytes(b'{"n": %d}' % n, "big.json").documents
+        assert value == {"n": n} and isinstance(value["n"], int)
+    assert parse_bytes(b'{"s": "\\ud800"}', "surrogate.json").documents == ({"s": "\ud800"},)
+    with pytest.raises(CollectError, match="malformed JSON at line 1 column"):
+        parse_bytes(b'{"a": }', "bad.json")
