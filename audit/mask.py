@@ -7,6 +7,7 @@ or GitLab token, an AWS access key id, a JWT, a URL with a password).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -41,39 +42,66 @@ _TEXT_VALUE = re.compile(
     rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
     rb"|://[^/\s:@]+:[^/\s@]+@"
 )
-_KEY_VERDICTS: dict[str, bool] = {}
+# Where a key SECRET_KEY flags must hold one of these, once its ASCII letters are lower-cased
+# (camelCase splitting only adds separators between them). Of the characters whose lower case is
+# ASCII, only the Kelvin sign (lower case: k) can make one of these words: a text holding it is
+# masked without this test.
+_KEY_WORDS: tuple[bytes, ...] = (
+    b"pass",
+    b"secret",
+    b"token",
+    b"api",
+    b"private",
+    b"credential",
+    b"auth",
+    b"cookie",
+    b"session",
+    b"access",
+)
+_KELVIN = "\u212a".encode()
+_KEY_VERDICTS: dict[bytes, bool] = {}
 
 
-def _secret_key(key: str) -> bool:
-    verdict = _KEY_VERDICTS.get(key)
-    if verdict is None:
-        verdict = _KEY_VERDICTS[key] = is_secret_key(key)
-    return verdict
+def needs_mask(text: bytes) -> bool:
+    """Whether `mask` could change the JSON value whose compact encoding is `text`.
 
-
-def needs_mask(value: Any, text: bytes) -> bool:
-    """Whether `mask(value)` would change anything; `text` is the value as JSON.
-
-    Strings are judged from the text in one pass; keys by a walk over the mappings, each distinct
-    key judged once. False means the value can be stored as `text` unchanged.
+    Judged from the text alone, with a few passes in C: no string may match SECRET_VALUE (checked
+    loosely over the whole text), and no key may name a secret. For the keys, each occurrence of
+    a word SECRET_KEY looks for is traced to the string around it; when a colon follows, that
+    string is a key, judged by is_secret_key. Where the text is ambiguous (an escaped quote next
+    to a word) the answer is True. False means the value can be stored as `text` unchanged.
     """
-    if _TEXT_VALUE.search(text):
+    if _TEXT_VALUE.search(text) or _KELVIN in text:
         return True
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        node = pop()
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if _secret_key(str(k)) and v not in (None, "", [], {}):
-                    return True
-                if isinstance(v, dict | list):
-                    push(v)
-        elif isinstance(node, list):
-            for v in node:
-                if isinstance(v, dict | list):
-                    push(v)
+    lowered = text.lower()
+    for word in _KEY_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            if _names_secret(text, at, at + len(word)):
+                return True
+            at = lowered.find(word, at + 1)
     return False
+
+
+def _names_secret(text: bytes, start: int, end: int) -> bool:
+    """Whether the string of `text` holding bytes start:end is a key that names a secret."""
+    close = text.find(b'"', end)
+    if close < 0 or text[close - 1] == 0x5C:  # an escaped quote: be safe
+        return True
+    if text[close + 1 : close + 2] != b":":
+        return False  # a value: SECRET_VALUE judged those
+    open_ = text.rfind(b'"', 0, start)
+    if open_ < 0 or text[open_ - 1] == 0x5C:
+        return True
+    raw = text[open_ : close + 1]
+    verdict = _KEY_VERDICTS.get(raw)
+    if verdict is None:
+        try:
+            verdict = is_secret_key(json.loads(raw))
+        except ValueError:
+            verdict = True
+        _KEY_VERDICTS[raw] = verdict
+    return verdict
 
 
 def mask(value: Any) -> Any:

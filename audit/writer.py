@@ -53,7 +53,7 @@ def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> b
     `text`, when given, is the document in that encoding already (gate.input.canonical_bytes):
     it is stored as it is when nothing in it needs masking.
     """
-    if text is not None and not needs_mask(document, text):
+    if text is not None and not needs_mask(text):
         return text
     return compact_json(mask(document))
 

@@ -143,6 +143,11 @@ def check(
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
     """
+    import gc
+
+    # One short-lived decision: reference counting frees what it can, and the cyclic collector
+    # would only rescan the growing heap of parsed inputs, over and over (~15% of a large check).
+    gc.disable()
     from gate.audit_step import AuditOptions, check_disable, record, record_refusal
     from gate.check import CheckOptions, evaluate, prepare
     from gate.report.base import get_reporter
@@ -204,7 +209,35 @@ def check(
             click.echo(f"gate: warning: {problem}", err=True)
     if decision.error:
         click.echo(f"gate: {decision.error}", err=True)
-    sys.exit(decision.exit_code(warn_exit_code))
+    _finish(decision.exit_code(warn_exit_code), prepared.engine)
+
+
+# Set by the console script (`entry`): the process may end without the interpreter's teardown.
+_FAST_EXIT = False
+
+
+def entry() -> None:
+    """The `gate` console script: the CLI, where a finished `gate check` skips the teardown."""
+    global _FAST_EXIT
+    _FAST_EXIT = True
+    main()
+
+
+def _finish(code: int, engine: object) -> None:
+    """Exit with `code`. From the console script, once the engine is closed and the streams are
+    flushed, without freeing every object of the decision one by one (~0.15 s on a large SBOM):
+    every file the check writes is closed by now."""
+    if not _FAST_EXIT:
+        sys.exit(code)
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or ExitCode.USAGE
+    os._exit(code)
 
 
 @main.group()

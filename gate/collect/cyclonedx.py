@@ -121,26 +121,53 @@ def _opt_str(value: Any) -> str | None:
     return None
 
 
-def _component(comp: dict[str, Any]) -> dict[str, Any]:
-    name = comp.get("name")
+def _component(
+    comp: dict[str, Any], licenses_of: Callable[[Any], tuple[list[Any], list[str]]]
+) -> dict[str, Any]:
+    get = comp.get
+    name = get("name")
     hashes: dict[str, str] = {}
-    raw_hashes = comp.get("hashes")
+    raw_hashes = get("hashes")
     if isinstance(raw_hashes, list):
         for entry in raw_hashes:
             if isinstance(entry, dict):
                 alg, content = entry.get("alg"), entry.get("content")
                 if isinstance(alg, str) and isinstance(content, str):
                     hashes[alg] = content
-    licenses, license_ids = cyclonedx_licenses(comp.get("licenses"))
+    licenses, license_ids = licenses_of(get("licenses"))
+    version, purl, kind = get("version"), get("purl"), get("type")
     return {
         "name": name if isinstance(name, str) else "",
-        "version": _opt_str(comp.get("version")),
-        "purl": _opt_str(comp.get("purl")),
+        "version": version if isinstance(version, str) else _opt_str(version),
+        "purl": purl if isinstance(purl, str) else _opt_str(purl),
         "licenses": licenses,
         "license_ids": license_ids,
         "hashes": hashes,
-        "type": _opt_str(comp.get("type")),
+        "type": kind if isinstance(kind, str) else _opt_str(kind),
     }
+
+
+def _license_memo() -> Callable[[Any], tuple[list[Any], list[str]]]:
+    """cyclonedx_licenses, remembered per distinct `licenses` array of one BOM (components mostly
+    share a handful); each component gets its own copy of the result."""
+    import orjson
+
+    seen: dict[bytes, tuple[list[dict[str, str]], list[str]]] = {}
+
+    def licenses_of(entries: Any) -> tuple[list[Any], list[str]]:
+        if not entries:
+            return cyclonedx_licenses(entries)
+        try:
+            key = orjson.dumps(entries)
+        except (orjson.JSONEncodeError, TypeError):
+            return cyclonedx_licenses(entries)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = cyclonedx_licenses(entries)
+        licenses, ids = found
+        return [dict(item) for item in licenses], list(ids)
+
+    return licenses_of
 
 
 def _components(top: Any) -> list[dict[str, Any]]:
@@ -148,6 +175,7 @@ def _components(top: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if not isinstance(top, list):
         return out
+    licenses_of = _license_memo()
     stack: list[Iterator[Any]] = [iter(top)]
     while stack:
         comp = next(stack[-1], None)
@@ -156,7 +184,7 @@ def _components(top: Any) -> list[dict[str, Any]]:
             continue
         if not isinstance(comp, dict):
             continue
-        out.append(_component(comp))
+        out.append(_component(comp, licenses_of))
         children = comp.get("components")
         if isinstance(children, list) and children:
             stack.append(iter(children))

@@ -50,10 +50,13 @@ def collect_file(
     return out
 
 
-def display_path(path: Path, base: Path) -> str:
-    """The path as reports show it: relative to the working directory when inside it, POSIX style."""
+def display_path(path: Path, base: Path, *, base_resolved: bool = False) -> str:
+    """The path as reports show it: relative to the working directory when inside it, POSIX style.
+
+    `base_resolved` says `base` is resolved already (saves a look-up per file in a large walk).
+    """
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return path.resolve().relative_to(base if base_resolved else base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -66,11 +69,11 @@ def collect_paths(paths: list[Path], settings: CollectSettings) -> dict[str, lis
     """
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
-    cwd = Path.cwd()
+    cwd = Path.cwd().resolve()
     for path, explicit in walk_paths(paths):
         if not explicit and not _is_candidate(path):
             continue
-        shown = display_path(path, cwd)
+        shown = display_path(path, cwd, base_resolved=True)
         try:
             parsed = parse_file(path, settings.max_bytes, shown)
             found = collect_file(parsed, settings, mods)

@@ -1,0 +1,36 @@
+"""libyaml and PyYAML's own parser give the same documents and lines; PyYAML's verdict stands on errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.collect import files
+from gate.collect.base import CollectError
+from gate.collect.files import decode_text, parse_bytes
+
+
+@pytest.mark.corpus
+def test_libyaml_agrees_with_pyyaml_on_the_corpus(corpus_dir: Path) -> None:
+    assert files._FastLoader is not None, "PyYAML was built without libyaml"
+    compared = 0
+    for path in sorted(corpus_dir.rglob("*")):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        try:
+            text = decode_text(path.read_bytes(), str(path))
+            slow = files._parse_yaml_with(files._BoundedLoader, text, str(path))
+        except CollectError:
+            continue
+        fast = files._parse_yaml_with(files._FastLoader, text, str(path))
+        assert fast == slow, path.relative_to(corpus_dir)
+        compared += 1
+    assert compared > 25
+
+
+def test_errors_keep_pyyaml_messages() -> None:
+    with pytest.raises(CollectError, match=r"malformed YAML at line 2 column"):
+        parse_bytes(b"a: [1, 2\nb: c\n", "bad.yaml")
+    with pytest.raises(CollectError, match=r"U\+0085|U\+0080|does not allow"):
+        parse_bytes("a: b\u0080\n".encode(), "c1.yaml")
