@@ -28,6 +28,7 @@ from gate.errors import EngineError
 
 ABI_MAJOR = 1
 ABI_MIN_MINOR = 2  # opa_eval, the one-call evaluation, is ABI 1.2
+_MAX_REMEMBERED = 100_000
 
 
 class WasmUnsupported(Exception):
@@ -181,6 +182,7 @@ class WasmPolicy:
         except wasmtime.WasmtimeError as exc:
             raise WasmUnsupported(f"the module does not load: {str(exc).splitlines()[0]}") from None
         self._calls = _Calls(wasmtime, self._store, fast)
+        self._results: dict[tuple[Any, ...], bytes] = {}
         self._builtin_ids: dict[int, str] = {}
         imports: list[Any] = []
         self._memory: Any = None
@@ -253,7 +255,7 @@ class WasmPolicy:
         return int(ctypes.addressof(self._memory.data_ptr(self._store).contents))
 
     def _read(self, addr: int) -> bytes:
-        return bytes(ctypes.string_at(self._base() + addr))
+        return ctypes.string_at(self._base() + addr)
 
     def _write(self, data: bytes) -> int:
         addr: int = self._malloc(len(data))
@@ -263,8 +265,7 @@ class WasmPolicy:
     def _dump(self, value_addr: int) -> Any:
         return json.loads(self._read(self._json_dump(value_addr)))
 
-    def _value(self, value: Any) -> int:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    def _value_of_json(self, text: bytes) -> int:
         addr: int = self._json_parse(self._write(text), len(text))
         if not addr:
             raise _Abort("the host could not hand a value to the module")
@@ -276,15 +277,24 @@ class WasmPolicy:
         raise _Abort(self._read(addr).decode("utf-8", "replace"))
 
     def _builtin(self, builtin_id: int, _ctx: int, *args: int) -> int:
-        name = self._builtin_ids.get(builtin_id, f"#{builtin_id}")
-        impl = HOST_BUILTINS.get(name)
-        if impl is None:
-            raise _Abort(f"builtin {name} is not available")
-        try:
-            result = impl(*(self._dump(a) for a in args))
-        except BuiltinFailure as exc:
-            raise _Abort(f"{name}: {exc}") from None
-        return self._value(result)
+        # The host builtins are pure: a call is remembered by its arguments' JSON (a decision
+        # makes thousands of calls on a few hundred distinct values).
+        key: tuple[Any, ...] = (builtin_id, *(self._read(self._json_dump(a)) for a in args))
+        known = self._results.get(key)
+        if known is None:
+            name = self._builtin_ids.get(builtin_id, f"#{builtin_id}")
+            impl = HOST_BUILTINS.get(name)
+            if impl is None:
+                raise _Abort(f"builtin {name} is not available")
+            try:
+                result = impl(*(json.loads(text) for text in key[1:]))
+            except BuiltinFailure as exc:
+                raise _Abort(f"{name}: {exc}") from None
+            known = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            if len(self._results) >= _MAX_REMEMBERED:
+                self._results.clear()
+            self._results[key] = known
+        return self._value_of_json(known)
 
     # ----------------------------------------------------------------- evaluation
 
