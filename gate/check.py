@@ -42,6 +42,9 @@ class CheckOptions:
     opa_retries: int = 2
     service: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Collect many files in forked worker processes (gate.collect.parallel): for callers that
+    # run no threads of their own, such as the command line.
+    parallel: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
             f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
         )
     settings = prepared.config.collect_settings(opts.artifacts)
-    sections = collect_paths(list(opts.paths), settings)
+    sections = collect_paths(list(opts.paths), settings, parallel=opts.parallel)
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     input_doc.validate(document)

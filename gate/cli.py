@@ -175,6 +175,7 @@ def check(
         opa_retries=opa_retries,
         service=service,
         env=dict(os.environ),
+        parallel=True,
     )
     audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file, walk_paths
+from gate.collect.parallel import collect_files, workers_for
 
 COLLECTOR_MODULES = (
     "gate.collect.backstage",
@@ -61,19 +62,25 @@ def display_path(path: Path, base: Path, *, base_resolved: bool = False) -> str:
         return path.as_posix()
 
 
-def collect_paths(paths: list[Path], settings: CollectSettings) -> dict[str, list[Any]]:
+def collect_paths(
+    paths: list[Path], settings: CollectSettings, *, parallel: bool = False
+) -> dict[str, list[Any]]:
     """Collect every input under `paths` into the input document's sections.
 
     Files named explicitly must be recognised inputs; files met in a directory walk are inputs only
-    when their name suggests structured data and their content is recognised.
+    when their name suggests structured data and their content is recognised. With `parallel`,
+    many files are collected on every core (gate.collect.parallel), with the same result.
     """
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
     cwd = Path.cwd().resolve()
-    for path, explicit in walk_paths(paths):
-        if not explicit and not _is_candidate(path):
-            continue
-        shown = display_path(path, cwd, base_resolved=True)
+    jobs = [
+        (path, explicit, display_path(path, cwd, base_resolved=True))
+        for path, explicit in walk_paths(paths)
+        if explicit or _is_candidate(path)
+    ]
+
+    def work(path: Path, explicit: bool, shown: str) -> dict[str, list[Any]]:
         try:
             parsed = parse_file(path, settings.max_bytes, shown)
             found = collect_file(parsed, settings, mods)
@@ -81,15 +88,18 @@ def collect_paths(paths: list[Path], settings: CollectSettings) -> dict[str, lis
             raise CollectError(
                 "nested too deeply to process", "inputs this deep are not real metadata", path=shown
             ) from None
-        if not any(found.values()):
-            if explicit:
-                raise CollectError(
-                    "not a recognised input (Backstage entity or template, CycloneDX or SPDX SBOM, "
-                    "sigstore bundle, cosign verify output, in-toto/SLSA attestation)",
-                    "pass only governance inputs; leave other files out of the paths",
-                    path=shown,
-                )
-            continue
+        if not any(found.values()) and explicit:
+            raise CollectError(
+                "not a recognised input (Backstage entity or template, CycloneDX or SPDX SBOM, "
+                "sigstore bundle, cosign verify output, in-toto/SLSA attestation)",
+                "pass only governance inputs; leave other files out of the paths",
+                path=shown,
+            )
+        return found
+
+    workers = workers_for(len(jobs)) if parallel else 1
+    results = collect_files(jobs, work, workers) if workers > 1 else [work(*job) for job in jobs]
+    for found in results:
         for section, items in found.items():
             sections.setdefault(section, []).extend(items)
     for collected in sections.values():
