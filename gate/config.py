@@ -7,8 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gate.collect.base import CollectSettings, Identity
 from gate.errors import ConfigError
 
@@ -173,6 +171,8 @@ def load_config(path: Path | None, *, explicit: bool) -> GateConfig:
         raise ConfigError(
             "config file not found", "check --config, or remove it to use defaults", path=str(path)
         )
+    import yaml
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -10,8 +10,6 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gate.errors import ConfigError
 from gate.resources import shipped
 
@@ -141,6 +139,8 @@ def _adapters(modules: dict[str, str]) -> dict[str, str]:
 
 def load_data_file(path: Path) -> dict[str, Any]:
     """A `--data` file (JSON or YAML mapping), merged into the data document."""
+    import yaml
+
     try:
         value = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

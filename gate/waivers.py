@@ -7,8 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gate.errors import ConfigError
 
 
@@ -42,8 +40,10 @@ def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, An
     # The YAML date type would turn `expires: 2026-12-31` into a date object; keep it a string.
     if (raw_text := _read(path)) is None:
         return []
+    import yaml
+
     try:
-        raw = yaml.load(raw_text, Loader=_StringDateLoader)
+        raw = yaml.load(raw_text, Loader=_string_date_loader())
     except yaml.YAMLError as exc:
         raise ConfigError(
             f"waivers file is not valid YAML: {str(exc).splitlines()[0]}", "fix the syntax", path=shown
@@ -107,11 +107,16 @@ def _location(raw: Any, where: list[Any]) -> str:
     return "file"
 
 
-class _StringDateLoader(yaml.SafeLoader):
-    """Safe loader that leaves ISO dates as strings."""
+@lru_cache(maxsize=1)
+def _string_date_loader() -> type[Any]:
+    """PyYAML's safe loader without the timestamp type: `expires: 2026-12-31` stays a string."""
+    import yaml
 
+    class StringDateLoader(yaml.SafeLoader):
+        """The safe loader, dates left as strings."""
 
-_StringDateLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    StringDateLoader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return StringDateLoader

@@ -7,14 +7,16 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.etree.ElementTree import Element
 
-import yaml
-
 from gate.collect.base import CollectError
+
+if TYPE_CHECKING:
+    import yaml
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 2_000_000
@@ -266,18 +268,27 @@ def parse_xml(data: bytes, name: str) -> Element:
         raise CollectError(f"malformed XML: {exc}", "fix the XML syntax", path=name) from None
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader; composition is checked for alias expansion before construction."""
+@cache
+def _loaders() -> tuple[type[Any], type[Any] | None]:
+    """PyYAML's safe loader (composition is checked for alias expansion before construction), and
+    libyaml's parser with the same safe constructor and resolver (so the same values, 10x faster)
+    where PyYAML was built with it. Imported on first use: a check of JSON files needs no YAML."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        """PyYAML's safe loader."""
+
+    return BoundedLoader, getattr(yaml, "CSafeLoader", None)
 
 
-# libyaml's parser with the same safe constructor and resolver (so the same values), 10x faster.
-_FastLoader: type[Any] | None = getattr(yaml, "CSafeLoader", None)
 # What PyYAML's reader refuses (yaml.reader.Reader.NON_PRINTABLE), and libyaml may not.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], name: str) -> int:
     """Count nodes as if every alias were expanded, memoised so shared subtrees cost once."""
+    import yaml
+
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
         current, done = stack.pop()
@@ -307,6 +318,8 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], name: str) -> int:
 
 def _record_lines(node: yaml.Node, lines: dict[str, int]) -> None:
     """Map JSON Pointers of nodes near the top of a document to their 1-based lines."""
+    import yaml
+
     stack: list[tuple[yaml.Node, str, int]] = [(node, "", 0)]
     while stack:
         current, pointer, depth = stack.pop()
@@ -332,17 +345,20 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
     it fails on, or that holds a character PyYAML's reader refuses, is parsed again by PyYAML's
     own parser, whose verdict and messages stand.
     """
-    if _FastLoader is not None and not _NON_PRINTABLE.search(text):
+    python_loader, fast_loader = _loaders()
+    if fast_loader is not None and not _NON_PRINTABLE.search(text):
         try:
-            return _parse_yaml_with(_FastLoader, text, name)
+            return _parse_yaml_with(fast_loader, text, name)
         except CollectError:
             pass
-    return _parse_yaml_with(_BoundedLoader, text, name)
+    return _parse_yaml_with(python_loader, text, name)
 
 
 def _parse_yaml_with(
     loader_class: type[Any], text: str, name: str
 ) -> tuple[list[Any], list[dict[str, int]], list[int]]:
+    import yaml
+
     docs: list[Any] = []
     lines: list[dict[str, int]] = []
     starts: list[int] = []

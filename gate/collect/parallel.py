@@ -11,8 +11,8 @@ without threads of their own use it (`gate check`): forking a threaded server is
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ def workers_for(count: int) -> int:
     """How many worker processes `count` files get: 1 (no workers) below PARALLEL_MIN, on one
     core, or where processes cannot be forked."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if count < PARALLEL_MIN or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # Linux only: elsewhere fork is missing or not safe (macOS), and spawning re-imports everything.
+    if count < PARALLEL_MIN or cores < 2 or not sys.platform.startswith("linux"):
         return 1
     return min(cores, 8)
 
@@ -78,6 +79,8 @@ def collect_files(jobs: list[tuple[Path, bool, str]], work: Work, workers: int) 
 
     Raises the CollectError of the first job (in order) that failed.
     """
+    import multiprocessing
+
     global _WORK  # the workers inherit it, and what it holds (the settings), through the fork
     _WORK = work
     groups = [jobs[k::workers] for k in range(workers)]

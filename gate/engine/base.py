@@ -29,6 +29,21 @@ class Engine(Protocol):
         ...
 
 
+BROKEN_MAIN = "a policy module replaced or broke package gate.main; check --policy folders"
+
+
+def decision_object(value: Any, undefined_fix: str = BROKEN_MAIN) -> dict[str, Any]:
+    """An engine's value of the decision query, checked: undefined (None) or not an object is an
+    EngineError; `undefined_fix` says what to do about an undefined decision."""
+    from gate.errors import EngineError
+
+    if value is None:
+        raise EngineError(f"{DECISION_QUERY} is undefined", undefined_fix)
+    if not isinstance(value, dict):
+        raise EngineError(f"{DECISION_QUERY} is not an object", "check package gate.main")
+    return value
+
+
 def get_engine(name: str, **options: Any) -> Engine:
     """The engine named on the command line or in the config.
 

@@ -18,7 +18,7 @@ import os
 import re
 from typing import Any
 
-from gate.engine.base import DECISION_QUERY
+from gate.engine.base import DECISION_QUERY, decision_object
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
 
@@ -128,14 +128,7 @@ class EmbeddedEngine:
             text = canonical_bytes(document)
         results = instance.evaluate("gate/main/decision", text)
         value = results[0].get("result") if isinstance(results, list) and results else None
-        if value is None:
-            raise EngineError(
-                f"{DECISION_QUERY} is undefined",
-                "the shipped library's Wasm build is broken; reinstall govgate",
-            )
-        if not isinstance(value, dict):
-            raise EngineError(f"{DECISION_QUERY} is not an object", "check package gate.main")
-        return value
+        return decision_object(value, "the shipped library's Wasm build is broken; reinstall govgate")
 
     def _missing_builtins(self, interp: Any, modules: dict[str, str]) -> list[tuple[str, str]]:
         missing: list[tuple[str, str]] = []
@@ -219,15 +212,7 @@ class EmbeddedEngine:
                 f"evaluation failed: {detail or 'a builtin function raised an error'}",
                 "the embedded engine cannot name the failing call; run with --engine opa for OPA's message",
             )
-        if value is None:
-            raise EngineError(
-                f"{DECISION_QUERY} is undefined",
-                "a policy module replaced or broke package gate.main; check --policy folders",
-            )
-        result = value[0] if isinstance(value, list) else value
-        if not isinstance(result, dict):
-            raise EngineError(f"{DECISION_QUERY} is not an object", "check package gate.main")
-        return result
+        return decision_object(value[0] if isinstance(value, list) else value)
 
 
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f]')

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gate.engine.base import DECISION_QUERY
+from gate.engine.base import DECISION_QUERY, decision_object
 from gate.errors import EngineError
 from gate.policy import PolicySet
 from gate.tools import INSTALL_HINT, find_binary
@@ -269,15 +269,7 @@ def decision_of(proc: subprocess.CompletedProcess[bytes], tree: ModuleTree) -> d
         raise EngineError(
             f"opa eval printed output that is not JSON: {_tail(proc.stdout, 200)}", "check the opa binary"
         ) from None
-    value = _first_value(doc)
-    if value is None:
-        raise EngineError(
-            f"{DECISION_QUERY} is undefined",
-            "a policy module replaced or broke package gate.main; check --policy folders",
-        )
-    if not isinstance(value, dict):
-        raise EngineError(f"{DECISION_QUERY} is not an object", "check package gate.main")
-    return value
+    return decision_object(_first_value(doc))
 
 
 def _first_value(doc: Any) -> Any:

@@ -202,8 +202,11 @@ class WasmPolicy:
             except KeyError:
                 raise WasmUnsupported(f"the module has no export {name}") from None
 
-        major = int(exports["opa_wasm_abi_version"].value(self._store))
-        minor = int(exports["opa_wasm_abi_minor_version"].value(self._store))
+        try:
+            major = int(exports["opa_wasm_abi_version"].value(self._store))
+            minor = int(exports["opa_wasm_abi_minor_version"].value(self._store))
+        except (KeyError, AttributeError, TypeError, ValueError):
+            raise WasmUnsupported("the module names no OPA Wasm ABI version") from None
         if major != ABI_MAJOR or minor < ABI_MIN_MINOR:
             raise WasmUnsupported(f"OPA Wasm ABI {major}.{minor} is not supported (needs 1.{ABI_MIN_MINOR}+)")
         self._malloc = fn("opa_malloc", 1)
@@ -212,13 +215,14 @@ class WasmPolicy:
         self._heap_get = fn("opa_heap_ptr_get", 0)
         self._heap_set = fn("opa_heap_ptr_set", 1)
         self._eval = fn("opa_eval", 7)
-        builtins_addr = fn("builtins", 0)()
-        entry_addr = fn("entrypoints", 0)()
-        self._builtin_ids = {v: k for k, v in self._dump(builtins_addr).items()}
+        try:
+            self._builtin_ids = {v: k for k, v in self._dump(fn("builtins", 0)()).items()}
+            self.entrypoints: dict[str, int] = dict(self._dump(fn("entrypoints", 0)()))
+        except (_Abort, ValueError, AttributeError, TypeError):
+            raise WasmUnsupported("the module does not list its builtins and entrypoints") from None
         missing = sorted(set(self._builtin_ids.values()) - set(HOST_BUILTINS))
         if missing:
             raise WasmUnsupported(f"the module needs builtins this host lacks: {', '.join(missing)}")
-        self.entrypoints: dict[str, int] = dict(self._dump(entry_addr))
         self._data_addr = 0
         self._base_heap = self._heap_get()
 
