@@ -60,6 +60,21 @@ _KEY_WORDS: tuple[bytes, ...] = (
 )
 _KELVIN = "\u212a".encode()
 _KEY_VERDICTS: dict[bytes, bool] = {}
+# What every match of _TEXT_VALUE holds: substring searches rule most texts out faster than it.
+_VALUE_MARKS = (
+    b"-----BEGIN ",
+    b"ghp_",
+    b"gho_",
+    b"ghu_",
+    b"ghs_",
+    b"ghr_",
+    b"github_pat_",
+    b"glpat-",
+    b"AKIA",
+    b"ASIA",
+    b"eyJ",
+    b"://",
+)
 
 
 def needs_mask(text: bytes) -> bool:
@@ -71,7 +86,7 @@ def needs_mask(text: bytes) -> bool:
     string is a key, judged by is_secret_key. Where the text is ambiguous (an escaped quote next
     to a word) the answer is True. False means the value can be stored as `text` unchanged.
     """
-    if _TEXT_VALUE.search(text) or _KELVIN in text:
+    if _KELVIN in text or (any(mark in text for mark in _VALUE_MARKS) and _TEXT_VALUE.search(text)):
         return True
     lowered = text.lower()
     for word in _KEY_WORDS:
