@@ -637,7 +637,8 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
         prepared = stage("config, waivers, policy set, engine", lambda: prepare(opts))
         settings = prepared.config.collect_settings(opts.artifacts)
         sections = stage(
-            "read, parse, validate, normalise", lambda: collect_paths(list(opts.paths), settings)
+            "read, parse, validate, normalise (on every core, as the CLI does)",
+            lambda: collect_paths(list(opts.paths), settings, parallel=True),
         )
         context = build_context(prepared.environment, opts.env)
 

@@ -2,7 +2,7 @@
 
 Two runtimes stand behind the one engine:
 - the shipped library alone (the usual case) runs as the Wasm module OPA compiled from it
-  (policies/build/, gate.engine.wasm_build) on wasmtime: OPA's own planner, 10-40x faster than
+  (policies/build/, gate.engine.wasm_build) on wasmtime: OPA's own planner, ~15x faster than
   regopy on large inputs;
 - any other policy set (user --policy folders, conftest adapters) runs on regopy, which compiles
   Rego at run time, with strict builtin errors.
