@@ -6,13 +6,13 @@ This is the audit package's public entry for the gate: `AuditSettings` says wher
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.compact import compact_json
 from audit.envelope import bundle_bytes
 from audit.errors import AuditError
 from audit.keys import LOG_KEY, LOG_PUB, new_log_key, write_private
@@ -35,16 +35,6 @@ class AuditSettings:
     key_pem: str | None = None
     log_key_file: Path | None = None
     log_key_text: str | None = None
-
-
-def compact_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8 (orjson; the json module for what orjson refuses)."""
-    import orjson
-
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> bytes:

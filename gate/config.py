@@ -137,16 +137,10 @@ def _config_validator() -> Any:
     return Draft202012Validator(schema("config.schema.json"))
 
 
-@lru_cache(maxsize=1)
-def _quick_config_check() -> Any:
-    from gate.resources import schema
-    from gate.schema_check import quick_validator
-
-    return quick_validator(schema("config.schema.json"), draft="2020-12", formats=False)
-
-
 def _schema_check(raw: Any, where: str) -> None:
-    quick = _quick_config_check()
+    from gate.schema_check import shipped_schema_check
+
+    quick = shipped_schema_check("config.schema.json", formats=False)
     if quick is not None and quick(raw):
         return
     errors = sorted(_config_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import lru_cache
 from typing import Any
 
+from audit.compact import compact_json
 from gate.errors import InputError
+from gate.schema_check import shipped_schema_check
 
 API_VERSION = "gate.input/v1"
 
@@ -38,21 +39,9 @@ def assemble(
     }
 
 
-@lru_cache(maxsize=1)
-def _quick() -> Any:
-    from gate.resources import schema
-    from gate.schema_check import quick_validator
-
-    return quick_validator(schema("input.schema.json"), draft=_draft(schema("input.schema.json")))
-
-
-def _draft(schema: dict[str, Any]) -> str:
-    return "2020-12" if "2020-12" in str(schema.get("$schema", "")) else "7"
-
-
 def validate(document: dict[str, Any]) -> None:
     """Validate against schemas/input.schema.json; a failure is a collector bug, reported as exit 3."""
-    quick = _quick()
+    quick = shipped_schema_check("input.schema.json", formats=True)
     if quick is not None and quick(document):
         return
     import fastjsonschema
@@ -69,23 +58,13 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def canonical_bytes(document: Any) -> bytes:
-    """Deterministic JSON bytes: keys sorted by code point, no whitespace, UTF-8, strings escaped
-    as the json module escapes them with ensure_ascii off, numbers in their shortest round-trip form.
+    """Deterministic JSON bytes (audit.compact.compact_json): sorted keys, no whitespace, UTF-8.
 
     Not RFC 8785: the context carries nanosecond integers beyond the I-JSON range, which this
-    encoding keeps exact. orjson writes it; integers beyond 64 bits, which orjson refuses, go
-    through the json module, which writes the same bytes for everything else the input can hold.
+    encoding keeps exact.
     """
-    import orjson
-
     try:
-        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        pass
-    try:
-        return json.dumps(
-            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode()
+        return compact_json(document, allow_nan=False)
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise InputError(
             f"input cannot be encoded as JSON: {exc}", "inputs must hold JSON-safe values"

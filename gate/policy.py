@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.abc import Traversable
 from pathlib import Path
@@ -29,11 +30,21 @@ class PolicySet:
     @property
     def digest(self) -> str:
         """`sha256:<hex>` over every module's name and source and the data document."""
-        h = hashlib.sha256()
-        for name in sorted(self.modules):
-            h.update(name.encode() + b"\0" + hashlib.sha256(self.modules[name].encode()).digest())
+        h = _modules_hash(self.modules)
         h.update(json.dumps(self.data, sort_keys=True, separators=(",", ":")).encode())
         return "sha256:" + h.hexdigest()
+
+
+def _modules_hash(modules: Mapping[str, str]) -> hashlib._Hash:
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        h.update(name.encode() + b"\0" + hashlib.sha256(modules[name].encode()).digest())
+    return h
+
+
+def modules_digest(modules: Mapping[str, str]) -> str:
+    """`sha256:<hex>` over the modules' names and sources (not the data)."""
+    return "sha256:" + _modules_hash(modules).hexdigest()
 
 
 def _walk_traversable(root: Traversable, prefix: str) -> list[tuple[str, Traversable]]:

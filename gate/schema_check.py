@@ -14,6 +14,7 @@ No reference is ever fetched: a schema's references resolve only to the `resourc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -69,3 +70,14 @@ def quick_validator(
             return False
 
     return check
+
+
+@cache
+def shipped_schema_check(name: str, *, formats: bool) -> Check | None:
+    """`quick_validator` for a schema the project ships under `schemas/` (by file name), in the
+    draft its `$schema` names; `formats` as the Python validator of that schema asserts them."""
+    from gate.resources import schema
+
+    contents = schema(name)
+    draft = "2020-12" if "2020-12" in str(contents.get("$schema", "")) else "7"
+    return quick_validator(contents, draft=draft, formats=formats)

@@ -19,14 +19,6 @@ def _validator() -> Any:
     return Draft202012Validator(schema("waivers.schema.json"))
 
 
-@lru_cache(maxsize=1)
-def _quick_check() -> Any:
-    from gate.resources import schema
-    from gate.schema_check import quick_validator
-
-    return quick_validator(schema("waivers.schema.json"), draft="2020-12", formats=False)
-
-
 def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, Any]]:
     """Read and validate a waivers file; every waiver gets a `source` naming the file.
 
@@ -50,7 +42,9 @@ def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, An
         ) from None
     if raw is None:
         return []
-    quick = _quick_check()
+    from gate.schema_check import shipped_schema_check
+
+    quick = shipped_schema_check("waivers.schema.json", formats=False)
     errors = (
         []
         if quick is not None and quick(raw)

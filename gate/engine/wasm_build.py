@@ -23,19 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import EngineError, GateError
+from gate.policy import modules_digest
 from gate.resources import shipped
 
 ENTRYPOINT = "gate/main/decision"
 WASM_NAME = "decision.wasm"
 MANIFEST_NAME = "decision.json"
-
-
-def modules_digest(modules: Mapping[str, str]) -> str:
-    """`sha256:<hex>` over the modules' names and sources (not the data)."""
-    h = hashlib.sha256()
-    for name in sorted(modules):
-        h.update(name.encode() + b"\0" + hashlib.sha256(modules[name].encode()).digest())
-    return "sha256:" + h.hexdigest()
 
 
 @cache

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from audit.compact import compact_json
 from audit.mask import mask, needs_mask
-from audit.writer import compact_json, stored_input_bytes
+from audit.writer import stored_input_bytes
 
 SECRETS = [
     "-----BEGIN RSA PRIVATE KEY-----",

@@ -26,16 +26,18 @@ def _load(wasm: bytes) -> object:
     return wasm_cache.load_module(wasmtime, wasmtime.Engine(), wasm)
 
 
-def _cached(folder: Path) -> list[Path]:
-    return sorted((folder / "wasm").glob("*.cwasm"))
+@pytest.fixture
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wasm: bytes) -> Path:
+    """The compiled copy a first load left in a cache under tmp_path (the cache stays set)."""
+    monkeypatch.setenv("GATE_CACHE_DIR", str(tmp_path))
+    _load(wasm)
+    [copy] = sorted((tmp_path / "wasm").glob("*.cwasm"))
+    return copy
 
 
 def test_first_load_stores_a_private_compiled_copy_the_next_load_reads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wasm: bytes
+    tmp_path: Path, stored: Path, wasm: bytes
 ) -> None:
-    monkeypatch.setenv("GATE_CACHE_DIR", str(tmp_path))
-    _load(wasm)
-    [stored] = _cached(tmp_path)
     assert stored.stat().st_mode & 0o077 == 0
     assert (tmp_path / "wasm").stat().st_mode & 0o077 == 0
     before = stored.stat().st_mtime_ns
@@ -44,12 +46,7 @@ def test_first_load_stores_a_private_compiled_copy_the_next_load_reads(
     assert {i.name for i in module.imports} >= {"memory", "opa_abort"}  # type: ignore[attr-defined]
 
 
-def test_a_damaged_copy_is_compiled_again_and_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wasm: bytes
-) -> None:
-    monkeypatch.setenv("GATE_CACHE_DIR", str(tmp_path))
-    _load(wasm)
-    [stored] = _cached(tmp_path)
+def test_a_damaged_copy_is_compiled_again_and_replaced(stored: Path, wasm: bytes) -> None:
     stored.write_bytes(b"not a compiled module")
     module = _load(wasm)
     assert {i.name for i in module.imports} >= {"memory"}  # type: ignore[attr-defined]
@@ -57,11 +54,8 @@ def test_a_damaged_copy_is_compiled_again_and_replaced(
 
 
 def test_a_copy_others_can_write_is_never_loaded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wasm: bytes
+    stored: Path, monkeypatch: pytest.MonkeyPatch, wasm: bytes
 ) -> None:
-    monkeypatch.setenv("GATE_CACHE_DIR", str(tmp_path))
-    _load(wasm)
-    [stored] = _cached(tmp_path)
     os.chmod(stored, 0o666)
     calls: list[str] = []
     import wasmtime
