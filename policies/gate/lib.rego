@@ -152,15 +152,31 @@ doc_number(item) := item.document + 1 if {
 	is_number(item.document)
 } else := 1
 
-# The strings of `xs` in byte order, the same on both engines: sorted by their hex encoding, whose
-# characters all order alike on both (regopy's hex.encode differs from OPA's for bytes >= 0x80,
-# but both keep the byte order). Duplicates are dropped.
-sorted_strings(xs) := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
+# Whether the engine orders strings by their bytes and arrays item by item, as OPA (and its Wasm
+# build) does; regopy orders terms by their JSON text, and there this is false. Where it is true
+# the helpers below order natively: OPA's Wasm build runs hex.encode as a call out to its host.
+default byte_order := false
+
+byte_order if sort(["a b", "a"]) == ["a", "a b"]
+
+# The strings of `xs` in byte order, the same on both engines: on regopy sorted by their hex
+# encoding, whose characters all order alike on both (regopy's hex.encode differs from OPA's for
+# bytes >= 0x80, but both keep the byte order). Duplicates are dropped.
+sorted_strings(xs) := sort({x | some x in xs; is_string(x)}) if {
+	byte_order
+} else := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
 	by_key := {hex.encode(x): x | some x in xs; is_string(x)}
 }
 
 # A string that orders like the list of strings `fields` (field by field) on both engines.
 order_key(fields) := concat(".", [hex.encode(f) | some f in fields])
+
+# A value that orders like the list of strings `fields` (field by field) on both engines, and
+# equals another only when the lists are equal: the list itself where the engine orders by bytes,
+# else its order_key. Comparable only with values it made.
+order_fields(fields) := fields if {
+	byte_order
+} else := order_key(fields)
 
 # An annotation of an entity, when it is a non-empty string.
 annotation(entity, key) := v if {

@@ -155,3 +155,16 @@ test_order_key_orders_field_by_field if {
 	lib.order_key(["x", "a"]) < lib.order_key(["x", "a b"])
 	lib.order_key(["b"]) > lib.order_key(["a", "z"])
 }
+
+test_order_fields_orders_field_by_field if {
+	lib.order_fields(["a", "z"]) < lib.order_fields(["a b", "a"])
+	lib.order_fields(["x", "a"]) < lib.order_fields(["x", "a b"])
+	lib.order_fields(["b"]) > lib.order_fields(["a", "z"])
+	lib.order_fields(["é"]) > lib.order_fields(["z", "z"])
+	lib.order_fields(["a", "b"]) == lib.order_fields(["a", "b"])
+}
+
+test_byte_order_names_the_engine_order if {
+	first := sort(["a b", "a"])[0]
+	lib.byte_order == {"a": true, "a b": false}[first]
+}

@@ -223,7 +223,7 @@ not_yet_effective(v, date) if {
 waiver_for(v, s) := matching[first] if {
 	s.waived_checks[v.check]
 	target := waiver_target(v.subject)
-	matching := {lib.order_key([w.id, w.expires, w.owner, w.reason]): {
+	matching := {lib.order_fields([w.id, w.expires, w.owner, w.reason]): {
 		"id": w.id,
 		"owner": w.owner,
 		"reason": w.reason,
@@ -271,13 +271,15 @@ finding_list(raws, s) := [f |
 ]
 
 # The findings fs sorted by sort_key, each once: findings with equal keys are equal (the waiver
-# follows from the other fields). Written for the embedded engine, which takes O(n²) time to build
-# a set or an object of n items in Rego: when no two findings share a key (the usual case), the
-# pairs [key, index in fs] are sorted. That order is the same on both engines although regopy
-# orders arrays by their JSON text: the keys differ, hold only hex digits and dots (lib.order_key),
-# and a key's closing quote sorts before those. Otherwise findings are gathered by key (O(n²) on
-# regopy).
-in_order(fs) := [fs[pair[1]] | some pair in sort(pairs)] if {
+# follows from the other fields). Where the engine orders by bytes (lib.byte_order), pairs
+# [key, finding] are sorted. The embedded engine takes O(n²) time to build a set or an object of n
+# items in Rego: there, when no two findings share a key (the usual case), the pairs [key, index
+# in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
+# JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a key's closing
+# quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
+in_order(fs) := [pair[1] | some pair in sort({[sort_key(f), f] | some f in fs})] if {
+	lib.byte_order
+} else := [fs[pair[1]] | some pair in sort(pairs)] if {
 	pairs := [[sort_key(f), i] | some i; f := fs[i]]
 	count(distinct_keys(pairs)) == count(pairs)
 } else := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
@@ -300,7 +302,7 @@ action_rank := {"block": "0", "warn": "1", "waived": "2"}
 
 severity_rank := {"critical": "0", "high": "1", "medium": "2", "low": "3"}
 
-sort_key(f) := lib.order_key([
+sort_key(f) := lib.order_fields([
 	action_rank[f.action],
 	severity_rank[f.severity],
 	f.check,
@@ -317,6 +319,10 @@ or_empty(x) := x if {
 	is_string(x)
 } else := ""
 
-padded_line(n) := sprintf("%010d", [n]) if {
+padded_line(n) := concat("", [substring("0000000000", 0, 10 - count(s)), s]) if {
+	is_number(n)
+	s := format_int(n, 10)
+	count(s) < 10
+} else := format_int(n, 10) if {
 	is_number(n)
 } else := ""

@@ -410,3 +410,11 @@ test_context_reads_input_context if {
 	ctx := {"environment": "dev", "date": "2026-03-01"}
 	main.context == ctx with input.context as ctx
 }
+
+test_padded_line_orders_lines_as_text if {
+	main.padded_line(7) == "0000000007"
+	main.padded_line(1234567890) == "1234567890"
+	main.padded_line(12345678901) == "12345678901"
+	main.padded_line(null) == ""
+	main.padded_line(9) < main.padded_line(10)
+}
