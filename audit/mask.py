@@ -7,8 +7,10 @@ or GitLab token, an AWS access key id, a JWT, a URL with a password).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MASK = "[masked]"
@@ -32,16 +34,17 @@ def is_secret_key(key: str) -> bool:
 
 
 # SECRET_VALUE loosened so that a match in a string implies a match in its JSON text (escaping
-# can remove a word boundary, and `\s` of bytes is ASCII only): a text without a match holds no
-# string that SECRET_VALUE would mask.
-_TEXT_VALUE = re.compile(
+# can remove a word boundary; `\s` is spelled out as the ASCII whitespace bytes, which both regex
+# engines below read alike): a text without a match holds no string that SECRET_VALUE would mask.
+_TEXT_VALUE_PATTERN = (
     rb"-----BEGIN [A-Z ]*PRIVATE KEY-----"
     rb"|(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"
     rb"|glpat-[A-Za-z0-9_\-]{20,}"
     rb"|(?:AKIA|ASIA)[0-9A-Z]{16}"
     rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
-    rb"|://[^/\s:@]+:[^/\s@]+@"
+    rb"|://[^/\x09-\x0d :@]+:[^/\x09-\x0d @]+@"
 )
+_TEXT_VALUE = re.compile(_TEXT_VALUE_PATTERN)
 # Where a key SECRET_KEY flags must hold one of these, once its ASCII letters are lower-cased
 # (camelCase splitting only adds separators between them). Of the characters whose lower case is
 # ASCII, only the Kelvin sign (lower case: k) can make one of these words: a text holding it is
@@ -75,27 +78,73 @@ _VALUE_MARKS = (
     b"eyJ",
     b"://",
 )
+# The key words in any case, or the Kelvin sign, for a one-pass scan.
+_WORDS_PATTERN = rb"(?i:" + b"|".join(_KEY_WORDS) + rb")|" + re.escape(_KELVIN)
+
+# (has a value match, the (start, end) of every key word or Kelvin sign found)
+Scanner = tuple[Callable[[bytes], bool], Callable[[bytes], Iterator[tuple[int, int]]]]
 
 
 def needs_mask(text: bytes) -> bool:
     """Whether `mask` could change the JSON value whose compact encoding is `text`.
 
-    Judged from the text alone, with a few passes in C: no string may match SECRET_VALUE (checked
+    Judged from the text alone, in a few passes in C: no string may match SECRET_VALUE (checked
     loosely over the whole text), and no key may name a secret. For the keys, each occurrence of
     a word SECRET_KEY looks for is traced to the string around it; when a colon follows, that
     string is a key, judged by is_secret_key. Where the text is ambiguous (an escaped quote next
     to a word) the answer is True. False means the value can be stored as `text` unchanged.
     """
-    if _KELVIN in text or (any(mark in text for mark in _VALUE_MARKS) and _TEXT_VALUE.search(text)):
+    has_value, words = scanner()
+    if has_value(text):
         return True
-    lowered = text.lower()
-    for word in _KEY_WORDS:
-        at = lowered.find(word)
-        while at >= 0:
-            if _names_secret(text, at, at + len(word)):
-                return True
-            at = lowered.find(word, at + 1)
+    for start, end in words(text):
+        if end - start == len(_KELVIN) and text[start:end] == _KELVIN:
+            return True
+        if _names_secret(text, start, end):
+            return True
     return False
+
+
+@functools.cache
+def scanner() -> Scanner:
+    """The text scans needs_mask makes: one pass each with RE2 (google-re2) where it is installed,
+    else substring searches and Python's re."""
+    try:
+        import re2  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        return python_scanner()
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1  # one character per byte, as Python's re
+    value = re2.compile(_TEXT_VALUE_PATTERN, options)
+    words = re2.compile(_WORDS_PATTERN, options)
+
+    def has_value(text: bytes) -> bool:
+        return value.search(text) is not None
+
+    def spans(text: bytes) -> Iterator[tuple[int, int]]:
+        return (m.span() for m in words.finditer(text))
+
+    return has_value, spans
+
+
+def python_scanner() -> Scanner:
+    """The scans of needs_mask in the standard library alone."""
+
+    def has_value(text: bytes) -> bool:
+        return any(mark in text for mark in _VALUE_MARKS) and _TEXT_VALUE.search(text) is not None
+
+    def spans(text: bytes) -> Iterator[tuple[int, int]]:
+        at = text.find(_KELVIN)
+        if at >= 0:
+            yield at, at + len(_KELVIN)
+        lowered = text.lower()
+        for word in _KEY_WORDS:
+            at = lowered.find(word)
+            while at >= 0:
+                yield at, at + len(word)
+                at = lowered.find(word, at + 1)
+
+    return has_value, spans
 
 
 def _names_secret(text: bytes, start: int, end: int) -> bool:

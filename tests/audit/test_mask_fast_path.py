@@ -8,9 +8,33 @@ from typing import Any
 
 import pytest
 
+from audit import mask as masking
 from audit.compact import compact_json
 from audit.mask import mask, needs_mask
 from audit.writer import stored_input_bytes
+
+
+@pytest.fixture(params=["re2", "python"], autouse=True)
+def scans(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with both scanners: RE2's (the default where google-re2 is installed) and
+    the standard library's fallback."""
+    if request.param == "python":
+        monkeypatch.setattr(masking, "scanner", masking.python_scanner)
+    return str(request.param)
+
+
+def test_re2_scans_by_default(scans: str) -> None:
+    """google-re2 is a dependency: its one-pass scans are the ones in use."""
+    expected = "python_scanner." if scans == "python" else "scanner."
+    assert masking.scanner()[0].__qualname__.startswith(expected)
+
+
+def test_kelvin_sign_and_secret_keys_in_any_case_are_caught() -> None:
+    assert needs_mask(compact_json({"name": "\u212aelvin"}))
+    assert needs_mask(compact_json({"x": {"API_KEY": 1}}))
+    assert needs_mask(compact_json([{"n": "ok"}, {"SessionId": "x"}]))
+    assert not needs_mask(compact_json({"api": "v1", "author": "x", "session": {"n": 1}}))
+
 
 SECRETS = [
     "-----BEGIN RSA PRIVATE KEY-----",
