@@ -362,13 +362,17 @@ def _parse_yaml_with(
     lines: list[dict[str, int]] = []
     starts: list[int] = []
     loader: Any = None
+    # Without an alias (`*name`) every node is written out in the text, at most two per character:
+    # only a text with an alias, or a huge one, can reach MAX_YAML_NODES.
+    may_expand = "*" in text or 2 * len(text) + 1 > MAX_YAML_NODES
     try:
         loader = loader_class(text)  # the reader refuses some characters (C1 controls) at once
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            _expanded_size(node, {}, name)
+            if may_expand:
+                _expanded_size(node, {}, name)
             doc_lines: dict[str, int] = {}
             _record_lines(node, doc_lines)
             value = loader.construct_document(node)

@@ -51,15 +51,37 @@ def collect_file(
     return out
 
 
-def display_path(path: Path, base: Path, *, base_resolved: bool = False) -> str:
+def display_path(
+    path: Path, base: Path, *, base_resolved: bool = False, resolve: PathResolver | None = None
+) -> str:
     """The path as reports show it: relative to the working directory when inside it, POSIX style.
 
-    `base_resolved` says `base` is resolved already (saves a look-up per file in a large walk).
+    `base_resolved` says `base` is resolved already, and `resolve` resolves paths (a
+    PathResolver saves look-ups in a large walk).
     """
     try:
-        return path.resolve().relative_to(base if base_resolved else base.resolve()).as_posix()
+        resolved = resolve(path) if resolve is not None else path.resolve()
+        return resolved.relative_to(base if base_resolved else base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+class PathResolver:
+    """Path.resolve for the many files of a walk, with each folder resolved once: a file that is
+    not a symbolic link resolves to its name in its resolved folder (one look-up instead of one per
+    component of its path)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        """`path.resolve()`."""
+        if path.name in ("", "..") or path.is_symlink():
+            return path.resolve()
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = self(path.parent)
+        return folder / path.name
 
 
 def collect_paths(
@@ -74,8 +96,9 @@ def collect_paths(
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
     cwd = Path.cwd().resolve()
+    resolve = PathResolver()
     jobs = [
-        (path, explicit, display_path(path, cwd, base_resolved=True))
+        (path, explicit, display_path(path, cwd, base_resolved=True, resolve=resolve))
         for path, explicit in walk_paths(paths)
         if explicit or _is_candidate(path)
     ]
