@@ -105,11 +105,51 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
 
 
 def canonical(document: Any) -> bytes:
-    """RFC 8785 (JCS) bytes of a JSON document."""
+    """RFC 8785 (JCS) bytes of a JSON document.
+
+    A document of objects, arrays, strings, integers within JCS's safe range, booleans and null
+    is written by orjson with sorted keys, which gives the same bytes (tested against rfc8785)
+    ten times faster; rfc8785 writes every other document, and any text with a character beyond
+    U+FFFF (JCS orders keys by UTF-16 code units, orjson by code points).
+    """
+    fast = _orjson_canonical(document) if _without_floats(document) else None
+    if fast is not None:
+        return fast
     try:
         return bytes(rfc8785.dumps(document))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise AuditError(f"the record cannot be canonicalised: {exc}", "report this as a bug") from None
+
+
+_BELOW_ASTRAL_LEAD = bytes(range(0xF0))  # every byte but the lead bytes of 4-byte UTF-8
+
+
+def _orjson_canonical(document: Any) -> bytes | None:
+    import orjson
+
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    return None if text.translate(None, _BELOW_ASTRAL_LEAD) else text
+
+
+def _without_floats(document: Any) -> bool:
+    """Whether the document holds only dicts with string keys, lists, strings, integers, booleans
+    and None (exact types: no subclasses, whose JSON form the writers may disagree on)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            if any(type(key) is not str for key in value):
+                return False
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is not str and kind is not int and kind is not bool and value is not None:
+            return False
+    return True
 
 
 def detail_of(statement: dict[str, Any]) -> dict[str, Any]:
