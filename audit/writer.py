@@ -88,10 +88,12 @@ def write_record(
     env: Mapping[str, str] | None = None,
     notices: list[str] | None = None,
     document_json: bytes | None = None,
+    stored_input: bytes | None = None,
 ) -> dict[str, Any]:
     """Sign and append the record of a decision; returns the decision's `audit` field.
 
-    `document_json` is the document's compact sorted-key JSON, when the caller has it.
+    `document_json` is the document's compact sorted-key JSON, when the caller has it, and
+    `stored_input` its stored_input_bytes, when the caller made them already.
 
     Raises AuditError (SignerError when the signer cannot sign) without writing anything.
     """
@@ -100,7 +102,9 @@ def write_record(
     keys = KeyChoice(settings.key_file, settings.key_pem)
     signer = make_signer(settings.signer, keys, env, notices)
     log_key = load_log_key(settings, notices)
-    stored = stored_input_bytes(document, document_json) if document is not None else None
+    stored = None
+    if document is not None:
+        stored = stored_input if stored_input is not None else stored_input_bytes(document, document_json)
     if stored is not None:
         facts = DecisionFacts(
             decision=facts.decision,

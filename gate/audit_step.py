@@ -83,16 +83,47 @@ def subjects_of(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found.items()))
 
 
+class StoredInput:
+    """The input document as the log stores it (secrets masked), made while the engine evaluates:
+    pass the instance as `alongside` to gate.check.evaluate, then to `record`. It also loads the
+    audit package, signing included, before the record needs it."""
+
+    def __init__(self, opts: AuditOptions) -> None:
+        self._wanted = not opts.disabled
+        self.text: bytes | None = None
+        self.document_json: bytes | None = None
+
+    def __call__(self, document: dict[str, Any], text: bytes) -> None:
+        """Prepare the stored bytes of `document`, whose canonical bytes are `text`."""
+        if not self._wanted:
+            return
+        try:
+            from audit.writer import stored_input_bytes
+
+            self.text = stored_input_bytes(document, text)
+            self.document_json = text
+        except Exception:  # `record` does the work again and reports what fails
+            self.text = None
+
+    def for_decision(self, decision: Decision) -> bytes | None:
+        """The stored bytes, when they were made from this decision's input document."""
+        if self.document_json is not None and self.document_json is decision.document_json:
+            return self.text
+        return None
+
+
 def record(
     decision: Decision,
     opts: AuditOptions,
     config: GateConfig,
     env: Mapping[str, str],
     store_input: bool = True,
+    stored: StoredInput | None = None,
 ) -> AuditResult:
     """Write the decision's record; on failure fail closed where the environment blocks.
 
-    The input document is stored beside the record (for replays) unless store_input is false.
+    The input document is stored beside the record (for replays) unless store_input is false;
+    `stored`, when given, holds its stored bytes already.
     """
     if opts.disabled:
         return AuditResult(decision, ("audit record not written (--no-audit)",))
@@ -121,6 +152,7 @@ def record(
             env,
             notices,
             document_json=decision.document_json if store_input else None,
+            stored_input=stored.for_decision(decision) if stored is not None and store_input else None,
         )
     except AuditError as exc:
         message = f"audit record not written: {exc}" + (f". {exc.remediation}" if exc.remediation else "")

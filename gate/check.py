@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,19 @@ def _today(env: Mapping[str, str]) -> dt.date:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).date()
 
 
-def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
-    """Collect the inputs and decide. Input problems raise; engine failures give an error decision."""
+# Work on the input document that may run while the engine evaluates it: called with the
+# document and its canonical bytes, in another thread (its errors are its own to keep).
+Alongside = Callable[[dict[str, Any], bytes], None]
+
+
+def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None = None) -> Decision:
+    """Collect the inputs and decide. Input problems raise; engine failures give an error decision.
+
+    The embedded engine evaluates in native code, where Python's other threads run on: the input
+    document's schema check, its digest, and `alongside` run in a thread meanwhile (other engines
+    get the document only once it passed the schema check). A document that fails the check
+    raises, whatever the engine said of it.
+    """
     require = opts.require if opts.require is not None else prepared.config.require
     unknown = sorted(set(require) - {"sbom", "signature", "provenance"})
     if unknown:
@@ -101,15 +113,28 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
     sections = collect_paths(list(opts.paths), settings, parallel=opts.parallel)
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
-    input_doc.validate(document)
     text = input_doc.canonical_bytes(document)
-    in_digest = input_doc.digest_of(text)
+    overlap = prepared.engine.name == "embedded"
+    if not overlap:
+        input_doc.validate(document)
+    side = _Thread(_input_work, document, text, overlap, alongside)
     engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
-    counts = {k: len(v) for k, v in sections.items()}
+    failure: EngineError | None = None
+    raw: dict[str, Any] = {}
     try:
         raw = prepared.engine.evaluate(prepared.policy, document, text)
         # After evaluating: the embedded engine names the runtime that decided.
         engine_info["version"] = prepared.engine.version()
+    except EngineError as exc:
+        failure = exc
+    except BaseException:
+        side.join()
+        raise
+    in_digest = side.result()
+    counts = {k: len(v) for k, v in sections.items()}
+    try:
+        if failure is not None:
+            raise failure
         server = raw.pop("_server", None)
         if isinstance(server, dict):  # opa-server: OPA's decision id and bundle revisions
             engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
@@ -127,6 +152,43 @@ def evaluate(prepared: Prepared, opts: CheckOptions) -> Decision:
             prepared.environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
         )
     return dataclasses.replace(decision, document=document, document_json=text)
+
+
+def _input_work(document: dict[str, Any], text: bytes, validate: bool, alongside: Alongside | None) -> str:
+    """The schema check (when asked), the digest, then `alongside`; returns the digest."""
+    if validate:
+        input_doc.validate(document)
+    in_digest = input_doc.digest_of(text)
+    if alongside is not None:
+        alongside(document, text)
+    return in_digest
+
+
+class _Thread:
+    """A function run in a thread of its own; result() waits, and raises what it raised."""
+
+    def __init__(self, fn: Callable[..., str], *args: Any) -> None:
+        self._value = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="gate-input", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., str], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the function to return."""
+        self._thread.join()
+
+    def result(self) -> str:
+        """The function's value, once it returned; its exception, if it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _version_or_unknown(engine: Engine) -> str:

@@ -148,7 +148,7 @@ def check(
     # One short-lived decision: reference counting frees what it can, and the cyclic collector
     # would only rescan the growing heap of parsed inputs, over and over (~15% of a large check).
     gc.disable()
-    from gate.audit_step import AuditOptions, check_disable, record, record_refusal
+    from gate.audit_step import AuditOptions, StoredInput, check_disable, record, record_refusal
     from gate.check import CheckOptions, evaluate, prepare
     from gate.report.base import get_reporter
 
@@ -181,13 +181,14 @@ def check(
     try:
         prepared = prepare(opts)
         check_disable(audit_opts, prepared.config, prepared.environment)
+        stored = StoredInput(audit_opts)
         try:
-            decision = evaluate(prepared, opts)
+            decision = evaluate(prepared, opts, alongside=stored)
         except InputError as exc:
             for notice in record_refusal(exc, prepared, audit_opts, opts.env):
                 click.echo(f"gate: {notice}", err=True)
             raise
-        recorded = record(decision, audit_opts, prepared.config, opts.env)
+        recorded = record(decision, audit_opts, prepared.config, opts.env, stored=stored)
     except GateError as exc:
         _fail(exc)
         return
