@@ -3,7 +3,7 @@
 A monorepo check reads a thousand catalog files and a hundred SBOMs; parsing and normalising
 them is pure Python, one core's work. With more than PARALLEL_MIN files, where the platform forks
 (Linux), `collect_files` deals the files out to one process per core: the parent collects its
-share while forked workers collect theirs. Each returns, per file, the items it collected or the
+share while forked workers collect theirs and hand it back in an in-memory file. Each returns, per file, the items it collected or the
 error it met, and the parent goes through them in the walk's order, so the sections, and the first
 error reported, are the ones a sequential walk gives. Only callers
 without threads of their own use it (`gate check`): forking a threaded server is not safe.
@@ -73,31 +73,91 @@ def _unpacked(data: bytes) -> list[Outcome]:
     return outcomes
 
 
+def deal(sizes: list[int], workers: int) -> list[list[int]]:
+    """Job indexes per process, in walk order within each: each job goes to the process with the
+    fewest bytes so far (counting a fixed cost per file)."""
+    groups: list[list[int]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for i, size in enumerate(sizes):
+        k = min(range(workers), key=load.__getitem__)
+        groups[k].append(i)
+        load[k] += size + _PER_FILE
+    return groups
+
+
+_PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in bytes' worth
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported by the collector that reads it
+
+
+def _fork_worker(jobs: list[tuple[Path, bool, str]]) -> tuple[int, int]:
+    """Fork a process that collects `jobs` and writes its packed outcomes to an in-memory file;
+    returns its pid and the file (read once the process has exited: no pipe to wait on)."""
+    fd = os.memfd_create("gate-collect", os.MFD_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns
+        code = 1
+        try:
+            data = memoryview(_run_packed(jobs))
+            while data:
+                data = data[os.write(fd, data) :]
+            code = 0
+        except BaseException:  # the parent collects these jobs itself
+            pass
+        finally:
+            os._exit(code)
+    return pid, fd
+
+
+def _gather(pid: int, fd: int) -> bytes | None:
+    """All a worker wrote, once it exited; None when it failed."""
+    try:
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            return None
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+    finally:
+        os.close(fd)
+
+
 def collect_files(jobs: list[tuple[Path, bool, str]], work: Work, workers: int) -> list[dict[str, list[Any]]]:
     """`work(path, explicit, shown)` for every job, in order, in this process and `workers - 1`
-    forked ones; job i goes to process i mod `workers` (so catalog files and SBOMs spread evenly).
+    forked ones, the jobs dealt out by size (`deal`). A worker that fails (killed, out of memory)
+    has its jobs collected here instead.
 
     Raises the CollectError of the first job (in order) that failed.
     """
-    import multiprocessing
-
     global _WORK  # the workers inherit it, and what it holds (the settings), through the fork
     _WORK = work
-    groups = [jobs[k::workers] for k in range(workers)]
+    groups = deal([_size(path) for path, _, _ in jobs], workers)
+    per_group: list[list[Outcome]] = []
+    children: list[tuple[int, int]] = []
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers - 1) as pool:
-            pending = [pool.apply_async(_run_packed, (group,)) for group in groups[1:]]
-            per_group = [_run(groups[0])]
-            per_group += [_unpacked(result.get()) for result in pending]
+        children = [_fork_worker([jobs[i] for i in group]) for group in groups[1:]]
+        per_group.append(_run([jobs[i] for i in groups[0]]))
+        while children:
+            data = _gather(*children.pop(0))
+            group = [jobs[i] for i in groups[len(per_group)]]
+            per_group.append(_unpacked(data) if data is not None else _run(group))
     finally:
         _WORK = None
+        for pid, fd in children:  # left by an exception here: do not leave them behind
+            os.waitpid(pid, 0)
+            os.close(fd)
+    place: dict[int, tuple[int, int]] = {
+        i: (g, at) for g, group in enumerate(groups) for at, i in enumerate(group)
+    }
     results: list[dict[str, list[Any]]] = []
     for i in range(len(jobs)):
-        group, at = per_group[i % workers], i // workers
-        if at >= len(group):
+        g, at = place[i]
+        if at >= len(per_group[g]):
             break  # that process stopped at an error of an earlier job: raised below
-        outcome = group[at]
+        outcome = per_group[g][at]
         if outcome[0] == "error":
             _, message, remediation, path = outcome
             raise CollectError(message, remediation, path=path)

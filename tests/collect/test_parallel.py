@@ -49,3 +49,28 @@ def test_the_first_error_in_walk_order_is_the_one_raised(tmp_path: Path) -> None
 
 def test_few_files_stay_in_process() -> None:
     assert parallel.workers_for(parallel.PARALLEL_MIN - 1) == 1
+
+
+def test_a_failed_worker_has_its_files_collected_by_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path / "repo", catalogs=70, boms=4)
+    one = collect_paths([root], CollectSettings())
+
+    def crash(jobs: object) -> bytes:
+        raise MemoryError("worker out of memory")
+
+    monkeypatch.setattr(parallel, "_run_packed", crash)  # the forked worker inherits it
+    many = collect_paths([root], CollectSettings(), parallel=True)
+    assert json.dumps(many, sort_keys=True) == json.dumps(one, sort_keys=True)
+
+
+def test_files_are_dealt_by_size_in_walk_order() -> None:
+    sizes = [100_000, 1_000, 1_000, 1_000, 100_000, 1_000]
+    groups = parallel.deal(sizes, 2)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+    assert all(g == sorted(g) for g in groups)
+    load = [sum(sizes[i] for i in g) for g in groups]
+    assert max(load) < 0.7 * sum(sizes)  # not dealt by count: the two large files part
+    parent, worker = parallel.deal([10] * 100, 2)
+    assert len(parent) == len(worker) == 50
