@@ -69,7 +69,11 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         )
     try:
         with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+            # A buffer of the file's size (read(n) allocates n bytes up front), then the rest of
+            # a file that grew, or whose size stat does not tell (a pipe).
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += fh.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise CollectError(
             f"cannot read: {exc.strerror}", "check the path and permissions", path=shown
@@ -206,6 +210,8 @@ _NOT_STRUCTURE = bytes(c for c in range(256) if chr(c) not in '{}[]"')
 _STEP_CODES = bytes.maketrans(b"{[}]", b"\x01\x01\x02\x02")
 _STEPS = (0, 1, -1)
 _STRING = re.compile(rb'"[^"]*"')
+_LEAF = b"\x01\x02"  # an empty container, once its contents are gone
+_LEAF_PASSES = 16
 
 
 def json_text_depth(text: str | bytes) -> int:
@@ -226,7 +232,13 @@ def json_text_depth(text: str | bytes) -> int:
     if b'"' in brackets:
         brackets = _STRING.sub(b"", marks)
     steps = brackets.translate(_STEP_CODES)
-    return max(accumulate(map(_STEPS.__getitem__, steps)), default=0)
+    # Each pass removes the innermost containers, one level of the nesting: real documents are a
+    # few levels deep, done in a few passes in C. What is left after _LEAF_PASSES is summed up.
+    passes = 0
+    while steps and passes < _LEAF_PASSES:
+        steps = steps.replace(_LEAF, b"")
+        passes += 1
+    return passes + max(accumulate(map(_STEPS.__getitem__, steps)), default=0)
 
 
 def _too_deep(name: str) -> NoReturn:

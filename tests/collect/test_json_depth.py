@@ -40,6 +40,23 @@ def test_depth_from_text_equals_depth_of_value(seed: int) -> None:
             assert json_text_depth(text) == depth(value), text
 
 
+def deep_value(rng: random.Random, levels: int) -> Any:
+    """Chains of containers `levels` deep with random siblings on the way."""
+    if levels == 0:
+        return rng.choice(TRICKY_STRINGS)
+    inner = [deep_value(rng, levels - 1)] + [random_value(rng, 6) for _ in range(rng.randint(0, 2))]
+    rng.shuffle(inner)
+    return inner if rng.random() < 0.5 else {str(i): v for i, v in enumerate(inner)}
+
+
+@pytest.mark.parametrize("levels", [15, 16, 17, 18, 40, 300])
+def test_deep_texts_past_the_leaf_passes(levels: int) -> None:
+    rng = random.Random(levels)
+    for _ in range(20):
+        value = [deep_value(rng, levels), deep_value(rng, rng.randint(0, levels))]
+        assert json_text_depth(json.dumps(value)) == depth(value)
+
+
 def test_brackets_inside_strings_do_not_count() -> None:
     assert json_text_depth('["[[[[", "]]]]", {"{": "}"}]') == 2
     assert json_text_depth('"[[[["') == 0
