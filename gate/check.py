@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -117,6 +118,10 @@ def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None
     overlap = prepared.engine.name == "embedded"
     if not overlap:
         input_doc.validate(document)
+    load = getattr(prepared.engine, "load", None)  # the embedded engine: before the thread starts
+    if overlap and callable(load):
+        with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
+            load(prepared.policy)
     side = _Thread(_input_work, document, text, overlap, alongside)
     engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
     failure: EngineError | None = None

@@ -171,6 +171,12 @@ class EmbeddedEngine:
         self._interp, self._digest = interp, policy.digest
         return interp
 
+    def load(self, policy: PolicySet) -> None:
+        """Load the runtime for the policy set now (the Wasm instance, or regopy's interpreter)
+        rather than in the first evaluation; an EngineError here comes again from `evaluate`."""
+        if self._wasm_for(policy) is None:
+            self._load(policy)
+
     def evaluate(
         self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
     ) -> dict[str, Any]:
