@@ -38,6 +38,31 @@ def quick_validator(
     `draft` is "7" or "2020-12"; `formats` says whether `format` is asserted (as the Python
     validator does with a format checker); `skip_formats` are formats accepted without a check.
     """
+    validator = rs_validator(
+        schema, draft=draft, resources=resources, formats=formats, skip_formats=skip_formats
+    )
+    if validator is None:
+        return None
+    is_valid: Check = validator.is_valid
+
+    def check(instance: Any) -> bool:
+        try:
+            return bool(is_valid(instance))
+        except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
+            return False
+
+    return check
+
+
+def rs_validator(
+    schema: Mapping[str, Any],
+    *,
+    draft: str,
+    resources: Mapping[str, Any] | None = None,
+    formats: bool = True,
+    skip_formats: tuple[str, ...] = (),
+) -> Any:
+    """jsonschema-rs's validator for `schema` (arguments as `quick_validator`), or None."""
     try:
         import jsonschema_rs
     except ImportError:
@@ -61,15 +86,7 @@ def quick_validator(
         )
     except (ValueError, TypeError, jsonschema_rs.ReferencingError):
         return None
-    is_valid: Check = validator.is_valid
-
-    def check(instance: Any) -> bool:
-        try:
-            return bool(is_valid(instance))
-        except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
-            return False
-
-    return check
+    return validator
 
 
 @cache

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile
 from gate.resources import shipped
-from gate.schema_check import Check, quick_validator
+from gate.schema_check import rs_validator
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -275,8 +275,12 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
             )
     if not first:
         quick = _quick_validators().get(schema)
-        if quick is not None and quick(entity):
-            return []
+        if quick is not None:
+            if _rs_valid(quick, entity):
+                return []
+            missing = _required_messages(quick, entity)
+            if missing is not None:
+                return _cap(missing)
     found = sorted(_validators()[schema].iter_errors(entity), key=_error_order)
     messages: list[str] = []
     for error in found:
@@ -307,7 +311,46 @@ def _cap(errors: list[str]) -> list[str]:
 
 
 def _error_order(error: ValidationError) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
+    return _path_order(error.absolute_path)
+
+
+def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path)
+
+
+def _rs_valid(validator: Any, entity: Mapping[str, Any]) -> bool:
+    try:
+        return bool(validator.is_valid(entity))
+    except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
+        return False
+
+
+def _required_messages(validator: Any, entity: Mapping[str, Any]) -> list[str] | None:
+    """The messages `_messages` gives an entity whose only faults are missing required fields,
+    from jsonschema-rs's errors: one `required` list per place, its missing names in its order,
+    places in path order. None for any other fault, or two `required` lists failing at one place
+    (the Python validator orders those by the schema), when its messages are made instead."""
+    from jsonschema_rs import ValidationErrorKind
+
+    missing: dict[tuple[str | int, ...], list[str]] = {}
+    source: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}
+    try:
+        errors = list(validator.iter_errors(entity))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    for error in errors:
+        if not isinstance(error.kind, ValidationErrorKind.Required):
+            return None
+        place, rule = tuple(error.instance_path), tuple(error.evaluation_path)
+        if source.setdefault(place, rule) != rule:
+            return None
+        missing.setdefault(place, []).append(str(error.kind.property))
+    messages = [
+        f"{_json_path([*place, name])}: is required"
+        for place in sorted(missing, key=_path_order)
+        for name in missing[place]
+    ]
+    return list(dict.fromkeys(messages)) or None
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -419,16 +462,16 @@ def _schema_folder() -> Traversable:
 
 
 @functools.cache
-def _quick_validators() -> dict[str, Check]:
-    """jsonschema-rs's verdicts for the Backstage schemas (gate.schema_check); the names it cannot
-    compile are left out, and their entities go to the Python validator alone."""
+def _quick_validators() -> dict[str, Any]:
+    """jsonschema-rs's validators for the Backstage schemas (gate.schema_check); the names it
+    cannot compile are left out, and their entities go to the Python validator alone."""
     contents = _schema_contents()
     by_id = {schema["$id"]: schema for schema in contents.values()}
-    out: dict[str, Check] = {}
+    out: dict[str, Any] = {}
     for name, schema in contents.items():
-        check = quick_validator(schema, draft="2020-12", resources=by_id, formats=False)
-        if check is not None:
-            out[name] = check
+        validator = rs_validator(schema, draft="2020-12", resources=by_id, formats=False)
+        if validator is not None:
+            out[name] = validator
     return out
 
 
