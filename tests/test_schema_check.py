@@ -75,6 +75,8 @@ def test_backstage_quick_verdict_agrees_with_jsonschema_on_the_corpus(corpus_dir
             safe = json.loads(json.dumps(doc, default=str))
             for name in full:
                 python_valid = not list(full[name].iter_errors(safe))
-                assert quick[name](safe) == python_valid, f"{path.relative_to(corpus_dir)} against {name}"
+                assert backstage._rs_valid(quick[name], safe) == python_valid, (
+                    f"{path.relative_to(corpus_dir)} against {name}"
+                )
                 compared += 1
     assert compared > 100
