@@ -376,7 +376,8 @@ def _parse_yaml_with(
     loader: Any = None
     # Without an alias (`*name`) every node is written out in the text, at most two per character:
     # only a text with an alias, or a huge one, can reach MAX_YAML_NODES.
-    may_expand = "*" in text or 2 * len(text) + 1 > MAX_YAML_NODES
+    aliased = "*" in text
+    may_expand = aliased or 2 * len(text) + 1 > MAX_YAML_NODES
     try:
         loader = loader_class(text)  # the reader refuses some characters (C1 controls) at once
         while loader.check_node():
@@ -387,7 +388,7 @@ def _parse_yaml_with(
                 _expanded_size(node, {}, name)
             doc_lines: dict[str, int] = {}
             _record_lines(node, doc_lines)
-            value = loader.construct_document(node)
+            value = _construct(loader, node, aliased)
             if value is None:
                 continue
             check_depth(value, name)
@@ -423,6 +424,19 @@ def _parse_yaml_with(
     if not docs:
         raise CollectError("file holds no YAML document", "give a non-empty input file", path=name)
     return docs, lines, starts
+
+
+def _construct(loader: Any, node: yaml.Node, aliased: bool) -> Any:
+    """The document's value: by gate.collect.yaml_plain when the text has no alias and the
+    document needs nothing else of SafeConstructor, else by the loader's SafeConstructor."""
+    if not aliased:
+        from gate.collect.yaml_plain import NotPlain, construct
+
+        try:
+            return construct(loader, node)
+        except NotPlain:
+            pass
+    return loader.construct_document(node)
 
 
 def _yaml_tag_message(exc: yaml.constructor.ConstructorError) -> str:
