@@ -615,8 +615,9 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
     gc.disable()  # as `gate check` runs
     stages: dict[str, float] = {}
     start = time.perf_counter()
+    from gate import check
     from gate import input as input_doc
-    from gate.audit_step import AuditOptions, record
+    from gate.audit_step import AuditOptions, StoredInput, record
     from gate.check import CheckOptions, evaluate, prepare
     from gate.collect.registry import collect_paths
     from gate.context import build_context
@@ -642,21 +643,28 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
         )
         context = build_context(prepared.environment, opts.env)
 
-        def assemble() -> dict[str, Any]:
+        def assemble() -> tuple[dict[str, Any], bytes]:
             doc = input_doc.assemble(context, prepared.config.require, sections)
-            input_doc.validate(doc)
-            input_doc.digest(doc)
-            return doc
+            return doc, input_doc.canonical_bytes(doc)
 
-        document = stage("assemble, schema-check, digest the input", assemble)
+        document, text = stage("assemble the input document, its canonical bytes", assemble)
+        stage("load the engine's runtime (the Wasm build)", lambda: prepared.engine.load(prepared.policy))
+
+        def evaluate_alongside() -> None:
+            # as gate.check.evaluate: the input's schema check, digest and stored form in a thread
+            side = check._Thread(check._input_work, document, text, True, StoredInput(AuditOptions()))
+            prepared.engine.evaluate(prepared.policy, document, text)
+            side.result()
+
         stage(
-            "evaluate (embedded: load the Wasm build, copy the input in, Rego)",
-            lambda: prepared.engine.evaluate(prepared.policy, document, input_doc.canonical_bytes(document)),
+            "evaluate (Wasm), the input's schema check, digest and stored form alongside",
+            evaluate_alongside,
         )
-        decision = evaluate(prepared, opts)  # once more, whole, for the record (not timed)
+        stored = StoredInput(AuditOptions())
+        decision = evaluate(prepared, opts, alongside=stored)  # once more, whole, for the record
         recorded = stage(
-            "the signed audit record (masking check, signing, storing record and input)",
-            lambda: record(decision, AuditOptions(), prepared.config, opts.env),
+            "the signed audit record (signing, storing record and input)",
+            lambda: record(decision, AuditOptions(), prepared.config, opts.env, stored=stored),
         )
         stage("the JSON report", lambda: get_reporter("json").render(recorded.decision, color=False))
     return stages

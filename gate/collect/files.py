@@ -226,7 +226,7 @@ def json_text_depth(text: str | bytes) -> int:
     expression removes the strings instead).
     """
     encoded = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    plain = encoded.replace(b"\\\\", b"").replace(b'\\"', b"")
+    plain = encoded.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in encoded else encoded
     marks = plain.translate(None, _NOT_STRUCTURE)
     brackets = marks.replace(b'""', b"")
     if b'"' in brackets:

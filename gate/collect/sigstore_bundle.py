@@ -28,7 +28,6 @@ import binascii
 import copy
 import hashlib
 import json
-import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -495,6 +494,8 @@ def _sha256_or_none(value: Any) -> str | None:
 
 def _quiet_sigstore() -> None:
     """Keep sigstore's warnings (e.g. about root CAs in old bundles) off stderr unless logging is set up."""
+    import logging
+
     logger = logging.getLogger("sigstore")
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())

@@ -11,12 +11,9 @@ policy set's modules are exactly those (`shipped_wasm`); any other set runs on r
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
-import tarfile
-import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -57,6 +54,9 @@ def shipped_wasm(modules: Mapping[str, str]) -> tuple[bytes, dict[str, Any]] | N
 
 def build_wasm(modules: Mapping[str, str], opa: str) -> bytes:
     """`opa build -t wasm` of `modules` with the decision as its entrypoint: the policy.wasm bytes."""
+    import tarfile
+    import tempfile
+
     from gate.engine.opa import format_errors, opa_errors, run_opa, write_modules
 
     with tempfile.TemporaryDirectory(prefix="gate-wasm-") as tmp:
@@ -105,6 +105,8 @@ def build_shipped(opa: str) -> tuple[bytes, dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Rebuild policies/build/ (or with --check, report whether it is current)."""
+    import argparse
+
     from gate.engine.opa import locate_opa
 
     parser = argparse.ArgumentParser(
