@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -621,6 +622,7 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
     from gate.check import CheckOptions, evaluate, prepare
     from gate.collect.registry import collect_paths
     from gate.context import build_context
+    from gate.engine.embedded import EmbeddedEngine
     from gate.report.base import get_reporter
 
     stages["imports not yet loaded (gate.check, collectors, audit step)"] = round(
@@ -648,12 +650,19 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
             return doc, input_doc.canonical_bytes(doc)
 
         document, text = stage("assemble the input document, its canonical bytes", assemble)
-        stage("load the engine's runtime (the Wasm build)", lambda: prepared.engine.load(prepared.policy))
+        engine = prepared.engine
+        assert isinstance(engine, EmbeddedEngine)
+        stage("load the engine's runtime (the Wasm build)", lambda: engine.load(prepared.policy))
 
         def evaluate_alongside() -> None:
             # as gate.check.evaluate: the input's schema check, digest and stored form in a thread
-            side = check._Thread(check._input_work, document, text, True, StoredInput(AuditOptions()))
-            prepared.engine.evaluate(prepared.policy, document, text)
+            running = threading.Event()
+            stored = StoredInput(AuditOptions())
+            side = check._Thread(check._input_work, document, text, True, stored, running)
+            engine = prepared.engine
+            assert isinstance(engine, EmbeddedEngine)
+            engine.evaluate(prepared.policy, document, text, running=running)
+            running.set()
             side.result()
 
         stage(

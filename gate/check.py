@@ -18,6 +18,7 @@ from gate.config import GateConfig, load_config, resolve_environment
 from gate.context import build_context
 from gate.decision import Decision, error_decision, from_policy_result
 from gate.engine.base import Engine, get_engine
+from gate.engine.embedded import EmbeddedEngine
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet, build_policy_set
 from gate.waivers import load_waivers
@@ -115,26 +116,33 @@ def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     text = input_doc.canonical_bytes(document)
-    overlap = prepared.engine.name == "embedded"
-    if not overlap:
+    engine = prepared.engine
+    embedded = engine if isinstance(engine, EmbeddedEngine) else None
+    running = threading.Event()  # the thread's work starts once the engine runs in native code
+    if embedded is None:
         input_doc.validate(document)
-    load = getattr(prepared.engine, "load", None)  # the embedded engine: before the thread starts
-    if overlap and callable(load):
+        running.set()
+    else:
         with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
-            load(prepared.policy)
-    side = _Thread(_input_work, document, text, overlap, alongside)
-    engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
+            embedded.load(prepared.policy)  # before the thread starts, not alongside it
+    side = _Thread(_input_work, document, text, embedded is not None, alongside, running)
+    engine_info: dict[str, Any] = {"name": engine.name, "version": "unknown"}
     failure: EngineError | None = None
     raw: dict[str, Any] = {}
     try:
-        raw = prepared.engine.evaluate(prepared.policy, document, text)
+        if embedded is not None:
+            raw = embedded.evaluate(prepared.policy, document, text, running=running)
+        else:
+            raw = engine.evaluate(prepared.policy, document, text)
         # After evaluating: the embedded engine names the runtime that decided.
-        engine_info["version"] = prepared.engine.version()
+        engine_info["version"] = engine.version()
     except EngineError as exc:
         failure = exc
     except BaseException:
+        running.set()
         side.join()
         raise
+    running.set()  # where the engine never got as far
     in_digest = side.result()
     counts = {k: len(v) for k, v in sections.items()}
     try:
@@ -159,8 +167,17 @@ def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None
     return dataclasses.replace(decision, document=document, document_json=text)
 
 
-def _input_work(document: dict[str, Any], text: bytes, validate: bool, alongside: Alongside | None) -> str:
-    """The schema check (when asked), the digest, then `alongside`; returns the digest."""
+def _input_work(
+    document: dict[str, Any],
+    text: bytes,
+    validate: bool,
+    alongside: Alongside | None,
+    running: threading.Event,
+) -> str:
+    """Once `running` is set: the schema check (when asked), the digest, then `alongside`;
+    returns the digest. (Started earlier, its long calls into C, which hold the interpreter,
+    would keep the engine from getting to its own native code.)"""
+    running.wait()
     if validate:
         input_doc.validate(document)
     in_digest = input_doc.digest_of(text)

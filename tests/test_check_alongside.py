@@ -15,6 +15,7 @@ from audit.writer import stored_input_bytes
 from gate import input as gate_input
 from gate.audit_step import AuditOptions, StoredInput, record
 from gate.check import CheckOptions, evaluate, prepare
+from gate.engine.embedded import EmbeddedEngine
 from gate.errors import EngineError
 from gate.input import digest_of
 from tests.helpers import ROOT, audit_env
@@ -93,3 +94,15 @@ def test_a_document_failing_its_schema_raises_on_every_engine(
         evaluate(prepared, opts)
     # the embedded engine may have evaluated meanwhile; others never see such a document
     assert evaluated == (["embedded"] if engine == "embedded" else [])
+
+
+def test_the_wasm_module_says_when_it_runs() -> None:
+    opts = _opts("embedded")
+    prepared = prepare(opts)
+    decision = evaluate(prepared, opts)
+    engine = prepared.engine
+    assert isinstance(engine, EmbeddedEngine) and decision.document is not None
+    running = threading.Event()
+    raw = engine.evaluate(prepared.policy, decision.document, decision.document_json, running=running)
+    assert running.is_set() and engine.version().startswith("opa-wasm")
+    assert len(raw["findings"]) == len(decision.findings)

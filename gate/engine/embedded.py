@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from typing import Any
 
 from gate.engine.base import DECISION_QUERY, decision_object
@@ -121,12 +122,14 @@ class EmbeddedEngine:
         self._wasm_version = f"opa-wasm ({manifest.get('opa', 'opa')}) on wasmtime {wasmtime_version()}"
         return instance
 
-    def _evaluate_wasm(self, instance: Any, document: dict[str, Any], text: bytes | None) -> dict[str, Any]:
+    def _evaluate_wasm(
+        self, instance: Any, document: dict[str, Any], text: bytes | None, running: threading.Event | None
+    ) -> dict[str, Any]:
         if text is None:
             from gate.input import canonical_bytes
 
             text = canonical_bytes(document)
-        results = instance.evaluate("gate/main/decision", text)
+        results = instance.evaluate("gate/main/decision", text, running)
         value = results[0].get("result") if isinstance(results, list) and results else None
         return decision_object(value, "the shipped library's Wasm build is broken; reinstall govgate")
 
@@ -178,13 +181,21 @@ class EmbeddedEngine:
             self._load(policy)
 
     def evaluate(
-        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+        self,
+        policy: PolicySet,
+        document: dict[str, Any],
+        text: bytes | None = None,
+        *,
+        running: threading.Event | None = None,
     ) -> dict[str, Any]:
-        """Evaluate the decision; a builtin error or an undefined decision is an EngineError."""
+        """Evaluate the decision; a builtin error or an undefined decision is an EngineError.
+
+        `running`, when given, is set once the Wasm module evaluates (see WasmPolicy.evaluate).
+        """
         instance = self._wasm_for(policy)
         if instance is not None:
             self._last = "wasm"
-            return self._evaluate_wasm(instance, document, text)
+            return self._evaluate_wasm(instance, document, text, running)
         self._last = "regopy"
         return self._evaluate_regopy(policy, document)
 

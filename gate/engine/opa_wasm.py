@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -316,8 +317,12 @@ class WasmPolicy:
         self._data_addr = addr
         self._eval_heap = self._heap_get()
 
-    def evaluate(self, entrypoint: str, input_json: bytes) -> Any:
-        """The result set of `entrypoint` for the input (JSON text): a list of {"result": …}."""
+    def evaluate(self, entrypoint: str, input_json: bytes, running: threading.Event | None = None) -> Any:
+        """The result set of `entrypoint` for the input (JSON text): a list of {"result": …}.
+
+        `running`, when given, is set as the module starts evaluating: from then on until the
+        result is back, this thread runs no Python, and other threads can.
+        """
         try:
             ep = self.entrypoints[entrypoint]
         except KeyError:
@@ -325,7 +330,10 @@ class WasmPolicy:
         try:
             self._heap_set(self._eval_heap)
             addr = self._write(input_json)
-            out = self._eval(0, ep, self._data_addr, addr, len(input_json), self._heap_get(), 0)
+            heap = self._heap_get()
+            if running is not None:
+                running.set()
+            out = self._eval(0, ep, self._data_addr, addr, len(input_json), heap, 0)
             text = self._read(out)
         except _Abort as exc:
             raise EngineError(
