@@ -93,6 +93,11 @@ class StoredInput:
         self.text: bytes | None = None
         self.document_json: bytes | None = None
 
+    def warm(self) -> None:
+        """Load the audit package, signing included, ahead of the record."""
+        if self._wanted:
+            import audit.writer  # noqa: F401
+
     def __call__(self, document: dict[str, Any], text: bytes) -> None:
         """Prepare the stored bytes of `document`, whose canonical bytes are `text`."""
         if not self._wanted:

@@ -97,13 +97,19 @@ def _today(env: Mapping[str, str]) -> dt.date:
 Alongside = Callable[[dict[str, Any], bytes], None]
 
 
-def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None = None) -> Decision:
+def evaluate(
+    prepared: Prepared,
+    opts: CheckOptions,
+    alongside: Alongside | None = None,
+    warm: Callable[[], None] | None = None,
+) -> Decision:
     """Collect the inputs and decide. Input problems raise; engine failures give an error decision.
 
     The embedded engine evaluates in native code, where Python's other threads run on: the input
     document's schema check, its digest, and `alongside` run in a thread meanwhile (other engines
     get the document only once it passed the schema check). A document that fails the check
-    raises, whatever the engine said of it.
+    raises, whatever the engine said of it. With `opts.parallel`, forked processes collect while
+    this one loads the embedded engine's runtime and runs `warm` (loading what comes later).
     """
     require = opts.require if opts.require is not None else prepared.config.require
     unknown = sorted(set(require) - {"sbom", "signature", "provenance"})
@@ -111,20 +117,25 @@ def evaluate(prepared: Prepared, opts: CheckOptions, alongside: Alongside | None
         raise ConfigError(
             f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
         )
+    engine = prepared.engine
+    embedded = engine if isinstance(engine, EmbeddedEngine) else None
+
+    def meanwhile() -> None:
+        if embedded is not None:  # before the input thread starts, not alongside it
+            with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
+                embedded.load(prepared.policy)
+        if warm is not None:
+            warm()
+
     settings = prepared.config.collect_settings(opts.artifacts)
-    sections = collect_paths(list(opts.paths), settings, parallel=opts.parallel)
+    sections = collect_paths(list(opts.paths), settings, parallel=opts.parallel, meanwhile=meanwhile)
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     text = input_doc.canonical_bytes(document)
-    engine = prepared.engine
-    embedded = engine if isinstance(engine, EmbeddedEngine) else None
     running = threading.Event()  # the thread's work starts once the engine runs in native code
     if embedded is None:
         input_doc.validate(document)
         running.set()
-    else:
-        with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
-            embedded.load(prepared.policy)  # before the thread starts, not alongside it
     side = _Thread(_input_work, document, text, embedded is not None, alongside, running)
     engine_info: dict[str, Any] = {"name": engine.name, "version": "unknown"}
     failure: EngineError | None = None

@@ -183,7 +183,7 @@ def check(
         check_disable(audit_opts, prepared.config, prepared.environment)
         stored = StoredInput(audit_opts)
         try:
-            decision = evaluate(prepared, opts, alongside=stored)
+            decision = evaluate(prepared, opts, alongside=stored, warm=stored.warm)
         except InputError as exc:
             for notice in record_refusal(exc, prepared, audit_opts, opts.env):
                 click.echo(f"gate: {notice}", err=True)

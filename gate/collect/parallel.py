@@ -27,14 +27,23 @@ Work = Callable[[Path, bool, str], dict[str, list[Any]]]
 _WORK: Work | None = None
 
 
-def workers_for(count: int) -> int:
-    """How many worker processes `count` files get: 1 (no workers) below PARALLEL_MIN, on one
-    core, or where processes cannot be forked."""
+def workers_for(count: int, cost: int = 0, meanwhile: bool = False) -> int:
+    """How many processes (this one included) collect `count` files of `cost` in all (job_costs):
+    one per core for PARALLEL_MIN files or more; two for fewer files when this process has other
+    work to do `meanwhile` and the files are worth a process of their own (MEANWHILE_MIN_COST to
+    MEANWHILE_MAX_COST); else 1, and always 1 on one core or where processes cannot be forked."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     # Linux only: elsewhere fork is missing or not safe (macOS), and spawning re-imports everything.
-    if count < PARALLEL_MIN or cores < 2 or not sys.platform.startswith("linux"):
+    if cores < 2 or not sys.platform.startswith("linux"):
         return 1
-    return min(cores, 8)
+    if count >= PARALLEL_MIN:
+        return min(cores, 8)
+    return 2 if meanwhile and MEANWHILE_MIN_COST <= cost <= MEANWHILE_MAX_COST else 1
+
+
+def job_costs(jobs: list[tuple[Path, bool, str]]) -> list[int]:
+    """What collecting each job's file takes, roughly, in bytes of JSON (see `deal`)."""
+    return [_cost(path) for path, _, _ in jobs]
 
 
 def _run(jobs: list[tuple[Path, bool, str]]) -> list[Outcome]:
@@ -73,11 +82,12 @@ def _unpacked(data: bytes) -> list[Outcome]:
     return outcomes
 
 
-def deal(sizes: list[int], workers: int) -> list[list[int]]:
+def deal(sizes: list[int], workers: int, head: int = 0) -> list[list[int]]:
     """Job indexes per process, in walk order within each: each job goes to the process with the
-    least work so far (`sizes`: each job's work, to which a fixed cost per file is added)."""
+    least work so far (`sizes`: each job's work, to which a fixed cost per file is added; this
+    process, number 0, starts with `head`: what it does meanwhile)."""
     groups: list[list[int]] = [[] for _ in range(workers)]
-    load = [0] * workers
+    load = [head] + [0] * (workers - 1)
     for i, size in enumerate(sizes):
         k = min(range(workers), key=load.__getitem__)
         groups[k].append(i)
@@ -86,6 +96,12 @@ def deal(sizes: list[int], workers: int) -> list[list[int]]:
 
 
 _PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in JSON bytes' worth
+# What this process does meanwhile (loading the engine's runtime and the audit package, ~0.07 s),
+# in the same unit; and the work a process of its own is worth for a few files: at least ~5 ms,
+# at most about what it hides (beyond that, handing back what a large file yields costs more).
+MEANWHILE_COST = 1_500_000
+MEANWHILE_MIN_COST = 128_000
+MEANWHILE_MAX_COST = 1_500_000
 _YAML_BYTE = 30  # a byte of YAML takes as long to collect as about 30 bytes of JSON
 
 
@@ -128,20 +144,30 @@ def _gather(pid: int, fd: int) -> bytes | None:
         os.close(fd)
 
 
-def collect_files(jobs: list[tuple[Path, bool, str]], work: Work, workers: int) -> list[dict[str, list[Any]]]:
+def collect_files(
+    jobs: list[tuple[Path, bool, str]],
+    work: Work,
+    workers: int,
+    costs: list[int] | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[dict[str, list[Any]]]:
     """`work(path, explicit, shown)` for every job, in order, in this process and `workers - 1`
-    forked ones, the jobs dealt out by size (`deal`). A worker that fails (killed, out of memory)
-    has its jobs collected here instead.
+    forked ones, the jobs dealt out by cost (`deal`, `costs` from job_costs). `meanwhile`, when
+    given, runs here once the workers are forked, before this process's own share. A worker that
+    fails (killed, out of memory) has its jobs collected here instead.
 
     Raises the CollectError of the first job (in order) that failed.
     """
     global _WORK  # the workers inherit it, and what it holds (the settings), through the fork
     _WORK = work
-    groups = deal([_cost(path) for path, _, _ in jobs], workers)
+    head = MEANWHILE_COST if meanwhile is not None else 0
+    groups = deal(costs if costs is not None else job_costs(jobs), workers, head)
     per_group: list[list[Outcome]] = []
     children: list[tuple[int, int]] = []
     try:
         children = [_fork_worker([jobs[i] for i in group]) for group in groups[1:]]
+        if meanwhile is not None:
+            meanwhile()
         per_group.append(_run([jobs[i] for i in groups[0]]))
         while children:
             data = _gather(*children.pop(0))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file, walk_paths
-from gate.collect.parallel import collect_files, workers_for
+from gate.collect.parallel import collect_files, job_costs, workers_for
 
 COLLECTOR_MODULES = (
     "gate.collect.backstage",
@@ -85,13 +85,19 @@ class PathResolver:
 
 
 def collect_paths(
-    paths: list[Path], settings: CollectSettings, *, parallel: bool = False
+    paths: list[Path],
+    settings: CollectSettings,
+    *,
+    parallel: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, list[Any]]:
     """Collect every input under `paths` into the input document's sections.
 
     Files named explicitly must be recognised inputs; files met in a directory walk are inputs only
     when their name suggests structured data and their content is recognised. With `parallel`,
-    many files are collected on every core (gate.collect.parallel), with the same result.
+    files are collected in forked processes (gate.collect.parallel), with the same result: many
+    files on every core, and a few while this process runs `meanwhile`. `meanwhile`, when
+    given, runs once, before this process collects anything itself.
     """
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
@@ -120,8 +126,14 @@ def collect_paths(
             )
         return found
 
-    workers = workers_for(len(jobs)) if parallel else 1
-    results = collect_files(jobs, work, workers) if workers > 1 else [work(*job) for job in jobs]
+    costs = job_costs(jobs) if parallel else []
+    workers = workers_for(len(jobs), sum(costs), meanwhile is not None) if parallel else 1
+    if workers > 1:
+        results = collect_files(jobs, work, workers, costs, meanwhile)
+    else:
+        if meanwhile is not None:
+            meanwhile()
+        results = [work(*job) for job in jobs]
     for found in results:
         for section, items in found.items():
             sections.setdefault(section, []).extend(items)
