@@ -120,15 +120,22 @@ def evaluate(
     engine = prepared.engine
     embedded = engine if isinstance(engine, EmbeddedEngine) else None
 
-    def meanwhile() -> None:
-        if embedded is not None:  # before the input thread starts, not alongside it
+    loaded: list[bool] = []
+
+    def load() -> None:
+        if embedded is not None and not loaded:  # before the input thread starts, not alongside it
+            loaded.append(True)
             with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
                 embedded.load(prepared.policy)
+
+    def meanwhile() -> None:  # while forked processes collect; otherwise the input thread warms
+        load()
         if warm is not None:
             warm()
 
     settings = prepared.config.collect_settings(opts.artifacts)
     sections = collect_paths(list(opts.paths), settings, parallel=opts.parallel, meanwhile=meanwhile)
+    load()
     context = build_context(prepared.environment, opts.env, service=opts.service)
     document = input_doc.assemble(context, require, sections)
     text = input_doc.canonical_bytes(document)

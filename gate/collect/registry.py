@@ -96,8 +96,8 @@ def collect_paths(
     Files named explicitly must be recognised inputs; files met in a directory walk are inputs only
     when their name suggests structured data and their content is recognised. With `parallel`,
     files are collected in forked processes (gate.collect.parallel), with the same result: many
-    files on every core, and a few while this process runs `meanwhile`. `meanwhile`, when
-    given, runs once, before this process collects anything itself.
+    files on every core, and a few while this process runs `meanwhile`. `meanwhile` runs only
+    where processes are forked, once they are, before this process collects anything itself.
     """
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
@@ -131,8 +131,6 @@ def collect_paths(
     if workers > 1:
         results = collect_files(jobs, work, workers, costs, meanwhile)
     else:
-        if meanwhile is not None:
-            meanwhile()
         results = [work(*job) for job in jobs]
     for found in results:
         for section, items in found.items():
