@@ -120,11 +120,8 @@ def evaluate(
     engine = prepared.engine
     embedded = engine if isinstance(engine, EmbeddedEngine) else None
 
-    loaded: list[bool] = []
-
-    def load() -> None:
-        if embedded is not None and not loaded:  # before the input thread starts, not alongside it
-            loaded.append(True)
+    def load() -> None:  # before the input thread starts, not alongside it; once loaded, a no-op
+        if embedded is not None:
             with contextlib.suppress(EngineError):  # raised again by evaluate: an error decision
                 embedded.load(prepared.policy)
 

@@ -4,8 +4,9 @@ The gate's messages for schema errors come from Python's jsonschema (or fastjson
 wording and paths the reports and tests rely on; but on a large valid document those validators
 take most of the time of a check (a 10,000-component CycloneDX BOM: ~1 s). jsonschema-rs answers
 "valid?" for the same schema in ~40 ms. A document it finds valid is taken as valid; a document it
-rejects is validated again by the Python validator, whose verdict and messages are the ones used.
-So a verdict can differ from the Python validator's only where jsonschema-rs accepts what it
+rejects is validated again by the Python validator, whose verdict and messages are the ones used
+(except for missing required Backstage fields, worded from jsonschema-rs's own errors the same
+way: gate.collect.backstage). So a verdict can differ from the Python validator's only where jsonschema-rs accepts what it
 rejects: a difference the corpus tests (tests/corpus) would show.
 
 No reference is ever fetched: a schema's references resolve only to the `resources` it is given.
@@ -24,34 +25,23 @@ def _always(_value: str) -> bool:
     return True
 
 
-def quick_validator(
-    schema: Mapping[str, Any],
-    *,
-    draft: str,
-    resources: Mapping[str, Any] | None = None,
-    formats: bool = True,
-    skip_formats: tuple[str, ...] = (),
-) -> Check | None:
+def quick_validator(schema: Mapping[str, Any], **options: Any) -> Check | None:
     """A function telling whether an instance is valid against `schema`, or None if jsonschema-rs
     is missing or cannot compile the schema (the caller then uses its Python validator alone).
-
-    `draft` is "7" or "2020-12"; `formats` says whether `format` is asserted (as the Python
-    validator does with a format checker); `skip_formats` are formats accepted without a check.
-    """
-    validator = rs_validator(
-        schema, draft=draft, resources=resources, formats=formats, skip_formats=skip_formats
-    )
+    `options` are rs_validator's."""
+    validator = rs_validator(schema, **options)
     if validator is None:
         return None
-    is_valid: Check = validator.is_valid
+    return lambda instance: is_valid(validator, instance)
 
-    def check(instance: Any) -> bool:
-        try:
-            return bool(is_valid(instance))
-        except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
-            return False
 
-    return check
+def is_valid(validator: Any, instance: Any) -> bool:
+    """jsonschema-rs's verdict; False for a value it cannot convert (the Python validator then
+    judges the instance)."""
+    try:
+        return bool(validator.is_valid(instance))
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def rs_validator(
@@ -62,7 +52,12 @@ def rs_validator(
     formats: bool = True,
     skip_formats: tuple[str, ...] = (),
 ) -> Any:
-    """jsonschema-rs's validator for `schema` (arguments as `quick_validator`), or None."""
+    """jsonschema-rs's validator for `schema`, or None if jsonschema-rs is missing or cannot
+    compile it.
+
+    `draft` is "7" or "2020-12"; `formats` says whether `format` is asserted (as the Python
+    validator does with a format checker); `skip_formats` are formats accepted without a check.
+    """
     try:
         import jsonschema_rs
     except ImportError:

@@ -167,3 +167,19 @@ def require_binary(name: str) -> str:
             )
         pytest.skip(f"{name} not found: run scripts/install-tools.sh")
     return found
+
+
+def corpus_yaml_texts(corpus_dir: Path) -> list[tuple[Path, str]]:
+    """Every YAML file of the corpus that decodes as text, with its text, in path order."""
+    from gate.collect.base import CollectError
+    from gate.collect.files import decode_text
+
+    texts: list[tuple[Path, str]] = []
+    for path in sorted(corpus_dir.rglob("*")):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        try:
+            texts.append((path, decode_text(path.read_bytes(), str(path))))
+        except CollectError:
+            continue
+    return texts

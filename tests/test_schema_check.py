@@ -10,7 +10,7 @@ import pytest
 from gate.collect import backstage, cyclonedx
 from gate.collect.base import CollectError
 from gate.collect.files import parse_file
-from gate.schema_check import quick_validator
+from gate.schema_check import is_valid, quick_validator
 from tests.conftest import CORPUS
 
 CORPUS_JSON = sorted(CORPUS.rglob("*.json")) if CORPUS.is_dir() else []
@@ -75,7 +75,7 @@ def test_backstage_quick_verdict_agrees_with_jsonschema_on_the_corpus(corpus_dir
             safe = json.loads(json.dumps(doc, default=str))
             for name in full:
                 python_valid = not list(full[name].iter_errors(safe))
-                assert backstage._rs_valid(quick[name], safe) == python_valid, (
+                assert is_valid(quick[name], safe) == python_valid, (
                     f"{path.relative_to(corpus_dir)} against {name}"
                 )
                 compared += 1

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile
 from gate.resources import shipped
-from gate.schema_check import rs_validator
+from gate.schema_check import is_valid, rs_validator
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -276,7 +276,7 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
     if not first:
         quick = _quick_validators().get(schema)
         if quick is not None:
-            if _rs_valid(quick, entity):
+            if is_valid(quick, entity):
                 return []
             missing = _required_messages(quick, entity)
             if missing is not None:
@@ -316,13 +316,6 @@ def _error_order(error: ValidationError) -> tuple[tuple[int, int, str], ...]:
 
 def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path)
-
-
-def _rs_valid(validator: Any, entity: Mapping[str, Any]) -> bool:
-    try:
-        return bool(validator.is_valid(entity))
-    except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
-        return False
 
 
 def _required_messages(validator: Any, entity: Mapping[str, Any]) -> list[str] | None:

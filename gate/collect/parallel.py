@@ -1,12 +1,13 @@
-"""Collecting many files on every core: forked workers parse and normalise, the parent assembles.
+"""Collecting files in forked processes: workers parse and normalise, the parent assembles.
 
 A monorepo check reads a thousand catalog files and a hundred SBOMs; parsing and normalising
-them is pure Python, one core's work. With more than PARALLEL_MIN files, where the platform forks
-(Linux), `collect_files` deals the files out to one process per core, by their size and kind: the parent collects its
-share while forked workers collect theirs and hand it back in an in-memory file. Each returns, per file, the items it collected or the
-error it met, and the parent goes through them in the walk's order, so the sections, and the first
-error reported, are the ones a sequential walk gives. Only callers
-without threads of their own use it (`gate check`): forking a threaded server is not safe.
+them is pure Python, one core's work. Where the platform forks (Linux), `collect_files` deals the
+files out by size and kind: to one process per core for PARALLEL_MIN files or more, and to one
+worker for a few files while the parent does other work meanwhile (loading the engine). Workers
+hand back, per file, the items collected or the error met, in an in-memory file; the parent goes
+through them in the walk's order, so the sections, and the first error reported, are the ones a
+sequential walk gives. Only callers without threads of their own use it (`gate check`): forking
+a threaded server is not safe.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from typing import Any
 from gate.collect.base import CollectError
 
 PARALLEL_MIN = 64
+_PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in JSON bytes' worth
+# What this process does meanwhile (loading the engine's runtime and the audit package, ~0.07 s),
+# in the same unit; and the work a process of its own is worth for a few files: at least ~5 ms,
+# at most about what it hides (beyond that, handing back what a large file yields costs more).
+MEANWHILE_COST = 1_500_000
+MEANWHILE_MIN_COST = 128_000
+MEANWHILE_MAX_COST = 1_500_000
+_YAML_BYTE = 30  # a byte of YAML takes as long to collect as about 30 bytes of JSON
 # One file's outcome: ("ok", items by section) or ("error", message, remediation, shown path).
 Outcome = tuple[Any, ...]
 Work = Callable[[Path, bool, str], dict[str, list[Any]]]
@@ -95,16 +104,6 @@ def deal(sizes: list[int], workers: int, head: int = 0) -> list[list[int]]:
     return groups
 
 
-_PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in JSON bytes' worth
-# What this process does meanwhile (loading the engine's runtime and the audit package, ~0.07 s),
-# in the same unit; and the work a process of its own is worth for a few files: at least ~5 ms,
-# at most about what it hides (beyond that, handing back what a large file yields costs more).
-MEANWHILE_COST = 1_500_000
-MEANWHILE_MIN_COST = 128_000
-MEANWHILE_MAX_COST = 1_500_000
-_YAML_BYTE = 30  # a byte of YAML takes as long to collect as about 30 bytes of JSON
-
-
 def _cost(path: Path) -> int:
     """What collecting the file takes, roughly, in bytes of JSON."""
     try:
@@ -148,7 +147,7 @@ def collect_files(
     jobs: list[tuple[Path, bool, str]],
     work: Work,
     workers: int,
-    costs: list[int] | None = None,
+    costs: list[int],
     meanwhile: Callable[[], None] | None = None,
 ) -> list[dict[str, list[Any]]]:
     """`work(path, explicit, shown)` for every job, in order, in this process and `workers - 1`
@@ -161,7 +160,7 @@ def collect_files(
     global _WORK  # the workers inherit it, and what it holds (the settings), through the fork
     _WORK = work
     head = MEANWHILE_COST if meanwhile is not None else 0
-    groups = deal(costs if costs is not None else job_costs(jobs), workers, head)
+    groups = deal(costs, workers, head)
     per_group: list[list[Outcome]] = []
     children: list[tuple[int, int]] = []
     try:

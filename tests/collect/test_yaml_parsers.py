@@ -8,7 +8,8 @@ import pytest
 
 from gate.collect import files
 from gate.collect.base import CollectError
-from gate.collect.files import decode_text, parse_bytes
+from gate.collect.files import parse_bytes
+from tests.helpers import corpus_yaml_texts
 
 
 @pytest.mark.corpus
@@ -16,11 +17,8 @@ def test_libyaml_agrees_with_pyyaml_on_the_corpus(corpus_dir: Path) -> None:
     python_loader, fast_loader = files._loaders()
     assert fast_loader is not None, "PyYAML was built without libyaml"
     compared = 0
-    for path in sorted(corpus_dir.rglob("*")):
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            continue
+    for path, text in corpus_yaml_texts(corpus_dir):
         try:
-            text = decode_text(path.read_bytes(), str(path))
             slow = files._parse_yaml_with(python_loader, text, str(path))
         except CollectError:
             continue

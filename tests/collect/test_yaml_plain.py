@@ -11,8 +11,9 @@ import yaml
 
 from gate.collect import files
 from gate.collect.base import CollectError
-from gate.collect.files import decode_text, parse_bytes
+from gate.collect.files import parse_bytes
 from gate.collect.yaml_plain import MAX_PLAIN_DEPTH, NotPlain, construct
+from tests.helpers import corpus_yaml_texts
 
 SNIPPETS = [
     "a: 1\nb: [x, 2.5, null, true, ~, 0x1f, 0o17, 1_000, 1:20, .inf, -.nan, yes, Off]\n",
@@ -93,13 +94,7 @@ def test_deep_documents_go_to_safeconstructor() -> None:
 def test_the_corpus_builds_alike(corpus_dir: Path) -> None:
     python_loader, fast_loader = files._loaders()
     plain = 0
-    for path in sorted(corpus_dir.rglob("*")):
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            continue
-        try:
-            text = decode_text(path.read_bytes(), str(path))
-        except CollectError:
-            continue
+    for path, text in corpus_yaml_texts(corpus_dir):
         for loader_class in (python_loader, fast_loader):
             assert loader_class is not None
             try:
