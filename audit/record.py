@@ -85,6 +85,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
         "storedInput": facts.stored_input,
         "context": {k: facts.context.get(k) for k in CONTEXT_FIELDS},
     }
+    if d.get("sources"):
+        detail["sources"] = d["sources"]
     if d.get("error"):
         detail["error"] = d["error"]
     predicate: dict[str, Any] = {

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from gate import input as input_doc
+from gate import trust
 from gate.collect.registry import collect_paths
-from gate.config import GateConfig, load_config, resolve_environment
+from gate.config import DEFAULT_TIERS, GateConfig, load_config, resolve_environment
 from gate.context import build_context
 from gate.decision import Decision, error_decision, from_policy_result
 from gate.engine.base import Engine, get_engine
@@ -44,6 +45,11 @@ class CheckOptions:
     opa_timeout: float = 10.0
     opa_retries: int = 2
     service: str | None = None
+    # Pinned digests (`sha256:<hex>`) of a config, policy set or waivers file that lies in the
+    # working tree: see gate.trust.
+    config_digest: str | None = None
+    policy_digest: str | None = None
+    waivers_digest: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # Collect many files in forked worker processes (gate.collect.parallel): for callers that
     # run no threads of their own, such as the command line.
@@ -59,14 +65,22 @@ class Prepared:
     policy: PolicySet
     engine: Engine
     context_time_ns: int | None = None
+    # Where the config, policies and waivers came from (gate.trust), and warnings about them.
+    sources: tuple[trust.Source, ...] = ()
+    notices: tuple[str, ...] = ()
 
 
 def prepare(opts: CheckOptions) -> Prepared:
-    """Load the config, waivers and policies; pick the environment and engine."""
+    """Load the config, waivers and policies; pick the environment and engine.
+
+    A config, policy folder, data file or waivers file from the working tree must be pinned
+    where the environment blocks (gate.trust); the sources are recorded in the decision.
+    """
     explicit = opts.config is not None
     config = load_config(opts.config if explicit else Path("gate.yaml"), explicit=explicit)
     environment = resolve_environment(opts.environment, opts.env.get("GATE_ENV"), config)
     waivers_path = opts.waivers or config.waivers
+    sources, notices = _sources(opts, config, environment, waivers_path)
     today = _today(opts.env)
     waivers = load_waivers(waivers_path, today, config.max_waiver_days) if waivers_path else []
     policy = build_policy_set(
@@ -82,7 +96,55 @@ def prepare(opts: CheckOptions) -> Prepared:
         opa_retries=opts.opa_retries,
         embedded_runtime=opts.env.get("GATE_EMBEDDED_RUNTIME"),
     )
-    return Prepared(config, environment, policy, engine)
+    return Prepared(config, environment, policy, engine, sources=sources, notices=notices)
+
+
+def _sources(
+    opts: CheckOptions, config: GateConfig, environment: str, waivers: Path | None
+) -> tuple[tuple[trust.Source, ...], tuple[str, ...]]:
+    """Judge where the config, policies, trust root and waivers come from; refuse what the change
+    under review could have written where the environment blocks."""
+    roots = trust.untrusted_roots(opts.paths, opts.env)
+    if config.source is None:
+        if opts.config_digest is not None:
+            raise ConfigError("--config-digest pins a config, but none was read", "pass --config FILE")
+        sources = [trust.Source("config", None, "", trust.BUILT_IN)]
+    else:
+        sources = [trust.judge("config", [config.source], config.digest, opts.config_digest, roots)]
+    # A config the change may have written must not decide whether its own environment blocks.
+    blocks = config.blocks(environment)
+    if sources[0].origin == trust.UNPINNED:
+        blocks = blocks or _blocks_by_default(environment)
+    notices = trust.refuse_unpinned(sources, environment, blocks)
+    others: list[trust.Source] = []
+    if config.trust_root not in ("production", "staging"):
+        root = Path(config.trust_root)
+        others.append(trust.judge("trust-root", [root], trust.file_digest(root), None, roots))
+    folders = [*config.policies, *opts.policies]
+    if folders or opts.data:
+        for folder in folders:
+            if not folder.exists():
+                raise ConfigError(
+                    "policy folder not found", "check --policy or `policies:` in gate.yaml", path=str(folder)
+                )
+        digest = trust.policy_digest(folders, opts.data)
+        others.append(trust.judge("policies", [*folders, *opts.data], digest, opts.policy_digest, roots))
+    elif opts.policy_digest is not None:
+        raise ConfigError("--policy-digest pins policies, but none were given", "pass --policy DIR")
+    if waivers is not None and waivers.is_file():
+        others.append(
+            trust.judge("waivers", [waivers], trust.file_digest(waivers), opts.waivers_digest, roots)
+        )
+    elif opts.waivers_digest is not None:
+        raise ConfigError("--waivers-digest pins a waivers file, but none was read", "pass --waivers FILE")
+    notices += trust.refuse_unpinned(others, environment, blocks)
+    return (*sources, *others), tuple(notices)
+
+
+def _blocks_by_default(environment: str) -> bool:
+    """Whether the built-in tiers block in `environment` (one they do not know: yes)."""
+    tiers = DEFAULT_TIERS.get(environment)
+    return tiers is None or "block" in tiers.values()
 
 
 def _today(env: Mapping[str, str]) -> dt.date:
@@ -179,7 +241,12 @@ def evaluate(
         decision = error_decision(
             prepared.environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
         )
-    return dataclasses.replace(decision, document=document, document_json=text)
+    return dataclasses.replace(
+        decision,
+        document=document,
+        document_json=text,
+        sources=tuple(s.to_json() for s in prepared.sources),
+    )
 
 
 def _input_work(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -12,12 +13,13 @@ from gate import __version__
 from gate.cli_options import ENGINE_CHOICES, engine_options, policy_input_options
 from gate.errors import ExitCode, GateError, InputError
 from gate.report.base import FORMATS
+from gate.report.escape import terminal_safe
 
 FORMAT_CHOICES = FORMATS
 
 
 def _fail(exc: GateError) -> None:
-    click.echo(f"gate: {exc.one_line()}", err=True)
+    click.echo(f"gate: {terminal_safe(exc.one_line())}", err=True)
     sys.exit(int(exc.exit_code))
 
 
@@ -55,6 +57,25 @@ def main() -> None:
 )
 @click.option("--config", type=click.Path(path_type=Path), help="Config file [./gate.yaml if present].")
 @policy_input_options
+@click.option(
+    "--config-digest",
+    metavar="sha256:HEX",
+    envvar="GATE_CONFIG_DIGEST",
+    help="Pinned digest of a config from the working tree (`sha256sum`) [GATE_CONFIG_DIGEST].",
+)
+@click.option(
+    "--policy-digest",
+    metavar="sha256:HEX",
+    envvar="GATE_POLICY_DIGEST",
+    help="Pinned digest of policy folders and data files from the working tree (`gate policy digest`)"
+    " [GATE_POLICY_DIGEST].",
+)
+@click.option(
+    "--waivers-digest",
+    metavar="sha256:HEX",
+    envvar="GATE_WAIVERS_DIGEST",
+    help="Pinned digest of a waivers file from the working tree (`sha256sum`) [GATE_WAIVERS_DIGEST].",
+)
 @click.option(
     "--artifact",
     "artifacts",
@@ -115,6 +136,9 @@ def check(
     data_files: tuple[Path, ...],
     require: str | None,
     waivers: Path | None,
+    config_digest: str | None,
+    policy_digest: str | None,
+    waivers_digest: str | None,
     artifacts: tuple[Path, ...],
     engine: str | None,
     opa_path: Path | None,
@@ -174,19 +198,24 @@ def check(
         opa_timeout=opa_timeout,
         opa_retries=opa_retries,
         service=service,
+        config_digest=config_digest,
+        policy_digest=policy_digest,
+        waivers_digest=waivers_digest,
         env=dict(os.environ),
         parallel=True,
     )
     audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
     try:
         prepared = prepare(opts)
+        for notice in prepared.notices:
+            click.echo(f"gate: {terminal_safe(notice)}", err=True)
         check_disable(audit_opts, prepared.config, prepared.environment)
         stored = StoredInput(audit_opts)
         try:
             decision = evaluate(prepared, opts, alongside=stored, warm=stored.warm)
         except InputError as exc:
             for notice in record_refusal(exc, prepared, audit_opts, opts.env):
-                click.echo(f"gate: {notice}", err=True)
+                click.echo(f"gate: {terminal_safe(notice)}", err=True)
             raise
         recorded = record(decision, audit_opts, prepared.config, opts.env, stored=stored)
     except GateError as exc:
@@ -194,9 +223,14 @@ def check(
         return
     decision = recorded.decision
     for notice in recorded.notices:
-        click.echo(f"gate: {notice}", err=True)
+        click.echo(f"gate: {terminal_safe(notice)}", err=True)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(get_reporter(fmt).render(decision, color=color), nl=False)
+    try:
+        click.echo(get_reporter(fmt).render(decision, color=color), nl=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        # The record is written; a decision nobody can read must still not pass.
+        _stdout_failed(exc)
     for rfmt, dest in report_targets:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -208,10 +242,25 @@ def check(
         from gate.report.github import publish
 
         for problem in publish(decision, os.environ):
-            click.echo(f"gate: warning: {problem}", err=True)
+            click.echo(f"gate: warning: {terminal_safe(problem)}", err=True)
     if decision.error:
-        click.echo(f"gate: {decision.error}", err=True)
+        click.echo(f"gate: {terminal_safe(decision.error)}", err=True)
     _finish(decision.exit_code(warn_exit_code), prepared.engine)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Exit 3 with one line when the report cannot be written to stdout (a full disk, a closed
+    pipe): the record is written, but no one saw the decision."""
+    with contextlib.suppress(OSError, ValueError):
+        # Nothing more must reach the broken stream, not even the interpreter's final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    reason = exc.strerror or type(exc).__name__
+    click.echo(
+        f"gate: cannot write the report to stdout: {reason}; the audit record is written."
+        " Free space or write the report with --report FORMAT=FILE",
+        err=True,
+    )
+    sys.exit(ExitCode.ENGINE)
 
 
 # Set by the console script (`entry`): the process may end without the interpreter's teardown.
@@ -238,7 +287,7 @@ def _finish(code: int, engine: object) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
-        code = code or ExitCode.USAGE
+        code = code or ExitCode.ENGINE
     os._exit(code)
 
 
@@ -334,6 +383,32 @@ def policy_check(policies: tuple[Path, ...], opa_path: Path | None) -> None:
     for note in run.notes:
         click.echo(f"note: {note}", err=True)
     sys.exit(ExitCode.OK if run.ok else ExitCode.BLOCKED)
+
+
+@policy.command("digest")
+@_POLICY_OPTION
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path), help="Data file.")
+def policy_digest(policies: tuple[Path, ...], data_files: tuple[Path, ...]) -> None:
+    """Print the digest of policy folders and data files, for `gate check --policy-digest`.
+
+    \b
+    Pin the digest after reviewing the policies: `gate check` then refuses them once they change.
+    Exit codes: 0 printed, 2 a folder or file is missing or unreadable.
+    """
+    from gate.errors import ConfigError
+    from gate.trust import policy_digest as digest
+
+    try:
+        for path in (*policies, *data_files):
+            if not path.exists():
+                raise ConfigError("not found", "check --policy and --data", path=str(path))
+        if not policies and not data_files:
+            raise ConfigError(
+                "nothing to digest", "name policy folders with --policy, data files with --data"
+            )
+        click.echo(digest(policies, data_files))
+    except GateError as exc:
+        _fail(exc)
 
 
 @policy.command("push")

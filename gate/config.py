@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,8 @@ class GateConfig:
     max_waiver_days: int
     max_file_bytes: int
     audit: dict[str, Any] = field(default_factory=dict)
+    # `sha256:<hex>` of the file's bytes as read, or "" for the built-in defaults.
+    digest: str = ""
 
     def blocks(self, environment: str) -> bool:
         """Whether any finding can block in the environment (its tiers or a per-check override)."""
@@ -165,17 +167,30 @@ def load_config(path: Path | None, *, explicit: bool) -> GateConfig:
         raise ConfigError(
             "config file not found", "check --config, or remove it to use defaults", path=str(path)
         )
+    import hashlib
+
     import yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", "check --config", path=str(path)) from None
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"config is not valid YAML: {exc}".splitlines()[0], "fix the syntax", path=str(path)
         ) from None
+    except RecursionError:
+        raise ConfigError("config is nested too deeply", "fix the config", path=str(path)) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ConfigError(
+            f"config holds a value that cannot be read: {exc}", "fix it", path=str(path)
+        ) from None
     if raw is None:
         raw = {}
-    return from_mapping(raw, path)
+    config = from_mapping(raw, path)
+    return replace(config, digest="sha256:" + hashlib.sha256(data).hexdigest())
 
 
 def from_mapping(raw: Any, source: Path | None) -> GateConfig:

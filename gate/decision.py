@@ -103,6 +103,8 @@ class Decision:
     audit: dict[str, Any] | None = None
     error: str | None = None
     inputs: dict[str, int] = field(default_factory=dict)
+    # Where the config, policies and waivers came from (gate.trust.Source.to_json).
+    sources: tuple[dict[str, Any], ...] = ()
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     # The document's canonical bytes (gate.input.canonical_bytes), when they were made.
     document_json: bytes | None = field(default=None, compare=False, repr=False)
@@ -137,6 +139,8 @@ class Decision:
             "input": {"digest": self.input_digest},
             "audit": self.audit,
         }
+        if self.sources:
+            out["sources"] = list(self.sources)
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -152,6 +156,16 @@ def _subject(raw: Any) -> Subject:
         ref=str(raw["ref"]) if raw.get("ref") is not None else None,
         line=line if isinstance(line, int) and line > 0 else None,
     )
+
+
+def outcome_of(findings: tuple[Finding, ...]) -> Outcome:
+    """The outcome the findings' actions make: block if any blocks, else warn if any warns, else pass."""
+    actions = {f.action for f in findings}
+    if Action.BLOCK in actions:
+        return Outcome.BLOCK
+    if Action.WARN in actions:
+        return Outcome.WARN
+    return Outcome.PASS
 
 
 def from_policy_result(
@@ -186,8 +200,13 @@ def from_policy_result(
         outcome = Outcome(raw["outcome"])
     except (KeyError, ValueError, TypeError) as exc:
         raise EngineError(f"the policy decision is malformed ({exc})", "check package gate.main") from None
-    if outcome is Outcome.PASS and any(f.action is not Action.WAIVED for f in findings):
-        raise EngineError("the policy decision says pass but has open findings", "check package gate.main")
+    expected = outcome_of(findings)
+    if outcome is not expected:
+        # The outcome is the findings' to decide, whatever an engine (or a server) answered.
+        raise EngineError(
+            f"the policy decision says {outcome.value} but its findings' actions make it {expected.value}",
+            "check package gate.main, or the OPA server's policies",
+        )
     return Decision(outcome, environment, findings, engine, policy_digest, input_digest, inputs=inputs)
 
 

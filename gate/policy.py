@@ -160,6 +160,8 @@ def load_data_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"data file is not valid JSON/YAML: {str(exc).splitlines()[0]}", "fix the syntax", path=str(path)
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long to convert; nesting too deep
+        raise ConfigError(f"data file cannot be read: {exc}", "fix the file", path=str(path)) from None
     if not isinstance(value, dict):
         raise ConfigError(
             "data file must hold a mapping at the top", "wrap the values in an object", path=str(path)

@@ -40,6 +40,8 @@ def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, An
         raise ConfigError(
             f"waivers file is not valid YAML: {str(exc).splitlines()[0]}", "fix the syntax", path=shown
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long to convert; nesting too deep
+        raise ConfigError(f"waivers file cannot be read: {exc}", "fix the file", path=shown) from None
     if raw is None:
         return []
     from gate.schema_check import shipped_schema_check

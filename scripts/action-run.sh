@@ -6,7 +6,16 @@
 #
 #   INPUT_ENVIRONMENT     --env (empty: GATE_ENV, then the config, then dev)
 #   INPUT_PATHS           files or folders, one per line (empty: .)
-#   INPUT_CONFIG          --config (empty: ./gate.yaml if present, else built-in defaults)
+#   INPUT_CONFIG          --config (empty: see INPUT_CONFIG_FROM)
+#   INPUT_CONFIG_FROM     with INPUT_CONFIG empty: default-branch (the default) reads gate.yaml, and
+#                         the waivers and policies it names, from the default branch (fetched into
+#                         $RUNNER_TEMP, out of reach of the change under review; built-in defaults
+#                         where the branch has no gate.yaml); workspace reads ./gate.yaml as is
+#   GOVGATE_DEFAULT_BRANCH  the default branch's name (github.event.repository.default_branch)
+#   INPUT_TOKEN           a token that may read the repository, for that fetch
+#   INPUT_CONFIG_SHA256, INPUT_POLICY_SHA256, INPUT_WAIVERS_SHA256
+#                         --config-digest, --policy-digest, --waivers-digest: pins for a config,
+#                         policies or waivers file that lie in the checkout
 #   INPUT_FORMATS         comma list of text, json, sarif, junit, github, gitlab (default sarif,github)
 #   INPUT_REPORT_DIR      where the report files go (empty: $RUNNER_TEMP/govgate)
 #   INPUT_AUDIT_LOG       --audit-log (empty: GATE_AUDIT_LOG, then the config, then .gate/audit)
@@ -60,8 +69,54 @@ args=(check)
 environment="$(trim "${INPUT_ENVIRONMENT:-}")"
 [ -z "$environment" ] || args+=(--env "$environment")
 
+# The default branch's tree, where the change under review cannot write: its gate.yaml, or an
+# empty config (built-in defaults) where it has none. Sets `config` to the config's path.
+trusted_config() {
+  local workspace="${GITHUB_WORKSPACE:-$PWD}" branch="${GOVGATE_DEFAULT_BRANCH:-}" dest auth=()
+  dest="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/govgate-trusted"
+  if [ -z "$branch" ]; then
+    branch="$(git -C "$workspace" symbolic-ref --quiet --short refs/remotes/origin/HEAD 2>/dev/null || true)"
+    branch="${branch#origin/}"
+  fi
+  [ -n "$branch" ] || die 2 "config-from: default-branch cannot tell the default branch; set config (a trusted file) or config-from: workspace with config-sha256"
+  if [ -n "${INPUT_TOKEN:-}" ]; then
+    auth=(-c "http.extraheader=AUTHORIZATION: basic $(printf 'x-access-token:%s' "$INPUT_TOKEN" | base64 | tr -d '\n')")
+  fi
+  if ! git -C "$workspace" "${auth[@]}" fetch --quiet --no-tags --depth=1 origin \
+    "+refs/heads/$branch:refs/govgate/trusted" >&2; then
+    die 2 "config-from: default-branch could not fetch the default branch '$branch'; check out with a token that can read it, or set config to a trusted file"
+  fi
+  rm -rf -- "$dest"
+  mkdir -p -- "$dest/tree"
+  git -C "$workspace" archive refs/govgate/trusted | tar -x -C "$dest/tree"
+  if [ -f "$dest/tree/gate.yaml" ]; then
+    echo "govgate: config from the default branch ($branch)" >&2
+    config="$dest/tree/gate.yaml"
+  else
+    echo "govgate: the default branch ($branch) has no gate.yaml: built-in defaults" >&2
+    printf '{}\n' >"$dest/defaults.yaml"
+    config="$dest/defaults.yaml"
+  fi
+}
+
 config="$(trim "${INPUT_CONFIG:-}")"
+config_from="$(trim "${INPUT_CONFIG_FROM:-default-branch}")"
+if [ -z "$config" ]; then
+  case "$config_from" in
+    default-branch | "") trusted_config ;;
+    workspace) ;;
+    *) die 2 "config-from: unknown source '$config_from'; use default-branch or workspace" ;;
+  esac
+fi
 [ -z "$config" ] || args+=(--config "$config")
+pin() { # flag, value
+  local value
+  value="$(trim "$2")"
+  [ -z "$value" ] || args+=("$1" "$value")
+}
+pin --config-digest "${INPUT_CONFIG_SHA256:-}"
+pin --policy-digest "${INPUT_POLICY_SHA256:-}"
+pin --waivers-digest "${INPUT_WAIVERS_SHA256:-}"
 
 # Reports: github goes to stdout (annotations, the job summary, step outputs), the others to files.
 report_dir="$(trim "${INPUT_REPORT_DIR:-}")"

@@ -61,15 +61,47 @@ def audit_env() -> dict[str, str]:
     }
 
 
+EXAMPLE_CONFIG = ROOT / "examples" / "gate.yaml"
+EXAMPLE_WAIVERS = ROOT / "examples" / "payments-api" / "waivers.yaml"
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@functools.cache
+def example_pins() -> dict[str, str]:
+    """The example config and waivers lie in this checkout; the tests treat them as a platform team
+    treats its reviewed config, pinning their digests (GATE_CONFIG_DIGEST, GATE_WAIVERS_DIGEST)."""
+    return {"GATE_CONFIG_DIGEST": _sha256(EXAMPLE_CONFIG), "GATE_WAIVERS_DIGEST": _sha256(EXAMPLE_WAIVERS)}
+
+
+def example_check_pins() -> dict[str, str]:
+    """example_pins as gate.check.CheckOptions takes them."""
+    pins = example_pins()
+    return {"config_digest": pins["GATE_CONFIG_DIGEST"], "waivers_digest": pins["GATE_WAIVERS_DIGEST"]}
+
+
+def _names_example_config(args: tuple[str | Path, ...], cwd: Path) -> bool:
+    return any((cwd / a).resolve() == EXAMPLE_CONFIG for a in map(str, args) if a.endswith("gate.yaml"))
+
+
 def run_gate(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> Run:
-    """Run `gate ARGS...` as a real subprocess (records go to a throwaway log unless env says)."""
+    """Run `gate ARGS...` as a real subprocess (records go to a throwaway log unless env says).
+
+    A run with the example config gets its pins (example_pins) unless `env` says otherwise.
+    """
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "GATE_"))
     }
     full_env["NO_COLOR"] = "1"
     full_env.update(audit_env())
+    if args and args[0] == "check" and _names_example_config(args, cwd or ROOT):
+        full_env.update(example_pins())
     full_env.update(env or {})
     proc = subprocess.run(
         [*GATE, *map(str, args)],

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.audit.logs import Keys, make_keys
-from tests.helpers import ROOT, run_gate
+from tests.helpers import ROOT, example_pins, run_gate
 from tests.opa_server_fixture import free_port
 
 EXAMPLE = ROOT / "examples" / "payments-api"
@@ -206,7 +206,9 @@ def test_no_audit_is_refused_where_the_environment_blocks(tmp_path: Path) -> Non
     config["audit"] = {"allow_no_audit": True}
     cfg = tmp_path / "gate.yaml"
     cfg.write_text(yaml.safe_dump(config))
-    assert run_gate("check", EXAMPLE, "--config", cfg, "--env", "prod", "--no-audit", env=PINNED).code == 1
+    waivers_pin = {"GATE_WAIVERS_DIGEST": example_pins()["GATE_WAIVERS_DIGEST"]}
+    run = run_gate("check", EXAMPLE, "--config", cfg, "--env", "prod", "--no-audit", env=PINNED | waivers_pin)
+    assert run.code == 1, run.stderr
 
 
 def test_a_signer_that_cannot_sign_fails_closed_where_the_environment_blocks() -> None:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
+from gate.trust import policy_digest
 from tests.helpers import ROOT, component_entity, run_gate, write_yaml
 
 EXAMPLE = ROOT / "examples" / "payments-api"
@@ -101,7 +102,20 @@ def test_engine_failure_in_prod_exits_3_and_never_passes(tmp_path: Path) -> None
         "}\n"
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity())
-    run = run_gate("check", cat, "--policy", pol, "--env", "prod", "--format", "json", cwd=tmp_path)
+    pin = policy_digest([pol])
+    run = run_gate(
+        "check",
+        cat,
+        "--policy",
+        pol,
+        "--policy-digest",
+        pin,
+        "--env",
+        "prod",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert run.code == 3
     assert run.json()["outcome"] == "error"
     assert "evaluation failed" in run.stderr and "--engine opa" in run.stderr
@@ -115,7 +129,20 @@ def test_conftest_style_user_policy(tmp_path: Path) -> None:
         'deny contains msg if {\n\tsome e in input.catalog\n\tnot e.entity.spec.system\n\tmsg := sprintf("%s has no system", [e.entity.metadata.name])\n}\n'
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity(system=None))
-    run = run_gate("check", cat, "--policy", pol, "--env", "prod", "--format", "json", cwd=tmp_path)
+    pin = policy_digest([pol])
+    run = run_gate(
+        "check",
+        cat,
+        "--policy",
+        pol,
+        "--policy-digest",
+        pin,
+        "--env",
+        "prod",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     found = [f for f in run.json()["findings"] if f["check"] == "CONFTEST-MAIN-DENY"]
     assert [(f["severity"], f["action"], f["message"]) for f in found] == [
         ("high", "block", "payments has no system")

@@ -60,3 +60,31 @@ def test_server_without_the_policies_says_to_push(tmp_path: Path) -> None:
 def test_opa_server_needs_a_url() -> None:
     run = run_gate("check", EXAMPLE, "--config", CONFIG, "--engine", "opa-server")
     assert run.code == 2 and "--opa-url" in run.stderr
+
+
+# A server whose gate.main was replaced: it answers warn for a finding that blocks.
+LYING_MAIN = """package gate.main
+
+decision := {
+	"outcome": "warn",
+	"findings": [{
+		"check": "SBOM-VULN-CRITICAL", "title": "t", "severity": "critical", "action": "block",
+		"message": "m", "subject": {"kind": "sbom", "path": null, "ref": null, "line": null},
+		"remediation": "r", "waiver": null,
+	}],
+}
+"""
+
+
+def test_an_outcome_the_findings_contradict_is_an_engine_failure(tmp_path: Path) -> None:
+    from gate.policy import PolicySet
+
+    lying = PolicySet(modules={"gate/main.rego": LYING_MAIN}, data={})
+    with opa_server(tmp_path, bundle=lying) as server:
+        run = run_gate(
+            "check", EXAMPLE, "--config", CONFIG, "--env", "prod", "--format", "json",
+            "--engine", "opa-server", "--opa-url", server.url, env=PINNED,
+        )  # fmt: skip
+    assert run.code == 3, run.stdout + run.stderr
+    assert run.json()["outcome"] == "error"
+    assert "says warn but its findings' actions make it block" in run.stderr

@@ -35,7 +35,7 @@ from gate.opa_push import push
 from gate.policy import PolicySet, build_policy_set
 from gate.waivers import load_waivers
 from tests.conftest import CORPUS
-from tests.helpers import ROOT, require_binary
+from tests.helpers import ROOT, example_check_pins, require_binary
 from tests.opa_server_fixture import opa_server
 
 EXAMPLES = ROOT / "examples"
@@ -187,7 +187,15 @@ def test_examples_agree(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     path, config = SCENARIOS[scenario]
-    opts = CheckOptions(paths=(path,), environment=env_name, config=config, env=PINNED)
+    pins = example_check_pins() if config == EXAMPLE_CONFIG else {}
+    opts = CheckOptions(
+        paths=(path,),
+        environment=env_name,
+        config=config,
+        env=PINNED,
+        config_digest=pins.get("config_digest"),
+        waivers_digest=pins.get("waivers_digest"),
+    )
     prepared = prepare(opts)
     sections = collect_paths([path], prepared.config.collect_settings())
     context = build_context(env_name, PINNED)

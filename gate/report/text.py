@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from gate.decision import Action, Decision, Finding, Outcome
+from gate.report.escape import terminal_safe as safe
 
 HEADINGS = {
     Action.BLOCK: ("BLOCKING", "red", "✖"),
@@ -31,7 +32,7 @@ class TextReporter:
         style = _styler(color)
         out: list[str] = []
         if decision.error:
-            out.append(style(f"error: {decision.error}", fg="red", bold=True))
+            out.append(style(f"error: {safe(decision.error)}", fg="red", bold=True))
         for action in (Action.BLOCK, Action.WARN, Action.WAIVED):
             group = [f for f in decision.findings if f.action is action]
             if not group:
@@ -51,18 +52,19 @@ class TextReporter:
 
     @staticmethod
     def _finding(f: Finding, mark: str, fg: str, style: Callable[..., str]) -> list[str]:
-        where = f.subject.location()
-        ref = f"  [{f.subject.ref}]" if f.subject.ref and f.subject.ref not in f.message else ""
+        # Every string here may come from the change under review: escaped, so none can start a line.
+        where = safe(f.subject.location())
+        ref = f"  [{safe(f.subject.ref)}]" if f.subject.ref and f.subject.ref not in f.message else ""
         lines = [
-            f"  {style(mark, fg=fg)} {style(f.check, bold=True)} ({f.severity})  {where}{ref}",
-            f"      {f.message}",
+            f"  {style(mark, fg=fg)} {style(safe(f.check), bold=True)} ({safe(f.severity)})  {where}{ref}",
+            f"      {safe(f.message)}",
         ]
         if f.remediation and f.action is not Action.WAIVED:
-            lines.append(f"      fix: {f.remediation}")
+            lines.append(f"      fix: {safe(f.remediation)}")
         if f.waiver:
-            w = f.waiver
+            w = {k: safe(str(f.waiver.get(k))) for k in ("id", "owner", "expires", "reason")}
             lines.append(
-                f"      waived by {w.get('id')} (owner {w.get('owner')}, expires {w.get('expires')}): {w.get('reason')}"
+                f"      waived by {w['id']} (owner {w['owner']}, expires {w['expires']}): {w['reason']}"
             )
         return lines
 
@@ -73,6 +75,6 @@ class TextReporter:
         counted = ", ".join(f"{n} {k}" for k, n in d.inputs.items() if n) or "no inputs"
         head = style(f"govgate: {word}", fg=OUTCOME_STYLE[d.outcome], bold=True)
         return (
-            f"{head} in {d.environment} — {s['block']} blocking, {s['warn']} warnings, {s['waived']} waived"
+            f"{head} in {safe(d.environment)} — {s['block']} blocking, {s['warn']} warnings, {s['waived']} waived"
             f" · inputs: {counted} · policy {d.policy_digest[:19]}…"
         )

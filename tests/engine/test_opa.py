@@ -11,6 +11,7 @@ from gate.engine.base import get_engine
 from gate.engine.opa import OpaEngine, locate_opa, module_path, write_modules
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
+from gate.trust import policy_digest
 from tests.helpers import ROOT, component_entity, require_binary, run_gate, write_yaml
 
 MAIN = """package gate.main
@@ -178,8 +179,9 @@ def test_builtin_error_exits_3_with_opas_message(opa: str, tmp_path: Path) -> No
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity())
     run = run_gate(
-        "check", cat, "--policy", pol, "--env", "prod", "--engine", "opa", "--format", "json", cwd=tmp_path
-    )
+        "check", cat, "--policy", pol, "--policy-digest", policy_digest([pol]), "--env", "prod",
+        "--engine", "opa", "--format", "json", cwd=tmp_path,
+    )  # fmt: skip
     assert run.code == 3
     assert run.json()["outcome"] == "error"
     assert f"user/{pol.as_posix().lstrip('/')}/broken.rego:6:" in run.stderr
@@ -191,7 +193,20 @@ def test_compile_error_exits_3_with_file_and_line(opa: str, tmp_path: Path) -> N
     pol.mkdir()
     (pol / "bad.rego").write_text("package gate.checks.custom.bad\n\nx := y\n")
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity())
-    run = run_gate("check", cat, "--policy", "pol", "--engine", "opa", "--env", "prod", cwd=tmp_path)
+    pin = policy_digest([pol])
+    run = run_gate(
+        "check",
+        cat,
+        "--policy",
+        "pol",
+        "--policy-digest",
+        pin,
+        "--engine",
+        "opa",
+        "--env",
+        "prod",
+        cwd=tmp_path,
+    )
     assert run.code == 3
     assert (
         "policy does not compile: user/pol/bad.rego:3:6: rego_unsafe_var_error: var y is unsafe" in run.stderr

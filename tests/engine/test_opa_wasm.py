@@ -14,6 +14,7 @@ from gate.engine.wasm_build import ENTRYPOINT, build_shipped, build_wasm, shippe
 from gate.engine.wasm_builtins import HOST_BUILTINS
 from gate.errors import EngineError
 from gate.policy import PolicySet, build_policy_set, shipped_modules
+from gate.trust import policy_digest
 from tests.helpers import ROOT, require_binary
 
 EXAMPLE = ROOT / "examples" / "payments-api"
@@ -125,7 +126,15 @@ def test_embedded_engine_runs_the_shipped_library_on_wasm_and_user_policies_on_r
     user = tmp_path / "pol"
     user.mkdir()
     (user / "x.rego").write_text("package gate.checks.team.x\n\nviolation contains 1 if false\n")
-    custom = run_check(CheckOptions(paths=(EXAMPLE,), environment="prod", policies=(user,), env=PINNED))
+    custom = run_check(
+        CheckOptions(
+            paths=(EXAMPLE,),
+            environment="prod",
+            policies=(user,),
+            policy_digest=policy_digest([user]),
+            env=PINNED,
+        )
+    )
     assert custom.engine["version"].startswith("regopy ")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import ROOT, audit_env
+from tests.helpers import ROOT, audit_env, component_entity, example_pins, write_yaml
 
 ACTION = ROOT / "action.yml"
 RUN_SCRIPT = ROOT / "scripts" / "action-run.sh"
@@ -33,6 +33,11 @@ INPUTS = {
     "environment",
     "paths",
     "config",
+    "config-from",
+    "config-sha256",
+    "policy-sha256",
+    "waivers-sha256",
+    "token",
     "formats",
     "report-dir",
     "audit-log",
@@ -353,6 +358,7 @@ def run_action(
 ) -> ActionRun:
     """Run scripts/action-run.sh as the action's gate step does, with `inputs` as its INPUT_ variables."""
     env = _github_env(tmp_path, workspace, gate_bin or _gate_bin())
+    inputs = {"config-from": "workspace", **inputs}
     env.update({"INPUT_" + name.upper().replace("-", "_"): value for name, value in inputs.items()})
     env.update(extra_env or {})
     proc = subprocess.run(
@@ -378,6 +384,9 @@ def _example_inputs(environment: str, **more: str) -> dict[str, str]:
         "environment": environment,
         "paths": "examples/payments-api",
         "config": "examples/gate.yaml",
+        # The example config lies in this checkout: pinned, as a reviewed config is.
+        "config-sha256": example_pins()["GATE_CONFIG_DIGEST"],
+        "waivers-sha256": example_pins()["GATE_WAIVERS_DIGEST"],
         "formats": "sarif,github",
         "signer": "auto",
         **more,
@@ -591,3 +600,89 @@ def test_a_missing_gate_is_a_usage_error(tmp_path: Path) -> None:
     run = run_action(tmp_path, {}, gate_bin=tmp_path / "no such gate", workspace=tmp_path)
     assert run.code == 2
     assert run.stdout.startswith("::error")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    proc = subprocess.run(["git", *args], cwd=cwd, env=git_env, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def _pull_request_checkout(tmp_path: Path, default_config: dict[str, Any] | None) -> Path:
+    """An origin whose default branch `main` holds `default_config` (if any) and a catalog file
+    that blocks in prod, and a checkout of a pull request that adds a lenient gate.yaml."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    entity = component_entity("payments")
+    del entity["spec"]["owner"]  # CATALOG-OWNER: high, blocks in prod
+    write_yaml(origin / "catalog-info.yaml", entity)
+    if default_config is not None:
+        write_yaml(origin / "gate.yaml", default_config)
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "main")
+    checkout = tmp_path / "checkout"
+    _git(tmp_path, "clone", "-q", str(origin), str(checkout))
+    _git(checkout, "checkout", "-q", "-b", "pull-request")
+    write_yaml(checkout / "gate.yaml", {"environments": {"prod": {"critical": "warn", "high": "warn"}}})
+    _git(checkout, "add", "-A")
+    _git(checkout, "commit", "-q", "-m", "lenient")
+    return checkout
+
+
+@pytest.mark.parametrize("default_config", [None, {"require": []}])
+def test_by_default_the_config_comes_from_the_default_branch(
+    tmp_path: Path, default_config: dict[str, Any] | None
+) -> None:
+    """A pull request that adds a lenient gate.yaml does not turn prod's block into a pass: the
+    action reads the default branch's config (or built-in defaults where it has none)."""
+    checkout = _pull_request_checkout(tmp_path, default_config)
+    run = run_action(
+        tmp_path,
+        {"environment": "prod", "paths": ".", "formats": "json", "signer": "local", "config-from": ""},
+        workspace=checkout,
+        extra_env={"GOVGATE_DEFAULT_BRANCH": "main"},
+    )
+    assert run.code == 1, run.stdout + run.stderr
+    decision = json.loads((Path(run.outputs["report-dir"]) / "govgate.json").read_text(encoding="utf-8"))
+    assert decision["outcome"] == "block"
+    config_source = decision["sources"][0]
+    assert config_source["origin"] == "outside the working tree"
+    assert "govgate-trusted" in config_source["path"]
+    assert ("has no gate.yaml" in run.stderr) is (default_config is None)
+
+
+def test_the_workspace_config_of_a_pull_request_is_refused_in_prod(tmp_path: Path) -> None:
+    checkout = _pull_request_checkout(tmp_path, None)
+    run = run_action(
+        tmp_path,
+        {
+            "environment": "prod",
+            "paths": ".",
+            "formats": "json",
+            "signer": "local",
+            "config-from": "workspace",
+        },
+        workspace=checkout,
+    )
+    assert run.code == 2, run.stdout + run.stderr
+    assert "gate.yaml: the config lies in the working tree" in run.stderr
+
+
+def test_a_default_branch_that_cannot_be_fetched_fails_closed(tmp_path: Path) -> None:
+    checkout = _pull_request_checkout(tmp_path, None)
+    _git(checkout, "remote", "set-url", "origin", str(tmp_path / "gone"))
+    run = run_action(
+        tmp_path,
+        {"environment": "prod", "paths": ".", "formats": "json", "signer": "local", "config-from": ""},
+        workspace=checkout,
+        extra_env={"GOVGATE_DEFAULT_BRANCH": "main"},
+    )
+    assert run.code == 2
+    assert "::error title=govgate::config-from: default-branch could not fetch" in run.stdout

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import ROOT, audit_env
+from tests.helpers import ROOT, audit_env, example_pins
 
 COMPONENT = ROOT / "templates" / "govgate.yml"
 EXAMPLE = ROOT / "examples" / "payments-api"
@@ -31,12 +31,21 @@ EXPECTED_INPUTS = {
     "environment",
     "paths",
     "config",
+    "config-from",
+    "config-sha256",
+    "policy-sha256",
+    "waivers-sha256",
     "image",
     "package",
     "signer",
     "audit-log",
     "allow-failure-on-warn",
     "warn-exit-code",
+}
+# The example config and waivers lie in the project checkout: pinned, as reviewed files are.
+PINS: dict[str, Any] = {
+    "config_sha256": example_pins()["GATE_CONFIG_DIGEST"],
+    "waivers_sha256": example_pins()["GATE_WAIVERS_DIGEST"],
 }
 NASTY = "$(touch pwned); rm -rf pwned-dir `touch pwned` 'q' \"dq\""
 MARKER = "pwned"
@@ -301,7 +310,7 @@ def _check_reports(run: JobRun, *, blocking: bool) -> None:
 
 
 def test_prod_blocks_and_writes_the_reports(project: Path) -> None:
-    run = run_job(project, environment="prod", paths="payments-api", config="gate.yaml")
+    run = run_job(project, environment="prod", paths="payments-api", config="gate.yaml", **PINS)
     assert run.code == 1, run.stdout + run.stderr
     _check_reports(run, blocking=True)
     decision = json.loads((project / "govgate.json").read_text(encoding="utf-8"))
@@ -340,6 +349,7 @@ def test_shell_metacharacters_in_inputs_are_data(tmp_path: Path, project: Path) 
         paths=f"  {NASTY}/payments-api  \n\n",
         config=f"{NASTY}/gate.yaml",
         audit_log=f"audit {NASTY}",
+        **PINS,
     )
     assert run.code == 1, run.stdout + run.stderr
     _check_reports(run, blocking=True)
@@ -434,3 +444,32 @@ def test_empty_paths_mean_the_project(tmp_path: Path, project: Path) -> None:
     assert run.code == 0, run.stdout + run.stderr
     argv = json.loads(argv_file.read_text(encoding="utf-8"))
     assert argv[argv.index("--") + 1 :] == ["."]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    ident = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    ident |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **ident}, capture_output=True, check=True)
+
+
+def test_config_from_the_default_branch_ignores_the_merge_requests_config(tmp_path: Path) -> None:
+    """A merge request that adds a lenient gate.yaml still blocks in prod: the job reads the
+    default branch's tree, which has no gate.yaml (built-in defaults)."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    shutil.copytree(EXAMPLE, origin / "payments-api")
+    (origin / "payments-api" / "waivers.yaml").unlink()
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "main")
+    project = tmp_path / "project"
+    _git(tmp_path, "clone", "-q", str(origin), str(project))
+    lenient = {"environments": {"prod": {"critical": "warn", "high": "warn"}}}
+    (project / "gate.yaml").write_text(json.dumps(lenient), encoding="utf-8")
+    base = {"environment": "prod", "paths": "payments-api", "extra_env": {"CI_DEFAULT_BRANCH": "main"}}
+    trusted = run_job(project, config_from="default-branch", **base)  # type: ignore[arg-type]
+    assert trusted.code == 1, trusted.stdout + trusted.stderr
+    assert "main has no gate.yaml: built-in defaults" in trusted.stdout
+    untrusted = run_job(project, **base)  # type: ignore[arg-type]
+    assert untrusted.code == 2, untrusted.stdout + untrusted.stderr
+    assert "gate.yaml: the config lies in the working tree" in untrusted.stderr

@@ -54,8 +54,10 @@ def _gate_check(env_name: str) -> tuple[int, dict[str, Any]]:
 
 
 def _comparable(decision: dict[str, Any], prefix: str = "") -> Any:
-    """The decision without what differs per run or per place: audit, engine, input digest, folder."""
-    text = json.dumps({k: v for k, v in decision.items() if k not in ("audit", "engine", "input")})
+    """The decision without what differs per run or per place: audit, engine, input digest, folder,
+    and where the config came from (the server's own, against the pinned one of `gate check`)."""
+    skip = ("audit", "engine", "input", "sources")
+    text = json.dumps({k: v for k, v in decision.items() if k not in skip})
     return json.loads(text.replace(prefix, "") if prefix else text)
 
 
