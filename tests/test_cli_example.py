@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from gate.cli import main
 from gate.trust import policy_digest
-from tests.helpers import ROOT, component_entity, run_gate, write_yaml
+from tests.helpers import ROOT, component_entity, example_pins, run_gate, write_yaml
 
 EXAMPLE = ROOT / "examples" / "payments-api"
 CONFIG = ROOT / "examples" / "gate.yaml"
@@ -183,3 +183,23 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
     assert "gate/schemas/input.schema.json" in names
     assert "gate/schemas/backstage/entity.schema.json" in names
     assert not any(n.endswith("_test.rego") and not n.startswith("gate/policies/") for n in names)
+
+
+def test_the_pins_the_readme_and_the_workflow_show_are_the_examples() -> None:
+    """The README's prod command and this repository's workflow pin the example's digests: they
+    must be the digests of the files as they are, or the commands shown would be refused."""
+    pins = example_pins()
+    for shown in (ROOT / "README.md", ROOT / ".github" / "workflows" / "govgate-pull-request.yml"):
+        text = shown.read_text(encoding="utf-8")
+        assert pins["GATE_CONFIG_DIGEST"] in text, shown
+        assert pins["GATE_WAIVERS_DIGEST"] in text, shown
+
+
+def test_the_readmes_prod_command_blocks_as_shown() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index(".venv/bin/gate check examples/payments-api --config examples/gate.yaml --env prod")
+    command = readme[start : readme.index("```", start)].replace("\\\n", " ").split()
+    assert command[0] == ".venv/bin/gate"
+    run = run_gate(*command[1:], env={**PINNED, "GATE_CONFIG_DIGEST": "", "GATE_WAIVERS_DIGEST": ""})
+    assert run.code == 1, run.stderr
+    assert "BLOCKING (2)" in run.stdout
