@@ -1,7 +1,7 @@
 import type { RootConfigService } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { postCheck, checkEndpoint, type CheckContext, type Decision, type Finding } from '../client';
-import { findingLines, summaryLine } from '../report';
+import { findingLines, logSafe, summaryLine } from '../report';
 import { DEFAULT_LIMITS, readFiles, selectFiles, WorkspaceError, type FileLimits } from '../workspace';
 
 export const ACTION_ID = 'govgate:check';
@@ -218,7 +218,7 @@ export function createGovgateCheckAction(options: GovgateCheckActionOptions = {}
 
       if (decision.outcome === 'error') {
         throw new Error(
-          `govgate could not decide (HTTP ${status}): ${decision.error || 'engine or audit failure'}; ` +
+          `govgate could not decide (HTTP ${status}): ${logSafe(decision.error || 'engine or audit failure')}; ` +
             'the check fails closed, so the template stops before publishing',
         );
       }
@@ -254,7 +254,7 @@ export function logDecision(logger: StepLogger, decision: Decision): void {
     if (fix) log.call(logger, fix);
   }
   if (decision.outcome === 'error') {
-    logger.error(`govgate: ERROR: ${decision.error || 'the gate could not decide'}`);
+    logger.error(`govgate: ERROR: ${logSafe(decision.error || 'the gate could not decide')}`);
   }
   (decision.outcome === 'block' || decision.outcome === 'error' ? logger.error : logger.info).call(
     logger,
