@@ -50,6 +50,9 @@ class CheckOptions:
     config_digest: str | None = None
     policy_digest: str | None = None
     waivers_digest: str | None = None
+    # What the change under review controls, where it is not the working directory and the
+    # checked paths (gate.trust.untrusted_roots); None: those.
+    working_tree: tuple[Path, ...] | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # Collect many files in forked worker processes (gate.collect.parallel): for callers that
     # run no threads of their own, such as the command line.
@@ -104,7 +107,7 @@ def _sources(
 ) -> tuple[tuple[trust.Source, ...], tuple[str, ...]]:
     """Judge where the config, policies, trust root and waivers come from; refuse what the change
     under review could have written where the environment blocks."""
-    roots = trust.untrusted_roots(opts.paths, opts.env)
+    roots = trust.untrusted_roots(opts.paths, opts.env, opts.working_tree)
     if config.source is None:
         if opts.config_digest is not None:
             raise ConfigError("--config-digest pins a config, but none was read", "pass --config FILE")

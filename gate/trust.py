@@ -47,10 +47,19 @@ class Source:
         return {"kind": self.kind, "path": self.path, "digest": self.digest, "origin": self.origin}
 
 
-def untrusted_roots(paths: Iterable[Path], env: Mapping[str, str]) -> tuple[Path, ...]:
+def untrusted_roots(
+    paths: Iterable[Path], env: Mapping[str, str], working_tree: Iterable[Path] | None = None
+) -> tuple[Path, ...]:
     """The folders and files the change under review controls: the working directory, the CI
-    checkout, every checked path, and the git working tree each of these lies in."""
-    roots = [Path.cwd(), *(Path(env[v]) for v in WORKSPACE_VARIABLES if env.get(v)), *paths]
+    checkout, every checked path, and the git working tree each of these lies in.
+
+    A caller whose change does not lie on this machine (`gate serve`, where it arrives in the
+    request) names what it controls instead, as `working_tree`.
+    """
+    if working_tree is not None:
+        roots = list(working_tree)
+    else:
+        roots = [Path.cwd(), *(Path(env[v]) for v in WORKSPACE_VARIABLES if env.get(v)), *paths]
     out: list[Path] = []
     for root in roots:
         try:

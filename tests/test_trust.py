@@ -7,6 +7,7 @@ real `gate check` in it, as a CI job does (the working directory is the checkout
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -244,3 +245,21 @@ def test_policy_digest_command_prints_the_pin(tmp_path: Path) -> None:
     assert policy_digest([moved]) == run.stdout.strip()
     (moved / "a.rego").write_text("package a\n\nx := 1\n", encoding="utf-8")
     assert policy_digest([moved]) != run.stdout.strip()
+
+
+def test_a_caller_that_names_the_working_tree_trusts_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`gate serve` receives the change in the request: its own config beside it is its operator's."""
+    from gate.check import CheckOptions, prepare
+
+    server = tmp_path / "server"
+    write_yaml(server / "gate.yaml", LENIENT)
+    monkeypatch.chdir(server)
+    request = tmp_path / "request"
+    request.mkdir()
+    opts = CheckOptions(paths=(request,), environment="prod", config=Path("gate.yaml"), env={})
+    with pytest.raises(Exception, match="working tree"):
+        prepare(opts)
+    prepared = prepare(dataclasses.replace(opts, working_tree=(request,)))
+    assert [s.origin for s in prepared.sources] == ["outside the working tree"]
