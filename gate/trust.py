@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,14 +92,24 @@ def lies_in(path: Path, roots: Iterable[Path]) -> bool:
 
 
 def file_digest(path: Path) -> str:
-    """`sha256:<hex>` of a file's bytes, as `sha256sum` prints them."""
+    """`sha256:<hex>` of a regular file's bytes, as `sha256sum` prints them.
+
+    Opened without blocking and refused unless it is a regular file: a FIFO or a device planted
+    where a policy or waivers file is expected would otherwise hang the gate or never end.
+    """
     h = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", "check the path", path=str(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("not a regular file", "name a regular file", path=str(path))
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", "check the path", path=str(path)) from None
     return "sha256:" + h.hexdigest()
 
 

@@ -263,3 +263,16 @@ def test_a_caller_that_names_the_working_tree_trusts_its_own_folder(
         prepare(opts)
     prepared = prepare(dataclasses.replace(opts, working_tree=(request,)))
     assert [s.origin for s in prepared.sources] == ["outside the working tree"]
+
+
+def test_a_fifo_in_a_policy_folder_is_refused_not_waited_for(tmp_path: Path) -> None:
+    import os
+
+    repo = _repo(tmp_path)
+    evil = repo / ".evil"
+    evil.mkdir()
+    os.mkfifo(evil / "hang.rego")
+    write_yaml(repo / "gate.yaml", {"policies": ["./.evil"]})
+    run = run_gate("check", ".", "--env", "dev", cwd=repo, timeout=60)
+    assert run.code == 2
+    assert "hang.rego: not a regular file" in _one_error_line(run.stderr)
