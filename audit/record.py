@@ -38,6 +38,9 @@ class DecisionFacts:
     gate_version: str
     stored_input: str | None = None
     record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The origin of the log the record is written to (its log key's name): the record names the
+    # one log it belongs to, so it cannot be spliced into another log signed by the same org key.
+    log_origin: str | None = None
 
 
 def _sha256_hex(digest: str) -> str:
@@ -85,6 +88,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
         "storedInput": facts.stored_input,
         "context": {k: facts.context.get(k) for k in CONTEXT_FIELDS},
     }
+    if facts.log_origin is not None:
+        detail["log"] = facts.log_origin
     if d.get("error"):
         detail["error"] = d["error"]
     predicate: dict[str, Any] = {
