@@ -108,7 +108,8 @@ def _refusal(path: str, exc: OSError, root: str, parts: Sequence[str]) -> LogErr
     try:
         mode = os.lstat(os.path.join(root, *parts[:-1])).st_mode
         if parts[:-1] and not stat.S_ISDIR(mode):
-            return LogError(f"{os.path.join(root, *parts[:-1])}: {kind_of(mode)}, refused", DAMAGED_HINT)
+            folder = "/".join(parts[:-1])
+            return LogError(f"{path}: its folder {folder} is {kind_of(mode)}: refused", DAMAGED_HINT)
         mode = os.lstat(path).st_mode
     except OSError:
         return LogError(f"{path}: cannot read ({exc.strerror})", DAMAGED_HINT)
@@ -457,7 +458,7 @@ class AuditLog:
             if cp.size > 0:
                 tree = self._tree_through(self.entry(cp.size - 1), cp)
         while self.present(ENTRIES, entry_name(tree.size)):
-            self._adopt(tree, self.entry(tree.size), verifier.name, check)
+            self._adopt(tree, self.entry(tree.size), verifier, check)
         return tree
 
     def _tree_through(self, last: Entry, cp: Checkpoint) -> CompactTree:
@@ -475,11 +476,13 @@ class AuditLog:
             )
         return tree
 
-    def _adopt(self, tree: CompactTree, entry: Entry, origin: str, check: RecordCheck | None) -> None:
+    def _adopt(
+        self, tree: CompactTree, entry: Entry, verifier: NoteVerifier, check: RecordCheck | None
+    ) -> None:
         where = self.file(ENTRIES, entry_name(tree.size))
         if entry.index != tree.size or entry.proof != tuple(reversed(tree.nodes)):
             raise LogError(f"{where}: does not extend the log", DAMAGED_HINT)
-        refused = self._not_adoptable(entry, origin, check)
+        refused = self._not_adoptable(entry, verifier, check)
         if refused:
             raise LogError(
                 f"{where}: a leftover entry past the checkpoint was not adopted: {refused}",
@@ -490,7 +493,7 @@ class AuditLog:
         if entry.root != tree.root():
             raise LogError(f"{where}: its root is not the tree it ends", DAMAGED_HINT)
 
-    def _not_adoptable(self, entry: Entry, origin: str, check: RecordCheck | None) -> str | None:
+    def _not_adoptable(self, entry: Entry, verifier: NoteVerifier, check: RecordCheck | None) -> str | None:
         """Why a leftover entry must not be adopted (None when it may be): its record must be there,
         verify, name this log and agree with the entry, and its stored input must be there."""
         try:
@@ -503,10 +506,10 @@ class AuditLog:
             statement = check(data) if check is not None else statement_of(data)
         except AuditError as exc:
             return f"its record does not verify ({exc})"
+        foreign = not_of_log(detail_of(statement), verifier.name, verifier.vkey)
+        if foreign:
+            return foreign
         detail = detail_of(statement)
-        named = detail.get("log")
-        if named != origin:
-            return f"its record belongs to log {named!r}, not to this log {origin!r}"
         if detail.get("recordId") != entry.record_id or detail.get("storedInput") != entry.input:
             return "its record's id or stored input is not the entry's"
         if entry.input is not None:
@@ -553,6 +556,16 @@ class AuditLog:
             os.replace(self._temp(data), target)
         except OSError as exc:
             raise LogError(f"{target}: cannot write ({exc.strerror})") from None
+
+
+def not_of_log(detail: dict[str, Any], origin: str, vkey: str) -> str | None:
+    """Why a record's detail does not name the log of this origin and verifier key (None if it does)."""
+    named = detail.get("log")
+    if named != origin:
+        return f"the record belongs to log {named!r}, not to this log {origin!r}"
+    if detail.get("logKey") != vkey:
+        return f"the record names log key {detail.get('logKey')!r}, not this log's {vkey!r}"
+    return None
 
 
 def statement_of(data: bytes) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from audit.log import (
     blob_name,
     entry_name,
     kind_of,
+    not_of_log,
     open_checkpoint,
     sha256_digest,
     statement_of,
@@ -169,7 +170,7 @@ class _EntryResult:
     problems: tuple[Problem, ...]
 
 
-def _check_entry(log: AuditLog, index: int, trust: Trust, origin: str | None) -> _EntryResult:
+def _check_entry(log: AuditLog, index: int, trust: Trust, origin: tuple[str, str] | None) -> _EntryResult:
     where = f"{ENTRIES}/{entry_name(index)}"
     problems: list[Problem] = []
     try:
@@ -194,7 +195,7 @@ def _what(exc: LogError) -> str:
     return str(exc).split(": ", 1)[-1]
 
 
-def _check_record(log: AuditLog, entry: Entry, trust: Trust, origin: str | None) -> list[Problem]:
+def _check_record(log: AuditLog, entry: Entry, trust: Trust, origin: tuple[str, str] | None) -> list[Problem]:
     where = f"{RECORDS}/{blob_name(entry.record)}"
     try:
         data = log.record(entry.record)
@@ -220,25 +221,23 @@ def _check_record(log: AuditLog, entry: Entry, trust: Trust, origin: str | None)
         )
     if detail.get("storedInput") != entry.input:
         problems.append(Problem(where, "the stored input it names is not the entry's", entry.index))
-    if origin is not None and detail.get("log") != origin:
+    foreign = not_of_log(detail, *origin) if origin is not None else None
+    if foreign:
         problems.append(
-            Problem(
-                where,
-                f"the record belongs to log {detail.get('log')!r}, not to this log {origin!r} "
-                "(spliced in from another log)",
-                entry.index,
-            )
+            Problem(where, f"{foreign} (spliced in from another log, or the log key replaced)", entry.index)
         )
     return problems
 
 
-def _check_chunk(path: str, indices: Sequence[int], trust: Trust, origin: str | None) -> list[_EntryResult]:
+def _check_chunk(
+    path: str, indices: Sequence[int], trust: Trust, origin: tuple[str, str] | None
+) -> list[_EntryResult]:
     log = AuditLog(Path(path))
     return [_check_entry(log, i, trust, origin) for i in indices]
 
 
 # What forked workers check against: set by the parent before it forks (keys do not pickle).
-_FORKED: tuple[str, Trust, str | None] | None = None
+_FORKED: tuple[str, Trust, tuple[str, str] | None] | None = None
 
 
 def _check_forked(indices: range) -> list[_EntryResult]:
@@ -334,7 +333,7 @@ def verify_log(
     for i in range(size):
         if i not in entries and cp is not None and i >= cp.size:
             report.problems.append(Problem(f"{ENTRIES}/{entry_name(i)}", "missing (deleted)", i))
-    origin = verifier.name if verifier is not None else None
+    origin = (verifier.name, verifier.vkey) if verifier is not None else None
     results = _run_entries(log, range(size), trust, origin, workers)
     wanted = {c.size for _, c in _saved(saved, verifier, report)}
     roots = _tree(results, report, wanted)
@@ -408,7 +407,7 @@ def _latest(
 
 
 def _run_entries(
-    log: AuditLog, indices: range, trust: Trust, origin: str | None, workers: int | None
+    log: AuditLog, indices: range, trust: Trust, origin: tuple[str, str] | None, workers: int | None
 ) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
     if len(indices) < PARALLEL_FROM or count <= 1:

@@ -130,6 +130,7 @@ def write_record(
         facts,
         stored_input=sha256_digest(stored) if stored is not None else facts.stored_input,
         log_origin=log_key.name,
+        log_key=log_key.verifier.vkey,
     )
     payload = canonical(build_statement(facts))
     bundle = bundle_bytes(signer.sign(payload))

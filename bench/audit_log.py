@@ -99,6 +99,7 @@ def build_log(folder: Path, count: int) -> Path:
                 sha256_digest(stored),
                 facts.record_id,
                 log_key.name,
+                log_key.verifier.vkey,
             )
             items.append(
                 (bundle_bytes(signer.sign(canonical(build_statement(facts)))), facts.record_id, stored)

@@ -432,7 +432,7 @@ def show(
     Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
     """
     from audit.errors import AuditError
-    from audit.log import AuditLog, sha256_digest
+    from audit.log import AuditLog, not_of_log, sha256_digest
     from audit.merkle import verify_inclusion
     from audit.query import find, prove_in_checkpoint
     from audit.record import detail_of
@@ -465,8 +465,9 @@ def show(
         if sha256_digest(data) != entry.record:
             raise AuditError("the record file's digest is not the entry's")
         verified = verify_record(data, trust)
-        if detail_of(verified.statement).get("log") != verifier.name:
-            raise AuditError(f"the record does not belong to this log {verifier.name!r}")
+        foreign = not_of_log(detail_of(verified.statement), verifier.name, verifier.vkey)
+        if foreign:
+            raise AuditError(foreign)
         if not verify_inclusion(
             entry.leaf_hash(), entry.index, entry.index + 1, list(entry.proof), entry.root
         ):

@@ -199,7 +199,7 @@ def test_append_many_sequences_a_batch_under_one_lock(tmp_path: Path, keys: Keys
     from audit.signer import LocalSigner
 
     def named(f: DecisionFacts) -> DecisionFacts:
-        return dataclasses.replace(f, log_origin=keys.verifier().name)
+        return dataclasses.replace(f, log_origin=keys.verifier().name, log_key=keys.verifier().vkey)
 
     log = tmp_path / "log"
     make_log(log, keys, 2)
