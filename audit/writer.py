@@ -61,7 +61,10 @@ def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
         try:
             write_private(path, (skey + "\n").encode())
             (path.parent / LOG_PUB).write_text(vkey + "\n", encoding="utf-8")
-            notices.append(f"created a log key for the audit log at {path}")
+            notices.append(
+                f"created a log key for the audit log at {path} (verifier key {path.parent / LOG_PUB}: "
+                "auditors pin it with `gate audit verify --log-key`)"
+            )
         except FileExistsError:
             pass  # another process created it first
         except OSError as exc:

@@ -190,6 +190,7 @@ def keygen(out: Path) -> None:
     \b
     audit.key and log.key are written with mode 0600; never overwritten. In CI, keep the PEM of
     audit.key in a secret and pass it as GATE_SIGNING_KEY, and log.key's line as GATE_LOG_KEY.
+    Give audit.pub and log.pub to the auditor: `gate audit verify --key audit.pub --log-key log.pub`.
     """
     from audit.errors import AuditError
     from audit.keys import keygen as make_keys
