@@ -350,7 +350,7 @@ class AuditLog:
         """Hold the sequencer lock (blocking until other writers are done)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.file(LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.file(LOCK), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise LogError(f"{self.path}: cannot open the log ({exc.strerror})") from None
         try:
@@ -540,6 +540,9 @@ class AuditLog:
             return
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            mode = os.lstat(target.parent).st_mode
+            if not stat.S_ISDIR(mode):  # never write through a link to somewhere else
+                raise LogError(f"{target.parent}: {kind_of(mode)}, not a folder: refused", DAMAGED_HINT)
             tmp = self._temp(data, sync=False)
             try:
                 os.link(tmp, target)
@@ -561,6 +564,8 @@ class AuditLog:
 def not_of_log(detail: dict[str, Any], origin: str, vkey: str) -> str | None:
     """Why a record's detail does not name the log of this origin and verifier key (None if it does)."""
     named = detail.get("log")
+    if named is None:
+        return f"the record names no log, so it is not known to belong to this log {origin!r}"
     if named != origin:
         return f"the record belongs to log {named!r}, not to this log {origin!r}"
     if detail.get("logKey") != vkey:

@@ -240,7 +240,7 @@ def _check_chunk(
 _FORKED: tuple[str, Trust, tuple[str, str] | None] | None = None
 
 
-def _check_forked(indices: range) -> list[_EntryResult]:
+def _check_forked(indices: Sequence[int]) -> list[_EntryResult]:
     assert _FORKED is not None
     path, trust, origin = _FORKED
     return _check_chunk(path, indices, trust, origin)
@@ -328,15 +328,26 @@ def verify_log(
     verifier = _log_verifier(log, log_key, report)
     cp = _latest(log, verifier, bool(entries), report)
     report.checkpoint = cp
-    size = max([cp.size if cp else 0, *(i + 1 for i in entries)])
+    # The log ends where its checkpoint says, or later where entries an interrupted append left
+    # follow on without a gap. Work is linear in the files present, never in a size or an index
+    # someone wrote into the folder.
+    size = cp.size if cp is not None else 0
+    while size in entries:
+        size += 1
     report.size = size
-    for i in range(size):
-        if i not in entries and cp is not None and i >= cp.size:
-            report.problems.append(Problem(f"{ENTRIES}/{entry_name(i)}", "missing (deleted)", i))
+    for i in sorted(i for i in entries if i >= size):
+        report.problems.append(
+            Problem(
+                f"{ENTRIES}/{entry_name(i)}",
+                "an entry past the end of the log, after a missing one (planted, or the ones before it deleted)",
+                i,
+            )
+        )
     origin = (verifier.name, verifier.vkey) if verifier is not None else None
-    results = _run_entries(log, range(size), trust, origin, workers)
+    present = sorted(i for i in entries if i < size)
+    results = _with_gaps(_run_entries(log, present, trust, origin, workers), size)
     wanted = {c.size for _, c in _saved(saved, verifier, report)}
-    roots = _tree(results, report, wanted)
+    roots = _tree(results, report, wanted, size)
     report.root = roots.get(size)
     _final(cp, roots, size, report)
     _compare_saved(saved, verifier, roots, size, report)
@@ -406,8 +417,35 @@ def _latest(
         return None
 
 
+def _with_gaps(results: Sequence[_EntryResult], size: int) -> list[_EntryResult]:
+    """results (in index order) with one missing-entry result for each run of absent indices."""
+    out: list[_EntryResult] = []
+    expected = 0
+    for r in results:
+        if r.index > expected:
+            out.append(_gap(expected, r.index - 1))
+        out.append(r)
+        expected = r.index + 1
+    if expected < size:
+        out.append(_gap(expected, size - 1))
+    return out
+
+
+def _gap(first: int, last: int) -> _EntryResult:
+    what = "missing (deleted)"
+    if last > first:
+        what += f", and the {last - first} entries after it, up to {entry_name(last)}"
+    return _EntryResult(
+        first, None, None, None, None, None, (Problem(f"{ENTRIES}/{entry_name(first)}", what, first),)
+    )
+
+
 def _run_entries(
-    log: AuditLog, indices: range, trust: Trust, origin: tuple[str, str] | None, workers: int | None
+    log: AuditLog,
+    indices: Sequence[int],
+    trust: Trust,
+    origin: tuple[str, str] | None,
+    workers: int | None,
 ) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
     if len(indices) < PARALLEL_FROM or count <= 1:
@@ -427,7 +465,7 @@ def _run_entries(
     return out
 
 
-def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int]) -> dict[int, bytes]:
+def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int], size: int) -> dict[int, bytes]:
     """Recompute the tree from every leaf in order; entries whose checkpoint disagrees are problems."""
     tree = CompactTree()
     roots: dict[int, bytes] = {0: tree.root()}
@@ -449,7 +487,7 @@ def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int]) -> 
             )
             broken = True
             continue
-        if tree.size in wanted or tree.size == len(results):
+        if tree.size in wanted or tree.size == size:
             roots[tree.size] = tree.root()
     return roots
 

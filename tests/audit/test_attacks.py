@@ -360,3 +360,40 @@ def test_a_rollback_fails_against_a_saved_checkpoint_or_expected_size(tmp_path: 
     run = verify(log, keys, *pinned(keys), "--expect-size", "4", "--format", "json")
     report = json.loads(run.stdout)
     assert run.code == 1 and report["size"] == 3 and report["root"] == root and not report["ok"]
+
+
+def test_a_planted_far_entry_or_huge_checkpoint_size_costs_nothing(tmp_path: Path, keys: Keys) -> None:
+    from audit.note import Checkpoint, sign_note
+
+    log = tmp_path / "log"
+    three(log, keys)
+    shutil.copy(log / ENTRIES / entry_name(2), log / ENTRIES / "999999999999.json")
+    run = limited("audit", "verify", "--log", log, "--key", keys.pub, *pinned(keys), timeout=60)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert (
+        "FAIL index 999999999999: entries/999999999999.json: an entry past the end of the log" in run.stdout
+    )
+    # a folder key the attacker made, and a checkpoint claiming 2**63 entries
+    (log / ENTRIES / "999999999999.json").unlink()
+    skey, vkey = new_log_key()
+    signer = NoteSigner.from_skey(skey)
+    (log / LOG_PUB).write_text(vkey + "\n")
+    (log / CHECKPOINT).write_text(sign_note(Checkpoint(signer.name, 2**63, b"\0" * 32).to_text(), [signer]))
+    run = limited("audit", "verify", "--log", log, "--key", keys.pub, "--trust-log-key-in-folder", timeout=60)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert (
+        f"FAIL index 3: entries/{entry_name(3)}: missing (deleted), and the {2**63 - 4} entries after it"
+        in (run.stdout)
+    )
+
+
+def test_the_writer_never_writes_through_a_linked_folder(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    three(log, keys)
+    elsewhere = tmp_path / "elsewhere"
+    (log / RECORDS).rename(elsewhere)
+    (log / RECORDS).symlink_to(elsewhere)
+    before = set(elsewhere.iterdir())
+    with pytest.raises(AuditError, match="a symbolic link"):
+        write_record(keys.settings(log), facts(9), document(9))
+    assert set(elsewhere.iterdir()) == before
