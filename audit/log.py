@@ -55,8 +55,8 @@ MAX_BYTES = {
     LOG_PUB: 4096,
     CHECKPOINT: 64 * 1024,
     ENTRIES: 64 * 1024,
-    RECORDS: 256 * 1024 * 1024,
-    INPUTS: 1024 * 1024 * 1024,
+    RECORDS: 1024 * 1024 * 1024,  # a record of ~3 million findings
+    INPUTS: 2 * 1024 * 1024 * 1024,  # verify streams inputs through sha256; replay loads one
 }
 READ_CHUNK = 1024 * 1024
 # O_NOFOLLOW: a symbolic link in the log is refused, never followed (to /dev/zero, or out of the
