@@ -539,14 +539,21 @@ def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], e
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
+        from gate.report.escape import terminal_safe
+
+        # findings and environments come from the stored inputs, i.e. from the changes reviewed
         for c in result.changes:
-            click.echo(f"index {c.index} ({c.environment}): {c.before} -> {c.after}")
+            click.echo(terminal_safe(f"index {c.index} ({c.environment}): {c.before} -> {c.after}"))
             for a in c.added:
-                click.echo(f"  + {a}")
+                click.echo(terminal_safe(f"  + {a}"))
             for r in c.removed:
-                click.echo(f"  - {r}")
+                click.echo(terminal_safe(f"  - {r}"))
         for s in result.skipped:
-            click.echo(f"skipped {s}")
+            click.echo(terminal_safe(f"skipped {s}"))
         moves = ", ".join(f"{k}: {v}" for k, v in sorted(result.transitions.items())) or "no outcome changes"
-        click.echo(f"{result.replayed} decisions replayed, {len(result.changes)} would change ({moves})")
+        click.echo(
+            terminal_safe(
+                f"{result.replayed} decisions replayed, {len(result.changes)} would change ({moves})"
+            )
+        )
     sys.exit(ExitCode.BLOCKED if result.changes else ExitCode.OK)
