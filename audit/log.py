@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.envelope import open_bundle
+from audit.envelope import OpenedBundle, open_bundle
 from audit.errors import AuditError
 from audit.merkle import CompactTree, leaf_hash
 from audit.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, open_note, sign_note
@@ -90,12 +90,12 @@ def kind_of(mode: int) -> str:
 
 def _open_in_log(root: str, parts: Sequence[str]) -> int:
     """An fd of root/parts..., opened without following a symbolic link at any level below root."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    if len(parts) == 1:
+        return os.open(os.path.join(root, parts[0]), OPEN_FLAGS)
+    # the folder itself must not be a link either: open it with O_NOFOLLOW, then the file in it
+    folder = os.path.join(root, *parts[:-1])
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     try:
-        for folder in parts[:-1]:
-            nxt = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
         return os.open(parts[-1], OPEN_FLAGS, dir_fd=fd)
     finally:
         os.close(fd)
@@ -576,7 +576,11 @@ def not_of_log(detail: dict[str, Any], origin: str, vkey: str) -> str | None:
 def statement_of(data: bytes) -> dict[str, Any]:
     """The govgate decision statement a record bundle holds, decoded (its signature not checked);
     AuditError says what is malformed."""
-    bundle = open_bundle(data)
+    return bundle_statement(open_bundle(data))
+
+
+def bundle_statement(bundle: OpenedBundle) -> dict[str, Any]:
+    """The govgate decision statement of an opened bundle; AuditError says what is malformed."""
     try:
         statement = json.loads(bundle.payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -37,12 +37,12 @@ from audit.log import (
     LogError,
     MissingFile,
     blob_name,
+    bundle_statement,
     entry_name,
     kind_of,
     not_of_log,
     open_checkpoint,
     sha256_digest,
-    statement_of,
 )
 from audit.merkle import CompactTree, verify_inclusion
 from audit.note import Checkpoint, NoteVerifier
@@ -132,7 +132,7 @@ def verify_record(data: bytes, trust: Trust) -> VerifiedRecord:
     if bundle.payload_type != PAYLOAD_TYPE:
         raise AuditError(f"payload type {bundle.payload_type!r} is not {PAYLOAD_TYPE}")
     signer = _verify_keyless(bundle, data, trust) if bundle.keyless else _verify_key(bundle, trust)
-    return VerifiedRecord(statement_of(data), signer)
+    return VerifiedRecord(bundle_statement(bundle), signer)
 
 
 def _verify_key(bundle: OpenedBundle, trust: Trust) -> str:
