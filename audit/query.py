@@ -11,8 +11,9 @@ from typing import Any
 
 from audit.envelope import open_bundle
 from audit.errors import AuditError
-from audit.log import AuditLog, Entry, LogError
+from audit.log import CHECKPOINT, AuditLog, Entry, MissingFile, open_checkpoint
 from audit.merkle import consistency_proof, verify_consistency
+from audit.note import NoteVerifier
 from audit.record import detail_of
 
 
@@ -74,10 +75,8 @@ def iter_records(log: AuditLog) -> Iterator[Listed]:
     while True:
         try:
             entry = log.entry(index)
-        except LogError as exc:
-            if "missing" in str(exc):
-                return
-            raise
+        except MissingFile:
+            return
         yield Listed(index, entry, decode(log, entry))
         index += 1
 
@@ -141,13 +140,14 @@ def find(log: AuditLog, ref: str) -> Listed:
     return hits[0]
 
 
-def prove_in_checkpoint(log: AuditLog, entry: Entry) -> tuple[str, list[bytes]]:
-    """The log's signed checkpoint and a consistency proof from the tree the entry ended to it.
+def prove_in_checkpoint(log: AuditLog, entry: Entry, verifier: NoteVerifier) -> tuple[str, list[bytes]]:
+    """The log's checkpoint, signed by verifier's key, and a consistency proof from the tree the
+    entry ended to it.
 
     Reads every entry's leaf up to the checkpoint; AuditError if the proof does not hold.
     """
     text = log.checkpoint_text()
-    cp = log.checkpoint(log.verifier())
+    cp = open_checkpoint(text, verifier, str(log.file(CHECKPOINT)))
     if entry.index >= cp.size:
         raise AuditError(
             f"entry {entry.index} is past the checkpoint (size {cp.size}): an append was interrupted"

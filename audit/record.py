@@ -38,6 +38,11 @@ class DecisionFacts:
     gate_version: str
     stored_input: str | None = None
     record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The log the record is written to: its origin (the log key's name) and its verifier key. The
+    # record names the one log it belongs to, under its own signature, so it cannot be spliced into
+    # another log signed by the same org key, nor the log's key be swapped without it showing.
+    log_origin: str | None = None
+    log_key: str | None = None
 
 
 def _sha256_hex(digest: str) -> str:
@@ -87,6 +92,10 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     }
     if d.get("sources"):
         detail["sources"] = d["sources"]
+    if facts.log_origin is not None:
+        detail["log"] = facts.log_origin
+    if facts.log_key is not None:
+        detail["logKey"] = facts.log_key
     if d.get("error"):
         detail["error"] = d["error"]
     predicate: dict[str, Any] = {

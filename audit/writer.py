@@ -6,6 +6,7 @@ This is the audit package's public entry for the gate: `AuditSettings` says wher
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from typing import Any
 from audit.compact import compact_json
 from audit.envelope import bundle_bytes
 from audit.errors import AuditError
-from audit.keys import LOG_KEY, LOG_PUB, new_log_key, write_private
-from audit.log import AuditLog, sha256_digest
+from audit.keys import LOG_KEY, LOG_PUB, PublicKey, new_log_key, write_private
+from audit.log import AuditLog, RecordCheck, sha256_digest, statement_of
 from audit.mask import mask, needs_mask
 from audit.note import NoteError, NoteSigner
 from audit.record import DecisionFacts, build_statement, canonical
-from audit.signer import DEFAULT_KEY_DIR, KeyChoice, make_signer
+from audit.signer import DEFAULT_KEY_DIR, KeyChoice, LocalSigner, RecordSigner, make_signer
 
 DEFAULT_LOG = Path(".gate") / "audit"
 
@@ -60,7 +61,10 @@ def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
         try:
             write_private(path, (skey + "\n").encode())
             (path.parent / LOG_PUB).write_text(vkey + "\n", encoding="utf-8")
-            notices.append(f"created a log key for the audit log at {path}")
+            notices.append(
+                f"created a log key for the audit log at {path} (verifier key {path.parent / LOG_PUB}: "
+                "auditors pin it with `gate audit verify --log-key`)"
+            )
         except FileExistsError:
             pass  # another process created it first
         except OSError as exc:
@@ -79,6 +83,26 @@ def _signer(text: str, source: str) -> NoteSigner:
         raise AuditError(
             f"{source}: not a log signer key ({exc})", "use the log.key from `gate audit keygen`"
         ) from None
+
+
+def adoption_check(signer: RecordSigner) -> RecordCheck:
+    """How a writer checks the record of a leftover entry before adopting it: a local signer
+    verifies its signature with its own key (a record it did not sign is refused); a keyless
+    writer decodes it (its certificate is checked by `gate audit verify`)."""
+    if not isinstance(signer, LocalSigner):
+        return statement_of
+    from audit.verify import Trust, verify_record
+
+    own = Trust(keys=(PublicKey(signer.key.private.public_key(), "this gate's signing key"),))
+
+    def check(data: bytes) -> dict[str, Any]:
+        from audit.envelope import open_bundle
+
+        if open_bundle(data).keyless:
+            raise AuditError("it is signed keyless, and this gate signs with a local key")
+        return verify_record(data, own).statement
+
+    return check
 
 
 def write_record(
@@ -105,19 +129,16 @@ def write_record(
     stored = None
     if document is not None:
         stored = stored_input if stored_input is not None else stored_input_bytes(document, document_json)
-    if stored is not None:
-        facts = DecisionFacts(
-            decision=facts.decision,
-            context=facts.context,
-            subjects=facts.subjects,
-            time_ns=facts.time_ns,
-            gate_version=facts.gate_version,
-            stored_input=sha256_digest(stored),
-            record_id=facts.record_id,
-        )
+    facts = dataclasses.replace(
+        facts,
+        stored_input=sha256_digest(stored) if stored is not None else facts.stored_input,
+        log_origin=log_key.name,
+        log_key=log_key.verifier.vkey,
+    )
     payload = canonical(build_statement(facts))
     bundle = bundle_bytes(signer.sign(payload))
-    appended = AuditLog(settings.log).append(bundle, facts.record_id, stored, log_key)
+    log = AuditLog(settings.log)
+    appended = log.append(bundle, facts.record_id, stored, log_key, adoption_check(signer))
     return {
         "record": appended.record,
         "index": appended.index,

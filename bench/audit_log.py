@@ -28,7 +28,8 @@ def _keys(folder: Path) -> tuple[Any, str, Path]:
     key = generate_record_key()
     pub = folder / "audit.pub"
     pub.write_bytes(key.public_pem())
-    skey, _ = new_log_key()
+    skey, vkey = new_log_key()
+    (folder / "log.pub").write_text(vkey + "\n", encoding="utf-8")  # what the auditor pins
     return key, skey, pub
 
 
@@ -97,6 +98,8 @@ def build_log(folder: Path, count: int) -> Path:
                 facts.gate_version,
                 sha256_digest(stored),
                 facts.record_id,
+                log_key.name,
+                log_key.verifier.vkey,
             )
             items.append(
                 (bundle_bytes(signer.sign(canonical(build_statement(facts)))), facts.record_id, stored)
@@ -112,7 +115,19 @@ def verify_time(count: int, reps: int) -> dict[str, Any]:
         start = time.perf_counter()
         pub = build_log(folder, count)
         built = time.perf_counter() - start
-        cmd = [*gate_cmd(), "audit", "verify", "--log", str(folder / "log"), "--key", str(pub)]
+        cmd = [
+            *gate_cmd(),
+            "audit",
+            "verify",
+            "--log",
+            str(folder / "log"),
+            "--key",
+            str(pub),
+            "--log-key",
+            str(folder / "log.pub"),
+            "--expect-size",
+            str(count),
+        ]
         result = scenario(
             f"audit: gate audit verify, {count:,} records",
             cmd,
@@ -122,7 +137,8 @@ def verify_time(count: int, reps: int) -> dict[str, Any]:
             {0},
         )
     result["command"] = (
-        f"gate audit verify --log LOG --key audit.pub ({count:,} records, built in {built:.0f} s)"
+        f"gate audit verify --log LOG --key audit.pub --log-key log.pub ({count:,} records, "
+        f"built in {built:.0f} s)"
     )
     return result
 

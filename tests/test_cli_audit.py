@@ -103,19 +103,29 @@ def test_keygen_keys_sign_through_config_and_env(tmp_path: Path) -> None:
     cfg.write_text(yaml.safe_dump(config))
     env = {**PINNED, "GATE_AUDIT_LOG": "", "GATE_SIGNING_KEY": "", "GATE_LOG_KEY": ""}
     assert run_gate("check", EXAMPLE, "--config", cfg, "--env", "dev", env=env).code == 0
-    code, out, _ = audit("verify", "--log", tmp_path / "audit-log", "--key", tmp_path / "k" / "audit.pub")
+    pub = tmp_path / "k" / "audit.pub"
+    code, out, _ = audit(
+        "verify", "--log", tmp_path / "audit-log", "--key", pub, "--log-key", tmp_path / "k" / "log.pub"
+    )
+    assert code == 0 and "1 records" in out
+    # the config's audit.log_key (the writer's log.key) pins the same log key
+    code, out, _ = audit("verify", "--log", tmp_path / "audit-log", "--key", pub, "--config", cfg)
     assert code == 0 and "1 records" in out
 
 
 def test_walk_through_checkpoint_verify_list_show(walk: Path, keys: Keys, tmp_path: Path) -> None:
-    code, checkpoint, _ = audit("checkpoint", "--log", walk)
+    code, checkpoint, _ = audit("checkpoint", "--log", walk, "--log-key", keys.log_pub)
     assert code == 0 and checkpoint.splitlines()[1] == "3"
     saved = tmp_path / "saved.checkpoint"
     saved.write_text(checkpoint)
-    code, out, _ = audit("verify", "--log", walk, "--key", keys.pub, "--checkpoint", saved)
-    assert code == 0 and out.strip().endswith(
-        "3 records, checkpoints, Merkle tree, signatures and files verified"
+    code, out, err = audit(
+        "verify", "--log", walk, "--key", keys.pub, "--log-key", keys.log_pub, "--checkpoint", saved
     )
+    root = checkpoint.splitlines()[2]
+    assert code == 0 and out.strip().endswith(
+        f"3 records, checkpoints, Merkle tree, signatures and files verified; tree size 3, root {root}"
+    )
+    assert err == ""  # bounded by the saved checkpoint: no warning
 
     code, out, _ = audit("list", "--log", walk, "--format", "json")
     rows = [json.loads(line) for line in out.splitlines()]
@@ -137,12 +147,13 @@ def test_walk_through_checkpoint_verify_list_show(walk: Path, keys: Keys, tmp_pa
     assert audit("list", "--log", walk, "--repository", "*/acme/*")[1].splitlines()[-1] == "3 record(s)"
     assert audit("list", "--log", walk, "--since", "yesterday")[0] == 2
 
-    code, out, _ = audit("show", "--log", walk, "1", "--key", keys.pub)
+    pins = ("--key", keys.pub, "--log-key", keys.log_pub)
+    code, out, _ = audit("show", "--log", walk, "1", *pins)
     shown = json.loads(out)
     assert code == 0 and shown["index"] == 1 and shown["signer"].startswith("key ")
     assert shown["statement"]["predicate"]["https://govgate.dev/decision/v1"]["outcome"] == "warn"
-    by_id = json.loads(audit("show", "--log", walk, shown["id"], "--key", keys.pub)[1])
-    by_digest = json.loads(audit("show", "--log", walk, shown["record"][:20], "--key", keys.pub)[1])
+    by_id = json.loads(audit("show", "--log", walk, shown["id"], *pins)[1])
+    by_digest = json.loads(audit("show", "--log", walk, shown["record"][:20], *pins)[1])
     assert by_id == by_digest == shown
 
 
@@ -154,22 +165,26 @@ def test_verify_after_tampering_exits_1_and_names_the_problem(walk: Path, keys: 
     entry = json.loads((log / "entries" / "000000000001.json").read_text())
     record = log / "records" / ("sha256-" + entry["record"][7:] + ".json")
     record.write_bytes(record.read_bytes().replace(b"DSSE", b"DSSe") + b" ")
-    code, out, _ = audit("verify", "--log", log, "--key", keys.pub)
+    code, out, _ = audit("verify", "--log", log, "--key", keys.pub, "--log-key", keys.log_pub)
     assert code == 1
     assert out.splitlines()[0] == (
         f"FAIL index 1: records/{record.name}: record modified: its digest is not the one the entry holds"
     )
-    code, out, _ = audit("verify", "--log", log, "--key", keys.pub, "--format", "json")
+    code, out, _ = audit(
+        "verify", "--log", log, "--key", keys.pub, "--log-key", keys.log_pub, "--format", "json"
+    )
     report = json.loads(out)
     assert code == 1 and report["ok"] is False and report["problems"][0]["index"] == 1
 
 
 def test_verify_usage_errors_exit_2(tmp_path: Path, keys: Keys, walk: Path) -> None:
-    assert audit("verify", "--log", tmp_path / "none", "--key", keys.pub)[0] == 2
-    assert audit("verify", "--log", walk, "--identity", "no-equals-sign")[0] == 2
-    assert audit("verify", "--log", walk, "--key", tmp_path / "missing.pub")[0] == 2
-    run = run_gate("audit", "verify", "--log", walk, cwd=tmp_path)  # no .gate/keys/audit.pub here
-    assert run.code == 2 and "--key" in run.stderr
+    pinned = ("--log-key", keys.log_pub)
+    assert audit("verify", "--log", tmp_path / "none", "--key", keys.pub, *pinned)[0] == 2
+    assert audit("verify", "--log", walk, "--identity", "no-equals-sign", *pinned)[0] == 2
+    assert audit("verify", "--log", walk, "--key", tmp_path / "missing.pub", *pinned)[0] == 2
+    assert audit("verify", "--log", walk, "--key", keys.pub, "--log-key", keys.pub)[0] == 2
+    run = run_gate("audit", "verify", "--log", walk, *pinned, cwd=tmp_path)
+    assert run.code == 2 and "--key" in run.stderr and run.stderr.count("\n") == 1
 
 
 def test_replay_lists_decisions_a_stricter_config_would_change(walk: Path, tmp_path: Path) -> None:
@@ -258,16 +273,24 @@ def test_readme_walk_through(tmp_path: Path) -> None:
     assert "created a signing key for audit records at .gate/keys/audit.key" in err
     code, _, err = gate("check", EXAMPLE, "--config", CONFIG, "--env", "prod")
     assert code == 1 and "created" not in err
-    code, checkpoint, _ = gate("audit", "checkpoint")
+    assert (tmp_path / ".gate" / "keys" / "log.pub").is_file()  # beside log.key, for the auditor
+    pins = ("--key", ".gate/keys/audit.pub", "--log-key", ".gate/keys/log.pub")
+    code, checkpoint, _ = gate("audit", "checkpoint", "--log-key", ".gate/keys/log.pub")
     (tmp_path / "saved.checkpoint").write_text(checkpoint)
-    code, out, _ = gate("audit", "verify", "--checkpoint", "saved.checkpoint")
-    assert (
-        code == 0
-        and out == "OK: .gate/audit: 2 records, checkpoints, Merkle tree, signatures and files verified\n"
+    code, out, err = gate("audit", "verify", *pins, "--checkpoint", "saved.checkpoint")
+    root = checkpoint.splitlines()[2]
+    assert code == 0 and out == (
+        "OK: .gate/audit: 2 records, checkpoints, Merkle tree, signatures and files verified; "
+        f"tree size 2, root {root}\n"
     )
+    assert err == ""
+    code, out, err = gate("audit", "verify", *pins)
+    assert code == 0 and err.startswith("gate: warning: nothing bounds .gate/audit from below")
+    code, out, _ = gate("audit", "verify", *pins, "--expect-size", "3")
+    assert code == 1 and "FAIL --expect-size: log truncated or rolled back: 3 entries expected" in out
     code, out, _ = gate("audit", "list", "--env", "prod", "--outcome", "block")
     assert code == 0 and out.splitlines()[-1] == "1 record(s)"
-    code, out, _ = gate("audit", "show", "1")
+    code, out, _ = gate("audit", "show", "1", *pins)
     assert code == 0 and json.loads(out)["index"] == 1
     code, out, _ = gate("audit", "replay", "--config", ROOT / "examples" / "gate-next.yaml")
     assert code == 1
@@ -286,4 +309,4 @@ def test_refused_input_is_recorded_as_an_error(tmp_path: Path, keys: Keys) -> No
     assert row["outcome"] == "error" and str(bad) in row["error"]
     code, out, _ = audit("replay", "--log", log, "--config", CONFIG)
     assert code == 0 and "skipped index 0: no stored input" in out
-    assert audit("verify", "--log", log, "--key", keys.pub)[0] == 0
+    assert audit("verify", "--log", log, "--key", keys.pub, "--log-key", keys.log_pub)[0] == 0

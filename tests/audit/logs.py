@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.keys import RecordKey, generate_record_key, new_log_key, record_key_pem
+from audit.note import NoteSigner, NoteVerifier
 from audit.record import DecisionFacts
 from audit.writer import AuditSettings, write_record
 
@@ -20,6 +21,11 @@ class Keys:
     record: RecordKey
     log_skey: str
     pub: Path
+    log_pub: Path
+
+    def verifier(self) -> NoteVerifier:
+        """The log key's verifier (what an auditor pins)."""
+        return NoteSigner.from_skey(self.log_skey).verifier
 
     def settings(self, log: Path, **extra: Any) -> AuditSettings:
         """Settings that write into log with these keys."""
@@ -37,13 +43,16 @@ class Keys:
 
 
 def make_keys(folder: Path) -> Keys:
-    """New keys; the record key's public PEM at folder/audit.pub."""
+    """New keys; the record key's public PEM at folder/audit.pub, the log's verifier key at
+    folder/log.pub."""
     folder.mkdir(parents=True, exist_ok=True)
     key = generate_record_key()
     pub = folder / "audit.pub"
     pub.write_bytes(key.public_pem())
-    skey, _ = new_log_key()
-    return Keys(key, skey, pub)
+    skey, vkey = new_log_key()
+    log_pub = folder / "log.pub"
+    log_pub.write_text(vkey + "\n", encoding="utf-8")
+    return Keys(key, skey, pub, log_pub)
 
 
 def decision(n: int, outcome: str = "block", environment: str = "prod") -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -18,6 +19,7 @@ from audit.keys import load_public_key
 from audit.log import CHECKPOINT, ENTRIES, AuditLog, LogError, entry_name
 from audit.merkle import verify_inclusion
 from audit.note import NoteSigner, NoteVerifier
+from audit.record import DecisionFacts
 from audit.verify import Trust, verify_log
 from audit.writer import write_record
 from tests.audit.logs import Keys, document, facts, make_keys, make_log
@@ -122,12 +124,12 @@ def test_writer_adopts_an_entry_past_the_checkpoint(tmp_path: Path, keys: Keys) 
     make_log_one = write_record(keys.settings(log), facts(3), document(3))
     # as if the writer had died after the entry, before the checkpoint: put the old one back
     (log / CHECKPOINT).write_text(before, "utf-8")
-    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)), log_key=keys.verifier())
     assert report.ok and report.size == 4 and "an append was interrupted" in report.notes[0]
     nxt = write_record(keys.settings(log), facts(4), document(4))
     assert (make_log_one["index"], nxt["index"]) == (3, 4)
     assert AuditLog(log).size() == 5
-    assert verify_log(log, Trust(keys=(load_public_key(keys.pub),))).notes == []
+    assert verify_log(log, Trust(keys=(load_public_key(keys.pub),)), log_key=keys.verifier()).notes == []
 
 
 def test_a_damaged_log_is_not_appended_to(tmp_path: Path, keys: Keys) -> None:
@@ -152,7 +154,7 @@ def test_eight_processes_fifty_decisions_each(tmp_path: Path, keys: Keys) -> Non
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()
-    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)), log_key=keys.verifier())
     assert report.ok, [p.line() for p in report.problems]
     assert report.size == 400 and report.notes == []
     ids = {AuditLog(log).entry(i).record_id.split("-")[0] for i in range(400)}
@@ -172,15 +174,15 @@ def test_writers_killed_at_random_moments_leave_a_log_that_verifies(tmp_path: Pa
             p.send_signal(signal.SIGKILL)
             p.wait(timeout=30)
             kills += p.returncode == -signal.SIGKILL
-        report = verify_log(log, trust)
+        report = verify_log(log, trust, log_key=keys.verifier())
         assert report.ok, (round_, [p.line() for p in report.problems])
         interrupted += any("interrupted" in note for note in report.notes)
     assert kills >= 20
     assert interrupted > 0  # some kills landed in the middle of an append
-    size = verify_log(log, trust).size
+    size = verify_log(log, trust, log_key=keys.verifier()).size
     nxt = write_record(keys.settings(log), facts(0, record_id="after-the-crashes"), document(0))
     assert nxt["index"] == size
-    final = verify_log(log, trust)
+    final = verify_log(log, trust, log_key=keys.verifier())
     assert final.ok and final.size == size + 1
     assert not list(log.glob(".tmp-*"))  # the next append cleared what the killed writers left
 
@@ -196,15 +198,18 @@ def test_append_many_sequences_a_batch_under_one_lock(tmp_path: Path, keys: Keys
     from audit.record import build_statement, canonical
     from audit.signer import LocalSigner
 
+    def named(f: DecisionFacts) -> DecisionFacts:
+        return dataclasses.replace(f, log_origin=keys.verifier().name, log_key=keys.verifier().vkey)
+
     log = tmp_path / "log"
     make_log(log, keys, 2)
     signer = LocalSigner(keys.record)
     items = [
-        (bundle_bytes(signer.sign(canonical(build_statement(facts(i))))), f"rec-{i}", None)
+        (bundle_bytes(signer.sign(canonical(build_statement(named(facts(i)))))), f"rec-{i}", None)
         for i in range(2, 7)
     ]
     done = AuditLog(log).append_many(items, NoteSigner.from_skey(keys.log_skey))
     assert [a.index for a in done] == [2, 3, 4, 5, 6]
     assert AuditLog(log).checkpoint_text() == done[-1].checkpoint
-    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)))
+    report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)), log_key=keys.verifier())
     assert report.ok and report.size == 7

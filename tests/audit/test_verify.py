@@ -67,7 +67,7 @@ def record_file(log: Path, i: int) -> Path:
 
 
 def test_intact_log_verifies(log: Path, keys: Keys) -> None:
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert report.ok, lines(report)
     assert report.size == SIZE and report.notes == []
     assert report.checkpoint is not None and report.checkpoint.size == SIZE
@@ -80,9 +80,9 @@ def test_intact_log_verifies_in_worker_processes(
 
     monkeypatch.setattr(verify, "PARALLEL_FROM", 2)
     monkeypatch.setattr(verify, "CHUNK", 2)
-    assert verify_log(log, trust(keys), workers=2).ok
+    assert verify_log(log, trust(keys), workers=2, log_key=keys.verifier()).ok
     record_file(log, 4).write_bytes(record_file(log, 4).read_bytes().replace(b'"sig":"', b'"sig":"A'))
-    assert [p.index for p in verify_log(log, trust(keys), workers=2).problems] == [4]
+    assert [p.index for p in verify_log(log, trust(keys), workers=2, log_key=keys.verifier()).problems] == [4]
 
 
 def flip(path: Path, old: bytes, new: bytes) -> None:
@@ -142,7 +142,7 @@ def _forge(path: Path) -> None:
 def test_tampering_is_found_and_named(name: str, log: Path, keys: Keys) -> None:
     tamper, index, message = TAMPERINGS[name]
     tamper(log)
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert not report.ok
     found = [p for p in report.problems if message in p.what]
     assert found, lines(report)
@@ -157,7 +157,7 @@ def test_records_swapped_between_entries(log: Path, keys: Keys) -> None:
     entry_file(log, 2).write_bytes(
         entry_file(log, 2).read_bytes().replace(str(b["record"]).encode(), str(a["record"]).encode())
     )
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert {p.index for p in report.problems} >= {1, 2}, lines(report)
     assert any("inclusion proof does not verify" in p.what for p in report.problems)
 
@@ -167,7 +167,7 @@ def test_entry_with_a_valid_proof_elsewhere_breaks_the_tree(log: Path, keys: Key
     other = tmp_path / "other"
     make_log(other, make_keys(tmp_path / "k2"), SIZE)
     shutil.copy(entry_file(other, 3), entry_file(log, 3))
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert [p.index for p in report.problems if p.index is not None][:1] == [3], lines(report)
 
 
@@ -177,8 +177,10 @@ def test_truncation_behind_a_saved_checkpoint(log: Path, keys: Keys, checkpoints
     for i in (4, 5):
         entry_file(log, i).unlink()
     (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
-    assert verify_log(log, trust(keys)).ok  # without the auditor's checkpoint a cut log is consistent
-    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)])
+    assert verify_log(
+        log, trust(keys), log_key=keys.verifier()
+    ).ok  # without the auditor's checkpoint a cut log is consistent
+    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)], log_key=keys.verifier())
     assert lines(report) == [
         "saved.checkpoint: log truncated or rolled back: this checkpoint has 6 entries, the log 4"
     ]
@@ -192,7 +194,7 @@ def test_rollback_and_new_history_is_a_fork(log: Path, keys: Keys, checkpoints: 
     (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
     for i in (40, 50):
         write_record(keys.settings(log), facts(i), document(i))
-    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)])
+    report = verify_log(log, trust(keys), [("saved.checkpoint", saved)], log_key=keys.verifier())
     assert any(p.where == "saved.checkpoint" and p.what.startswith("fork:") for p in report.problems), lines(
         report
     )
@@ -209,7 +211,9 @@ def test_history_rewritten_before_a_saved_checkpoint(
     (rewritten / CHECKPOINT).write_text(checkpoints[1], encoding="utf-8")
     for i in range(20, 25):
         write_record(keys.settings(rewritten), facts(i), document(i))
-    report = verify_log(rewritten, trust(keys), [("at-3.checkpoint", str(saved_small))])
+    report = verify_log(
+        rewritten, trust(keys), [("at-3.checkpoint", str(saved_small))], log_key=keys.verifier()
+    )
     assert any("history rewritten (fork)" in p.what for p in report.problems), lines(report)
 
 
@@ -219,7 +223,7 @@ def test_two_saved_checkpoints_of_one_size_are_a_fork(log: Path, keys: Keys, tmp
     write_record(keys.settings(log), facts(7), document(7))
     write_record(keys.settings(twin), facts(8), document(8))
     mine, theirs = (log / CHECKPOINT).read_text("utf-8"), (twin / CHECKPOINT).read_text("utf-8")
-    report = verify_log(log, trust(keys), [("mine", mine), ("theirs", theirs)])
+    report = verify_log(log, trust(keys), [("mine", mine), ("theirs", theirs)], log_key=keys.verifier())
     assert [p.where for p in report.problems] == ["theirs", "theirs"], lines(report)
     assert report.problems[0].what.startswith("fork: mine has the same size 7")
 
@@ -227,13 +231,18 @@ def test_two_saved_checkpoints_of_one_size_are_a_fork(log: Path, keys: Keys, tmp
 def test_saved_checkpoint_signed_by_another_key_is_forged(log: Path, keys: Keys, tmp_path: Path) -> None:
     other = tmp_path / "other"
     make_log(other, make_keys(tmp_path / "k2"), 2)
-    report = verify_log(log, trust(keys), [("other.checkpoint", (other / CHECKPOINT).read_text("utf-8"))])
+    report = verify_log(
+        log,
+        trust(keys),
+        [("other.checkpoint", (other / CHECKPOINT).read_text("utf-8"))],
+        log_key=keys.verifier(),
+    )
     assert len(report.problems) == 1 and "forged, or of another log" in report.problems[0].what
 
 
-def test_record_signed_by_a_key_not_allowed(log: Path, tmp_path: Path) -> None:
+def test_record_signed_by_a_key_not_allowed(log: Path, keys: Keys, tmp_path: Path) -> None:
     stranger = make_keys(tmp_path / "stranger")
-    report = verify_log(log, trust(stranger))
+    report = verify_log(log, trust(stranger), log_key=keys.verifier())
     assert [p.index for p in report.problems] == list(range(SIZE))
     assert all("which is not an allowed key" in p.what for p in report.problems)
 
@@ -244,13 +253,13 @@ def test_record_signed_by_an_allowed_key_with_a_bad_signature(log: Path, keys: K
     sig = doc["dsseEnvelope"]["signatures"][0]["sig"]
     doc["dsseEnvelope"]["signatures"][0]["sig"] = ("B" if sig[0] == "A" else "A") + sig[1:]
     path.write_text(json.dumps(doc))
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert any(p.index == 1 and "record modified" in p.what for p in report.problems)
 
 
 def test_duplicate_record_id(log: Path, keys: Keys) -> None:
     write_record(keys.settings(log), facts(99, record_id="rec-2"), document(99))
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert lines(report) == [
         f"index {SIZE}: {ENTRIES}/{entry_name(SIZE)}: duplicate record id rec-2 (also at index 2)"
     ]
@@ -260,15 +269,22 @@ def test_log_key_replaced(log: Path, keys: Keys, tmp_path: Path) -> None:
     other = tmp_path / "other"
     make_log(other, make_keys(tmp_path / "k2"), 1)
     shutil.copy(other / LOG_PUB, log / LOG_PUB)
-    report = verify_log(log, trust(keys))
-    assert not report.ok
-    assert [p.where for p in report.problems] == [CHECKPOINT]
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
+    assert [p.where for p in report.problems] == [LOG_PUB]
+    assert "is not the pinned log key" in report.problems[0].what
+    # trusting the folder's key, the checkpoint no longer verifies with it
+    report = verify_log(log, trust(keys), log_key=None)
+    assert report.problems[0].where == CHECKPOINT
     assert "checkpoint signature does not verify with the log key" in report.problems[0].what
+    assert all("not to this log" in p.what for p in report.problems[1:]), lines(report)
+    assert any("--trust-log-key-in-folder" in w for w in report.warnings)
 
 
 def test_checkpoint_deleted(log: Path, keys: Keys) -> None:
     (log / CHECKPOINT).unlink()
-    assert lines(verify_log(log, trust(keys))) == [f"{CHECKPOINT}: missing (deleted)"]
+    assert lines(verify_log(log, trust(keys), log_key=keys.verifier())) == [
+        f"{CHECKPOINT}: missing (deleted)"
+    ]
 
 
 def test_interrupted_append_leaves_notes_not_problems(log: Path, keys: Keys) -> None:
@@ -278,18 +294,50 @@ def test_interrupted_append_leaves_notes_not_problems(log: Path, keys: Keys) -> 
     import hashlib
 
     (log / RECORDS / blob_name("sha256:" + hashlib.sha256(orphan).hexdigest())).write_bytes(orphan)
-    report = verify_log(log, trust(keys))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert report.ok, lines(report)
     assert len(report.notes) == 2
 
 
 def test_not_a_log_is_a_usage_error(tmp_path: Path, keys: Keys) -> None:
     with pytest.raises(UsageError):
-        verify_log(tmp_path / "nowhere", trust(keys))
+        verify_log(tmp_path / "nowhere", trust(keys), log_key=keys.verifier())
     with pytest.raises(UsageError):
-        verify_log(tmp_path, trust(keys))
+        verify_log(tmp_path, trust(keys), log_key=None)
+    # with the log key pinned, an empty folder is a log whose every file was deleted
+    report = verify_log(tmp_path, trust(keys), log_key=keys.verifier())
+    assert lines(report) == [f"{LOG_PUB}: missing (deleted)"]
 
 
 def test_secrets_are_masked_in_stored_inputs(log: Path) -> None:
     stored = AuditLog(log).stored_input(str(entry_doc(log, 0)["input"]))
     assert b"s3cret" not in stored and b'"token":"[masked]"' in stored
+
+
+def test_records_written_before_records_named_their_log_still_verify(tmp_path: Path) -> None:
+    """Logs already written are not rewritten: their records, which name no log, verify (bound to
+    the log by its signed checkpoint), with a note saying so; a foreign record is still caught."""
+    from audit.envelope import bundle_bytes
+    from audit.record import build_statement, canonical
+    from audit.signer import KeyChoice, make_signer
+    from audit.writer import adoption_check, load_log_key
+
+    keys = make_keys(tmp_path / "keys")
+    log = tmp_path / "log"
+    settings = keys.settings(log)
+    signer = make_signer("local", KeyChoice(None, settings.key_pem), {}, [])
+    log_key = load_log_key(settings, [])
+    for n in range(3):
+        old = facts(n)  # no log_origin: as records were written before
+        assert old.log_origin is None
+        payload = canonical(build_statement(old))
+        AuditLog(log).append(
+            bundle_bytes(signer.sign(payload)), old.record_id, None, log_key, adoption_check(signer)
+        )
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
+    assert report.ok, lines(report)
+    assert report.size == 3
+    assert any("3 record(s) predate records naming their log" in n for n in report.notes)
+    write_record(keys.settings(log), facts(3), document(3))  # a new record names its log
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
+    assert report.ok and any("3 record(s)" in n for n in report.notes)

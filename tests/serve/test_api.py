@@ -74,6 +74,12 @@ def _record_statement(log: Path, index: int, tmp_path: Path) -> dict[str, Any]:
     return {"detail": detail, "subjects": verified.statement["subject"], "record": entry.record}
 
 
+def _log_key() -> Any:
+    from audit.note import NoteSigner
+
+    return NoteSigner.from_skey(audit_env()["GATE_LOG_KEY"]).verifier
+
+
 def _trust(tmp_path: Path) -> Any:
     from audit.keys import load_public_key, load_record_key
     from audit.verify import Trust
@@ -392,7 +398,7 @@ def test_every_decision_gets_a_verifiable_record(tmp_path: Path) -> None:
     indexes = sorted(d["audit"]["index"] for d in decisions)
     assert indexes == list(range(len(bodies)))  # one record per decision, none for the refusal
 
-    report = verify_log(log, _trust(tmp_path))
+    report = verify_log(log, _trust(tmp_path), log_key=_log_key())
     assert report.ok, [p.line() for p in report.problems]
     assert report.size == len(bodies)
 
@@ -423,5 +429,8 @@ def test_gate_audit_verify_accepts_the_servers_log(tmp_path: Path) -> None:
         log = running.audit_log
     assert resp.status_code in (200, 422), resp.text
     _trust(tmp_path)
-    run = run_gate("audit", "verify", "--log", log, "--key", tmp_path / "audit.pub")
+    (tmp_path / "log.pub").write_text(_log_key().vkey + "\n")
+    run = run_gate(
+        "audit", "verify", "--log", log, "--key", tmp_path / "audit.pub", "--log-key", tmp_path / "log.pub"
+    )
     assert run.code == 0, run.stdout + run.stderr
