@@ -15,7 +15,7 @@ from gate.cli_options import engine_options, policy_input_options
 from gate.errors import ExitCode, GateError
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
-DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_REQUEST_TIMEOUT_S = 30.0  # under the Backstage action's 60 s, so its users get the error
 DEFAULT_BODY_TIMEOUT_S = 30.0
 DEFAULT_MAX_FINDINGS = 10_000
 MAX_WORKERS = 64

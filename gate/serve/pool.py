@@ -150,7 +150,7 @@ class WorkerPool:
         self._test_hooks = env.get(TEST_HOOKS_ENV) == "1"
         self._ctx = _context()
         self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._live: set[int] = set()
+        self._live: dict[int, _Worker] = {}  # by pid: every started worker not yet retired
         self._lock = threading.Lock()
         self._closed = False
         self.engine_version = "unknown"
@@ -180,12 +180,20 @@ class WorkerPool:
         replaced; the other workers go on.
         """
         deadline = time.monotonic() + timeout
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            return Lost(
-                f"no worker was free within the server's {timeout:g}-second limit (--request-timeout); "
-                f"all {self._limits.workers} are busy. Retry later, or start the server with more --workers"
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return Lost(
+                    f"no worker was free within the server's {timeout:g}-second limit "
+                    f"(--request-timeout); all {self._limits.workers} are busy. Retry later, or start "
+                    "the server with more --workers"
+                )
+            if worker.process.is_alive():
+                break
+            # Died while idle (say, the kernel's OOM killer): not this request's doing.
+            log.error(
+                "a worker %s while idle; starting a new one", self._retire(worker, replace=True, ending=True)
             )
         try:
             worker.conn.send(job)
@@ -220,9 +228,10 @@ class WorkerPool:
                 break
             self._retire(worker)
         with self._lock:
-            live = list(self._live)
-        for pid in live:  # busy workers: their requests come back Lost
+            busy = list(self._live.items())
+        for pid, worker in busy:  # their requests come back Lost
             self._kill(pid)
+            shutil.rmtree(worker.tmp, ignore_errors=True)
 
     def _spawn(self) -> _Worker:
         from gate.serve.worker import main
@@ -235,10 +244,11 @@ class WorkerPool:
         )
         process.start()
         child.close()
+        worker = _Worker(process, parent, tmp)
         with self._lock:
             if process.pid is not None:
-                self._live.add(process.pid)
-        return _Worker(process, parent, tmp)
+                self._live[process.pid] = worker
+        return worker
 
     def _await_ready(self, worker: _Worker) -> Ready | StartFailed:
         try:
@@ -272,7 +282,7 @@ class WorkerPool:
         worker.conn.close()
         shutil.rmtree(worker.tmp, ignore_errors=True)
         with self._lock:
-            self._live.discard(pid or -1)
+            self._live.pop(pid or -1, None)
             closed = self._closed
         if worker.process.exitcode is not None:
             worker.process.close()

@@ -55,7 +55,7 @@ class Limits:
     """What one request may cost: worker processes, seconds per request, findings per decision."""
 
     workers: int = 2
-    request_timeout: float = 60.0
+    request_timeout: float = 30.0
     max_findings: int = 10_000
 
 
@@ -320,8 +320,9 @@ class CheckService:
         if isinstance(result, Decided):
             decision, store_input = result.decision, True
         else:
+            log.error("a request was not decided: %s", result.error)
             if result.trace:
-                log.error("a worker failed on a request: %s", result.trace)
+                log.error("%s", result.trace)
             engine = {"name": self.engine_name, "version": self._pool.engine_version}
             decision = error_decision(environment, result.error, engine, self._prepared.policy.digest, "")
             decision = dataclasses.replace(decision, document={"context": context})
