@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gate import __version__
 from gate.decision import Outcome
 from gate.errors import ConfigError, InputError
-from gate.serve.guard import DEFAULT_BODY_TIMEOUT_S, DEFAULT_MAX_REQUEST_BYTES, RequestGuard
+from gate.serve.guard import DEFAULT_BODY_TIMEOUT_S, DEFAULT_MAX_REQUEST_BYTES, RECEIVED_KEY, RequestGuard
 from gate.serve.models import CheckRequest, DecisionOut, ErrorOut, HealthOut
 from gate.serve.service import CheckService
 
@@ -143,10 +143,11 @@ def create_app(service: CheckService, settings: ServeSettings) -> RequestGuard:
             },
         },
     )
-    def check(request: CheckRequest) -> JSONResponse:
+    def check(request: CheckRequest, http: Request) -> JSONResponse:
         """Check the request's files, template and entities like `gate check`, and record the decision."""
         try:
-            checked = service.check(request)
+            received = http.scope.get(RECEIVED_KEY)
+            checked = service.check(request, received if isinstance(received, float) else None)
         except (InputError, ConfigError) as exc:
             message = f"{exc.path}: {exc.message}" if exc.path else exc.message
             return _error(400, message, exc.remediation)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT_S = 30.0
+RECEIVED_KEY = "gate.received"  # in the ASGI scope: time.monotonic() when the whole body was in
 
 
 def bearer_matches(header: str | None, token: str) -> bool:
@@ -131,6 +133,8 @@ class RequestGuard:
             else:
                 await send({"type": "http.response.body", "body": b""})
             return
+        # The request's time limit counts from here, so a wait for a thread counts against it too.
+        scope[RECEIVED_KEY] = time.monotonic()
         await self.app(scope, _replay(bytes(body), receive), send)
 
     async def _too_large(self, send: Send) -> None:

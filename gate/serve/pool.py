@@ -173,22 +173,26 @@ class WorkerPool:
             self.close()
             raise failure
 
-    def run(self, job: Job, timeout: float) -> Result:
-        """Decide `job` in a worker within `timeout` seconds (waiting for a free worker included).
+    def run(self, job: Job, timeout: float, started: float | None = None) -> Result:
+        """Decide `job` in a worker within `timeout` seconds of `started` (time.monotonic(); None:
+        now), waiting for a free worker included.
 
         A worker that dies, or is still at it when the time is up (it is killed), gives Lost and is
         replaced; the other workers go on.
         """
-        deadline = time.monotonic() + timeout
+        deadline = (time.monotonic() if started is None else started) + timeout
+        busy = Lost(
+            f"no worker was free within the server's {timeout:g}-second limit (--request-timeout); "
+            f"all {self._limits.workers} are busy. Retry later, or start the server with more --workers"
+        )
         while True:
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                return Lost(
-                    f"no worker was free within the server's {timeout:g}-second limit "
-                    f"(--request-timeout); all {self._limits.workers} are busy. Retry later, or start "
-                    "the server with more --workers"
-                )
+                return busy
+            if time.monotonic() >= deadline:  # the time went by before a worker was free
+                self._idle.put(worker)
+                return busy
             if worker.process.is_alive():
                 break
             # Died while idle (say, the kernel's OOM killer): not this request's doing.

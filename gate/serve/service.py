@@ -297,8 +297,9 @@ class CheckService:
         """The environment a request gets when it names none."""
         return self._prepared.environment
 
-    def check(self, request: CheckRequest) -> Checked:
-        """Decide the request in a worker and write its audit record.
+    def check(self, request: CheckRequest, received: float | None = None) -> Checked:
+        """Decide the request in a worker and write its audit record, within the time limit from
+        `received` (time.monotonic() when its body was in; None: now).
 
         Raises InputError or ConfigError for a request that cannot be checked (nothing is recorded);
         engine and audit failures, a worker that died and a request over its limits come back as a
@@ -314,7 +315,8 @@ class CheckService:
             except ConfigError as exc:
                 raise ConfigError(exc.message, exc.remediation, path="environment") from None
         context = self._context(environment, request.service, request)
-        result = self._pool.run(Job(request, environment, context), self._limits.request_timeout)
+        job = Job(request, environment, context)
+        result = self._pool.run(job, self._limits.request_timeout, received)
         if isinstance(result, Refused):
             raise result.error()
         if isinstance(result, Decided):
