@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gate import __version__
 from gate.decision import Outcome
 from gate.errors import ConfigError, InputError
-from gate.serve.guard import DEFAULT_MAX_REQUEST_BYTES, RequestGuard
+from gate.serve.guard import DEFAULT_BODY_TIMEOUT_S, DEFAULT_MAX_REQUEST_BYTES, RECEIVED_KEY, RequestGuard
 from gate.serve.models import CheckRequest, DecisionOut, ErrorOut, HealthOut
 from gate.serve.service import CheckService
 
@@ -26,16 +26,20 @@ DESCRIPTION = """\
 Pre-publish governance checks for the Backstage scaffolder: send a change's files, or a template
 and its rendered entities, and get the gate's decision. Every decision is signed and appended to
 the server's audit log. Status 422 means the change is blocked; 400 means the request could not be
-checked; 503 means the gate could not decide (fail closed).
+checked; 503 means the gate could not decide (fail closed): the engine or the audit log failed, the
+worker deciding the request crashed, or the request ran past the server's time or findings limit.
 """
+PARSE_FIX = "send the request body as JSON that Python's json module reads"
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """How the API is guarded: the bearer token (None: no authentication) and the body limit."""
+    """How the API is guarded: the bearer token (None: no authentication), the body limit and the
+    seconds a body may take to arrive."""
 
     token: str | None = None
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S
 
 
 def _where(loc: Sequence[Any]) -> str:
@@ -73,6 +77,20 @@ def describe_validation(errors: Sequence[Any]) -> str:
     return line
 
 
+def describe_parse_failure(cause: BaseException | None) -> tuple[str, str]:
+    """The error and remediation for a body FastAPI could not parse (not a JSON syntax error)."""
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return (
+            "the request body is not valid JSON here: it holds an integer of more than 4300 digits",
+            "send numbers of at most 4300 digits (as a string if it must be longer)",
+        )
+    if isinstance(cause, RecursionError):
+        return "the request body is nested too deeply to parse", "send a body nested less deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the request body is not valid UTF-8", "send the JSON encoded as UTF-8"
+    return "the request body could not be parsed", PARSE_FIX
+
+
 def _error(
     status: int, error: str, remediation: str = "", headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -95,10 +113,14 @@ def create_app(service: CheckService, settings: ServeSettings) -> RequestGuard:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
+            error, remediation = describe_parse_failure(exc.__cause__)
+            return _error(400, error, remediation, exc.headers)
         return _error(exc.status_code, str(exc.detail), "", exc.headers)
 
+    # async: it runs on the event loop, so it answers even while every thread waits on a worker.
     @app.get("/healthz", response_model=HealthOut, summary="The server is up")
-    def healthz() -> HealthOut:
+    async def healthz() -> HealthOut:
         """The server is up and its policies are loaded."""
         return HealthOut(status="ok", version=__version__, engine=service.engine_name)
 
@@ -110,18 +132,22 @@ def create_app(service: CheckService, settings: ServeSettings) -> RequestGuard:
             200: {"model": DecisionOut, "description": "The decision: outcome pass or warn."},
             400: {"model": ErrorOut, "description": "Bad input, bad config or a malformed request."},
             401: {"model": ErrorOut, "description": "Missing or wrong bearer token."},
+            408: {"model": ErrorOut, "description": "The request body did not arrive in time."},
             413: {"model": ErrorOut, "description": "The request body is over the server's limit."},
             422: {"model": DecisionOut, "description": "The decision: outcome block."},
             503: {
                 "model": DecisionOut,
-                "description": "The gate could not decide (engine or audit failure): outcome error.",
+                "description": "The gate could not decide: outcome error. The engine or the audit log "
+                "failed, the worker deciding the request crashed, or the request ran past the "
+                "server's time or findings limit.",
             },
         },
     )
-    def check(request: CheckRequest) -> JSONResponse:
+    def check(request: CheckRequest, http: Request) -> JSONResponse:
         """Check the request's files, template and entities like `gate check`, and record the decision."""
         try:
-            checked = service.check(request)
+            received = http.scope.get(RECEIVED_KEY)
+            checked = service.check(request, received if isinstance(received, float) else None)
         except (InputError, ConfigError) as exc:
             message = f"{exc.path}: {exc.message}" if exc.path else exc.message
             return _error(400, message, exc.remediation)
@@ -141,4 +167,10 @@ def create_app(service: CheckService, settings: ServeSettings) -> RequestGuard:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return RequestGuard(app, paths=(CHECK_PATH,), token=settings.token, max_bytes=settings.max_request_bytes)
+    return RequestGuard(
+        app,
+        paths=(CHECK_PATH,),
+        token=settings.token,
+        max_bytes=settings.max_request_bytes,
+        body_timeout=settings.body_timeout,
+    )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -12,7 +15,16 @@ from gate.cli_options import engine_options, policy_input_options
 from gate.errors import ExitCode, GateError
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT_S = 30.0  # under the Backstage action's 60 s, so its users get the error
+DEFAULT_BODY_TIMEOUT_S = 30.0
+DEFAULT_MAX_FINDINGS = 10_000
+MAX_WORKERS = 64
 SHORT_TOKEN = 16
+
+
+def default_workers() -> int:
+    """One worker per core, at most four: each holds its own engine (tens of MB)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _is_loopback(host: str) -> bool:
@@ -67,6 +79,38 @@ def _check_token(token: str | None, host: str) -> None:
     help="Largest request body accepted (413 beyond).",
 )
 @click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BODY_TIMEOUT_S,
+    show_default=True,
+    metavar="S",
+    help="Seconds a request body may take to arrive (408 beyond).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=default_workers(),
+    show_default="CPU cores, at most 4",
+    metavar="N",
+    help="Worker processes: requests decided at once, each on its own engine.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_REQUEST_TIMEOUT_S,
+    show_default=True,
+    metavar="S",
+    help="Seconds a check may take, waiting for a free worker included (outcome error, 503, beyond).",
+)
+@click.option(
+    "--max-findings",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FINDINGS,
+    show_default=True,
+    metavar="N",
+    help="Most findings one decision may have (outcome error, 503, beyond).",
+)
+@click.option(
     "--audit-log",
     type=click.Path(path_type=Path),
     metavar="DIR",
@@ -84,6 +128,10 @@ def serve_command(
     waivers: Path | None,
     token: str | None,
     max_request_bytes: int,
+    body_timeout: float,
+    workers: int,
+    request_timeout: float,
+    max_findings: int,
     audit_log: Path | None,
     engine: str | None,
     opa_path: Path | None,
@@ -100,16 +148,16 @@ def serve_command(
     GET  /openapi.json  the API's OpenAPI document
     POST /v1/check      files, a template and entities in; the decision out
                         (200 pass or warn, 422 block, 400 bad request, 401 token,
-                        413 too large, 503 the gate could not decide)
+                        408 body too slow, 413 too large, 503 the gate could not decide)
     Config, waivers and policies are loaded once, at start; every decision is signed and
-    appended to the audit log, as `gate check` does.
+    appended to the audit log, as `gate check` does. Requests are decided in --workers
+    processes; a worker that crashes or runs past --request-timeout fails only its own
+    request (outcome error, 503) and is replaced.
     Exit codes: 0 stopped, 2 bad usage or config, 3 the engine is missing or broken.
     """
-    import os
-
     from gate.audit_step import AuditOptions
     from gate.check import CheckOptions
-    from gate.serve.service import CheckService
+    from gate.serve.service import CheckService, Limits
 
     _check_token(token, host)
     opts = CheckOptions(
@@ -129,7 +177,8 @@ def serve_command(
         env=dict(os.environ),
     )
     try:
-        service = CheckService.start(opts, AuditOptions(log=audit_log))
+        limits = Limits(workers=workers, request_timeout=request_timeout, max_findings=max_findings)
+        service = CheckService.start(opts, AuditOptions(log=audit_log), limits)
     except GateError as exc:
         click.echo(f"gate: {exc.one_line()}", err=True)
         sys.exit(int(exc.exit_code))
@@ -138,19 +187,38 @@ def serve_command(
 
     from gate.serve.app import ServeSettings, create_app
 
-    app = create_app(service, ServeSettings(token=token, max_request_bytes=max_request_bytes))
+    settings = ServeSettings(token=token, max_request_bytes=max_request_bytes, body_timeout=body_timeout)
+    app = create_app(service, settings)
     click.echo(
-        f"gate: serving on http://{host}:{port} · engine {service.engine_name} · default environment "
-        f"{service.environment} · {'bearer token required' if token else 'no authentication'}",
+        f"gate: serving on http://{host}:{port} · engine {service.engine_name} · {workers} worker"
+        f"{'s' if workers > 1 else ''} · default environment {service.environment} · "
+        f"{'bearer token required' if token else 'no authentication'}",
         err=True,
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=30,
-    )
+    # uvicorn shuts down gracefully on SIGINT or SIGTERM, then raises the signal again for the
+    # handler it found: this one, so the workers are stopped and their folders removed.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=30,
+        )
+    except _Stopped:
+        pass
+    finally:
+        service.close()
     sys.exit(ExitCode.OK)
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM, once uvicorn has shut down."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped

@@ -1,7 +1,12 @@
-"""The checks behind `gate serve`: policies prepared once per process, each request decided like `gate check`.
+"""The checks behind `gate serve`: policies prepared once, each request decided like `gate check`.
 
-A request's files are written into a fresh temporary folder and collected as `gate check DIR`
-collects a folder; its template and entities are written beside them as YAML files that must be
+The server process (`CheckService`) reads requests, keeps the pool of worker processes and writes
+the audit records; a worker (`Decider`, run by gate.serve.worker) writes a request's files into a
+fresh temporary folder, collects it as `gate check DIR` collects a folder and evaluates it on its
+own engine. A worker that crashes, or overruns the time limit, takes only its request down: that
+request's decision is an error (fail closed), and a new worker takes its place.
+
+A request's template and entities are written beside its files as YAML files that must be
 recognised inputs. Paths in the decision are the request's own (`catalog-info.yaml`, `template`,
 `entities[0]`), never the temporary folder's.
 
@@ -17,7 +22,6 @@ import binascii
 import dataclasses
 import logging
 import tempfile
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +36,7 @@ from gate.collect.registry import collect_paths, display_path
 from gate.config import resolve_environment
 from gate.context import build_context
 from gate.decision import Decision, error_decision, from_policy_result
-from gate.engine.base import Engine
 from gate.errors import ConfigError, EngineError, GateError, InputError
-from gate.policy import PolicySet
 from gate.serve.models import CheckRequest
 
 log = logging.getLogger("gate.serve")
@@ -43,31 +45,18 @@ CONTEXT_ENV_KEYS = ("GATE_TIME",)
 # Engines that run on this machine: compiled (or found) at start-up, so a broken one stops the server.
 LOCAL_ENGINES = ("embedded", "opa")
 KNOWN_REQUIREMENTS = frozenset({"sbom", "signature", "provenance"})
+# Python refuses to turn longer digit strings into integers (the conversion costs the square of
+# the length); a collector that meets one raises ValueError with this text.
+_LONG_INTEGER = "integer string conversion"
 
 
-class SerialEngine:
-    """An engine whose calls run one at a time.
+@dataclass(frozen=True)
+class Limits:
+    """What one request may cost: worker processes, seconds per request, findings per decision."""
 
-    regopy is not thread-safe, and every engine sets itself up lazily on first use; the server
-    decides requests in a thread pool, so each call holds the engine's lock.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()
-        self.name = engine.name
-
-    def version(self) -> str:
-        """The wrapped engine's version."""
-        with self._lock:
-            return self._engine.version()
-
-    def evaluate(
-        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
-    ) -> dict[str, Any]:
-        """Evaluate on the wrapped engine, alone."""
-        with self._lock:
-            return self._engine.evaluate(policy, document, text)
+    workers: int = 2
+    request_timeout: float = 30.0
+    max_findings: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +65,15 @@ class Checked:
 
     decision: Decision
     notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A request as a worker decides it: the request, its environment and its CI context."""
+
+    request: CheckRequest
+    environment: str
+    context: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -164,70 +162,31 @@ def write_request(request: CheckRequest, root: Path) -> RequestFolder:
     return RequestFolder(tuple(paths), tuple(names))
 
 
-class CheckService:
-    """Decides requests against policies prepared once; thread-safe."""
+class Decider:
+    """Collects and evaluates requests on one engine; one per worker process, one request at a time."""
 
-    def __init__(self, prepared: Prepared, audit: AuditOptions, env: Mapping[str, str]) -> None:
-        self._prepared = dataclasses.replace(prepared, engine=SerialEngine(prepared.engine))
-        self._audit = audit
-        self._env = dict(env)
-        self._context_env = {k: env[k] for k in CONTEXT_ENV_KEYS if env.get(k)}
+    def __init__(self, prepared: Prepared, max_findings: int) -> None:
+        self._prepared = prepared
+        self._max_findings = max_findings
 
-    @classmethod
-    def start(cls, opts: CheckOptions, audit: AuditOptions) -> CheckService:
-        """Load the config, waivers and policies, check the audit settings, and ready a local engine.
-
-        Raises GateError when the server could not decide anything: bad config, an unknown signer,
-        policies that do not compile, a missing `opa` binary.
-        """
-        prepared = prepare(opts)
-        if opts.require is not None:
-            prepared = dataclasses.replace(
-                prepared, config=dataclasses.replace(prepared.config, require=opts.require)
-            )
-        unknown = sorted(set(prepared.config.require) - KNOWN_REQUIREMENTS)
-        if unknown:
-            raise ConfigError(
-                f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
-            )
-        settings_for(audit, prepared.config, opts.env)
-        service = cls(prepared, audit, opts.env)
-        if prepared.engine.name in LOCAL_ENGINES:
-            service.warm_up()
-        return service
-
-    @property
-    def engine_name(self) -> str:
-        """The engine's name: embedded, opa or opa-server."""
-        return self._prepared.engine.name
-
-    @property
-    def environment(self) -> str:
-        """The environment a request gets when it names none."""
-        return self._prepared.environment
-
-    def warm_up(self) -> None:
-        """Evaluate an empty input once, so the engine compiles now and a broken one fails now."""
-        document = self._document(self._context(self.environment, None, None), {})
+    def warm_up(self) -> str:
+        """Evaluate an empty input once, so the engine compiles now and a broken one fails now;
+        returns the engine's version."""
+        context = build_context(self._prepared.environment, {})
+        document = input_doc.assemble(context, self._prepared.config.require, {})
         input_doc.validate(document)
-        self._prepared.engine.version()
         self._prepared.engine.evaluate(self._prepared.policy, document)
+        return self._prepared.engine.version()
 
-    def check(self, request: CheckRequest) -> Checked:
-        """Decide the request and write its audit record.
+    def decide(self, job: Job) -> Decision:
+        """Collect the request and decide it (the audit record is the server's to write).
 
-        Raises InputError or ConfigError for a request that cannot be checked (nothing is recorded);
-        engine and audit failures come back as a decision with outcome error.
+        Raises InputError or ConfigError for a request that cannot be checked; engine failures
+        and a decision over the findings limit come back as a decision with outcome error.
         """
         config = self._prepared.config
-        environment = self.environment
-        if request.environment is not None:
-            try:
-                environment = resolve_environment(request.environment, None, config)
-            except ConfigError as exc:
-                raise ConfigError(exc.message, exc.remediation, path="environment") from None
         with tempfile.TemporaryDirectory(prefix="gate-serve-") as tmp:
-            folder = write_request(request, Path(tmp))
+            folder = write_request(job.request, Path(tmp))
             try:
                 sections = collect_paths(list(folder.paths), config.collect_settings())
             except RecursionError:
@@ -236,23 +195,16 @@ class CheckService:
                 ) from None
             except GateError as exc:
                 raise folder.rename_error(exc) from None
+            except ValueError as exc:
+                if _LONG_INTEGER not in str(exc):
+                    raise
+                raise InputError(
+                    "a number in the request's files has more than 4300 digits",
+                    "send numbers of at most 4300 digits (as a string if it must be longer)",
+                ) from None
             sections = folder.rename(sections)
-        context = self._context(environment, request.service, request)
-        decision = self._decide(environment, self._document(context, sections))
-        recorded = record(decision, self._audit, config, self._env)
-        for notice in recorded.notices:
-            log.warning("%s", notice)
-        return Checked(recorded.decision, recorded.notices)
-
-    def _context(self, environment: str, service: str | None, request: CheckRequest | None) -> dict[str, Any]:
-        context = build_context(environment, self._context_env, service=service)
-        if request is not None and request.context is not None:
-            given = request.context.model_dump(exclude_none=True)
-            context.update(given)
-        return context
-
-    def _document(self, context: dict[str, Any], sections: dict[str, list[Any]]) -> dict[str, Any]:
-        return input_doc.assemble(context, self._prepared.config.require, sections)
+        document = input_doc.assemble(job.context, config.require, sections)
+        return self._decide(job.environment, document)
 
     def _decide(self, environment: str, document: dict[str, Any]) -> Decision:
         """As gate.check.evaluate decides, over a document this module assembled."""
@@ -272,6 +224,13 @@ class CheckService:
             server = raw.pop("_server", None)
             if isinstance(server, dict):
                 engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
+            found = raw.get("findings")
+            if isinstance(found, list) and len(found) > self._max_findings:
+                raise EngineError(
+                    f"the policies found {len(found)} findings, over the server's limit of "
+                    f"{self._max_findings}",
+                    "split the change into smaller ones, or start the server with a larger --max-findings",
+                )
             decision = from_policy_result(
                 raw,
                 environment=environment,
@@ -285,3 +244,99 @@ class CheckService:
                 environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
             )
         return dataclasses.replace(decision, document=document, document_json=text)
+
+
+class CheckService:
+    """Decides requests in worker processes against policies prepared once; thread-safe."""
+
+    def __init__(
+        self, prepared: Prepared, audit: AuditOptions, env: Mapping[str, str], limits: Limits
+    ) -> None:
+        from gate.serve.pool import WorkerPool
+
+        self._prepared = prepared
+        self._audit = audit
+        self._env = dict(env)
+        self._context_env = {k: env[k] for k in CONTEXT_ENV_KEYS if env.get(k)}
+        self._limits = limits
+        self._pool = WorkerPool(prepared, limits, warm=prepared.engine.name in LOCAL_ENGINES, env=env)
+
+    @classmethod
+    def start(cls, opts: CheckOptions, audit: AuditOptions, limits: Limits) -> CheckService:
+        """Load the config, waivers and policies, check the audit settings, and start the workers.
+
+        Raises GateError when the server could not decide anything: bad config, an unknown signer,
+        policies that do not compile, a missing `opa` binary (each worker readies a local engine).
+        """
+        prepared = prepare(opts)
+        if opts.require is not None:
+            prepared = dataclasses.replace(
+                prepared, config=dataclasses.replace(prepared.config, require=opts.require)
+            )
+        unknown = sorted(set(prepared.config.require) - KNOWN_REQUIREMENTS)
+        if unknown:
+            raise ConfigError(
+                f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
+            )
+        settings_for(audit, prepared.config, opts.env)
+        service = cls(prepared, audit, opts.env, limits)
+        service._pool.start()
+        return service
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self._pool.close()
+
+    @property
+    def engine_name(self) -> str:
+        """The engine's name: embedded, opa or opa-server."""
+        return self._prepared.engine.name
+
+    @property
+    def environment(self) -> str:
+        """The environment a request gets when it names none."""
+        return self._prepared.environment
+
+    def check(self, request: CheckRequest, received: float | None = None) -> Checked:
+        """Decide the request in a worker and write its audit record, within the time limit from
+        `received` (time.monotonic() when its body was in; None: now).
+
+        Raises InputError or ConfigError for a request that cannot be checked (nothing is recorded);
+        engine and audit failures, a worker that died and a request over its limits come back as a
+        decision with outcome error (recorded too).
+        """
+        from gate.serve.pool import Decided, Refused
+
+        config = self._prepared.config
+        environment = self.environment
+        if request.environment is not None:
+            try:
+                environment = resolve_environment(request.environment, None, config)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, exc.remediation, path="environment") from None
+        context = self._context(environment, request.service, request)
+        job = Job(request, environment, context)
+        result = self._pool.run(job, self._limits.request_timeout, received)
+        if isinstance(result, Refused):
+            raise result.error()
+        if isinstance(result, Decided):
+            decision, store_input = result.decision, True
+        else:
+            log.error("a request was not decided: %s", result.error)
+            if result.trace:
+                log.error("%s", result.trace)
+            engine = {"name": self.engine_name, "version": self._pool.engine_version}
+            decision = error_decision(environment, result.error, engine, self._prepared.policy.digest, "")
+            decision = dataclasses.replace(decision, document={"context": context})
+            store_input = False
+        recorded = record(decision, self._audit, config, self._env, store_input=store_input)
+        for notice in recorded.notices:
+            log.warning("%s", notice)
+        return Checked(recorded.decision, recorded.notices)
+
+    def _context(self, environment: str, service: str | None, request: CheckRequest | None) -> dict[str, Any]:
+        context = build_context(environment, self._context_env, service=service)
+        if request is not None and request.context is not None:
+            given = request.context.model_dump(exclude_none=True)
+            context.update(given)
+        return context

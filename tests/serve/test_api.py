@@ -104,14 +104,14 @@ def test_openapi_documents_every_status_of_check(server: GateServer) -> None:
         doc = client.get("/openapi.json").json()
     post = doc["paths"]["/v1/check"]["post"]
     responses = post["responses"]
-    assert set(responses) == {"200", "400", "401", "413", "422", "503"}
+    assert set(responses) == {"200", "400", "401", "408", "413", "422", "503"}
 
     def ref(status: str) -> str:
         return str(responses[status]["content"]["application/json"]["schema"]["$ref"])
 
     assert ref("200").endswith("/DecisionOut") and ref("422").endswith("/DecisionOut")
     assert ref("503").endswith("/DecisionOut")
-    assert all(ref(s).endswith("/ErrorOut") for s in ("400", "401", "413"))
+    assert all(ref(s).endswith("/ErrorOut") for s in ("400", "401", "408", "413"))
     assert "HTTPValidationError" not in json.dumps(doc)  # 422 means blocked here, not FastAPI's default
     assert post["security"] == [{"bearer": []}]
     assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
