@@ -13,6 +13,7 @@ import click
 
 from gate.cli_options import engine_options, policy_input_options
 from gate.errors import ExitCode, GateError
+from gate.report.escape import terminal_safe
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT_S = 30.0  # under the Backstage action's 60 s, so its users get the error
@@ -174,13 +175,16 @@ def serve_command(
         opa_ca=opa_ca,
         opa_timeout=opa_timeout,
         opa_retries=opa_retries,
+        # The change under review arrives in each request, never beside the server: the server's
+        # own folder and config are its operator's.
+        working_tree=(),
         env=dict(os.environ),
     )
     try:
         limits = Limits(workers=workers, request_timeout=request_timeout, max_findings=max_findings)
         service = CheckService.start(opts, AuditOptions(log=audit_log), limits)
     except GateError as exc:
-        click.echo(f"gate: {exc.one_line()}", err=True)
+        click.echo(f"gate: {terminal_safe(exc.one_line())}", err=True)
         sys.exit(int(exc.exit_code))
 
     import uvicorn

@@ -434,3 +434,16 @@ def test_gate_audit_verify_accepts_the_servers_log(tmp_path: Path) -> None:
         "audit", "verify", "--log", log, "--key", tmp_path / "audit.pub", "--log-key", tmp_path / "log.pub"
     )
     assert run.code == 0, run.stdout + run.stderr
+
+
+def test_the_servers_own_config_beside_it_is_trusted_and_named(tmp_path: Path) -> None:
+    """The change under review arrives in the request: the operator's config in the server's own
+    folder is used in prod (no pin needed) and every decision names it as its source."""
+    with gate_server(tmp_path / "serve", "--env", "prod") as running:
+        resp = running.check({"files": example_files()})
+    assert resp.status_code == 422, resp.text
+    sources = resp.json()["sources"]
+    assert [(s["kind"], s["origin"]) for s in sources] == [
+        ("config", "outside the working tree"),
+        ("waivers", "outside the working tree"),
+    ]
