@@ -31,22 +31,47 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from license_expression import Licensing
 
 NOT_LICENSES = frozenset({"NONE", "NOASSERTION"})
 MAX_EXPRESSION_CHARS = 10_000
+CACHED_CHARS = 512
 _CACHE_SIZE = 1 << 14
+T = TypeVar("T")
 _REF = re.compile(r"^(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-([A-Za-z0-9.\-]+)$", re.IGNORECASE)
 _WITH_DEPRECATED = re.compile(r"^(?P<license>.+)-with-.+-exception$", re.IGNORECASE)
 _ID_CHARS = re.compile(r"[^A-Za-z0-9.+\-]+")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
 _REASON_CHARS = 200
+
+
+class Memo(Generic[T]):
+    """A function of one string, remembered per distinct string of up to CACHED_CHARS characters
+    (at most _CACHE_SIZE of them): longer ones are rare and would let a long-running `gate serve`
+    hold on to whatever large strings its callers sent."""
+
+    def __init__(self, func: Callable[[str], T]) -> None:
+        self._func = func
+        self._cached = lru_cache(maxsize=_CACHE_SIZE)(func)
+        self.__doc__ = func.__doc__
+
+    def __call__(self, raw: str) -> T:
+        """func(raw), remembered when raw is short."""
+        return self._cached(raw) if len(raw) <= CACHED_CHARS else self._func(raw)
+
+    def cache_clear(self) -> None:
+        """Forget every remembered answer."""
+        self._cached.cache_clear()
+
+    def cache_info(self) -> Any:
+        """functools' statistics of the cache."""
+        return self._cached.cache_info()
 
 
 @dataclass(frozen=True)
@@ -207,8 +232,7 @@ def _short(reason: str) -> str:
     return line if len(line) <= _REASON_CHARS else line[: _REASON_CHARS - 1] + "…"
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def expression(raw: str) -> Parsed:
+def _expression(raw: str) -> Parsed:
     """Parse one SPDX license expression (or id): the current ids of the licenses it names, in
     order and once each, and the reason it is invalid (None when valid).
 
@@ -274,8 +298,7 @@ def _check_symbol(symbol: Any, ids: list[str]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def name_ids(raw: str) -> tuple[str, ...]:
+def _name_ids(raw: str) -> tuple[str, ...]:
     """The license ids a CycloneDX license *name* stands for: the id whose SPDX id or full name it
     is, else the ids of the valid expression it is, else the known ids written inside it."""
     text, _ = fold(raw.strip())
@@ -289,6 +312,10 @@ def name_ids(raw: str) -> tuple[str, ...]:
     if parsed.error is None:
         return parsed.ids
     return tuple(_scan(text))
+
+
+expression = Memo(_expression)
+name_ids = Memo(_name_ids)
 
 
 def _add(target: list[str], new: Iterable[str]) -> None:

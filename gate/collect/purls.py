@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
-from gate.collect.licenses import fold
+from gate.collect.licenses import Memo, fold
 
-_CACHE_SIZE = 1 << 15
 _REASON_CHARS = 200
 _PEP503 = re.compile(r"[-_.]+")
 _QUOTED_TAIL = re.compile(r":\s*'.*'\.?$")
@@ -146,11 +144,13 @@ def _fast_key(raw: str) -> str | None:
     return raw[: match.start("tail")]
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def normalise(raw: str) -> tuple[str | None, str | None]:
+def _normalise(raw: str) -> tuple[str | None, str | None]:
     """The matching key of a component's purl and, when it does not parse, why (key None)."""
     key = _fast_key(raw)
     return (key, None) if key is not None else slow_normalise(raw)
+
+
+normalise = Memo(_normalise)
 
 
 def slow_normalise(raw: str) -> tuple[str | None, str | None]:

@@ -246,3 +246,14 @@ def test_a_shared_license_array_is_normalised_once_per_bom(tmp_path: Path) -> No
     first, second = item["components"][1], item["components"][4]
     assert first["license_ids"] == ["GPL-3.0-only"] and first["license_ids"] is not second["license_ids"]
     assert item["components"][2]["invalid_licenses"][0]["value"] == "MIT/Apache-2.0"
+
+
+def test_long_strings_are_not_remembered() -> None:
+    """`gate serve` lives long: only short strings are kept in the cache."""
+    licenses.expression.cache_clear()
+    long = "MIT OR " * 100 + "Apache-2.0"
+    assert len(long) > licenses.CACHED_CHARS
+    assert licenses.expression(long).ids == ("MIT", "Apache-2.0")
+    assert licenses.expression.cache_info().currsize == 0
+    licenses.expression("MIT")
+    assert licenses.expression.cache_info().currsize == 1
