@@ -111,8 +111,14 @@ class GateConfig:
         return False
 
     def policy_data(self) -> dict[str, Any]:
-        """The document the policies read under `data.gate.config`."""
+        """The document the policies read under `data.gate.config`, with `denied_licenses` and
+        `denied_packages` normalised as the collectors normalise components (SPDX list, purl spec)."""
+        from gate.collect.licenses import denied_licenses
+        from gate.collect.purls import denied_packages
+
         out = dict(self.data)
+        out["denied_licenses"] = denied_licenses(out.get("denied_licenses") or [])
+        out["denied_packages"] = denied_packages(out.get("denied_packages") or [])
         out["environments"] = self.environments
         out["checks"] = self.checks
         out["identities"] = [{"issuer": i.issuer, "san_regex": i.san_regex} for i in self.identities]

@@ -17,7 +17,9 @@ Compiled validators are cached per version. The 2 MB keycloak BOM validates in ~
 plain jsonschema takes seconds and cyclonedx-python-lib's validator minutes.
 
 A schema-invalid but parseable SBOM is collected with `valid: false` and the errors; only content
-that is not a CycloneDX document at all raises CollectError.
+that is not a CycloneDX document at all raises CollectError. Components' licenses are normalised
+with the SPDX license list (gate.collect.licenses) and their purls per the purl spec
+(gate.collect.purls), the values as written kept beside.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gate.collect import cyclonedx_xml
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.licenses import cyclonedx_licenses
+from gate.collect.licenses import Licenses, cyclonedx_licenses
+from gate.collect.purls import component_fields
 from gate.schema_check import Check, quick_validator
 
 if TYPE_CHECKING:
@@ -121,9 +124,7 @@ def _opt_str(value: Any) -> str | None:
     return None
 
 
-def _component(
-    comp: dict[str, Any], licenses_of: Callable[[Any], tuple[list[Any], list[str]]]
-) -> dict[str, Any]:
+def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> dict[str, Any]:
     get = comp.get
     name = get("name")
     hashes: dict[str, str] = {}
@@ -134,27 +135,32 @@ def _component(
                 alg, content = entry.get("alg"), entry.get("content")
                 if isinstance(alg, str) and isinstance(content, str):
                     hashes[alg] = content
-    licenses, license_ids = licenses_of(get("licenses"))
-    version, purl, kind = get("version"), get("purl"), get("type")
-    return {
+    licenses, license_ids, invalid = licenses_of(get("licenses"))
+    version, raw_purl, kind = get("version"), get("purl"), get("type")
+    purl = raw_purl if isinstance(raw_purl, str) else _opt_str(raw_purl)
+    out = {
         "name": name if isinstance(name, str) else "",
         "version": version if isinstance(version, str) else _opt_str(version),
-        "purl": purl if isinstance(purl, str) else _opt_str(purl),
+        "purl": purl,
         "licenses": licenses,
         "license_ids": license_ids,
         "hashes": hashes,
         "type": kind if isinstance(kind, str) else _opt_str(kind),
+        **component_fields(purl),
     }
+    if invalid:
+        out["invalid_licenses"] = invalid
+    return out
 
 
-def _license_memo() -> Callable[[Any], tuple[list[Any], list[str]]]:
+def _license_memo() -> Callable[[Any], Licenses]:
     """cyclonedx_licenses, remembered per distinct `licenses` array of one BOM (components mostly
     share a handful); each component gets its own copy of the result."""
     import orjson
 
-    seen: dict[bytes, tuple[list[dict[str, str]], list[str]]] = {}
+    seen: dict[bytes, Licenses] = {}
 
-    def licenses_of(entries: Any) -> tuple[list[Any], list[str]]:
+    def licenses_of(entries: Any) -> Licenses:
         if not entries:
             return cyclonedx_licenses(entries)
         try:
@@ -164,8 +170,8 @@ def _license_memo() -> Callable[[Any], tuple[list[Any], list[str]]]:
         found = seen.get(key)
         if found is None:
             found = seen[key] = cyclonedx_licenses(entries)
-        licenses, ids = found
-        return [dict(item) for item in licenses], list(ids)
+        licenses, ids, invalid = found
+        return [dict(item) for item in licenses], list(ids), [dict(item) for item in invalid]
 
     return licenses_of
 

@@ -1,7 +1,8 @@
 """SPDX 2.2 / 2.3 JSON SBOMs: recognise, validate, normalise into `sboms` items.
 
 Every package becomes a component: name, `versionInfo`, the purl from its `PACKAGE-MANAGER`
-external reference, `licenseConcluded` / `licenseDeclared` (NOASSERTION and NONE dropped),
+external reference (normalised for matching by gate.collect.purls), `licenseConcluded` /
+`licenseDeclared` (NOASSERTION and NONE dropped; ids normalised by gate.collect.licenses),
 checksums as hashes (algorithm names in CycloneDX spelling, `SHA256` -> `SHA-256`, so policies
 see one vocabulary) and `primaryPackagePurpose` as the type. SPDX 2 has no vulnerabilities.
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.cyclonedx import MAX_ERRORS, compile_validator, schema_errors
 from gate.collect.licenses import spdx_licenses
+from gate.collect.purls import component_fields
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -143,18 +145,25 @@ def _package(package: dict[str, Any]) -> dict[str, Any]:
                 alg, value = checksum.get("algorithm"), checksum.get("checksumValue")
                 if isinstance(alg, str) and isinstance(value, str):
                     hashes[_hash_alg(alg)] = value
-    licenses, license_ids = spdx_licenses([package.get("licenseConcluded"), package.get("licenseDeclared")])
+    licenses, license_ids, invalid = spdx_licenses(
+        [package.get("licenseConcluded"), package.get("licenseDeclared")]
+    )
     purpose = package.get("primaryPackagePurpose")
     ptype = _PURPOSES.get(purpose, purpose.lower()) if isinstance(purpose, str) else None
-    return {
+    purl = _purl(package)
+    out = {
         "name": name if isinstance(name, str) else "",
         "version": version if isinstance(version, str) else None,
-        "purl": _purl(package),
+        "purl": purl,
         "licenses": licenses,
         "license_ids": license_ids,
         "hashes": hashes,
         "type": ptype,
+        **component_fields(purl),
     }
+    if invalid:
+        out["invalid_licenses"] = invalid
+    return out
 
 
 def _describes_something(doc: dict[str, Any]) -> bool:

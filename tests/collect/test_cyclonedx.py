@@ -18,7 +18,7 @@ from referencing.jsonschema import DRAFT7
 from gate.collect import cyclonedx, cyclonedx_xml, spdx
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file
-from gate.collect.licenses import cyclonedx_licenses, expression_ids, spdx_licenses
+from gate.collect.licenses import cyclonedx_licenses, expression, spdx_licenses
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
 ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
@@ -212,6 +212,7 @@ def test_components_are_normalised_including_nested_ones(tmp_path: Path) -> None
         "license_ids": ["MIT"],
         "hashes": {"SHA-1": SHA1, "SHA-256": SHA256},
         "type": "library",
+        "purl_normalised": "pkg:npm/left-pad@1.0.0",
     }
 
 
@@ -228,7 +229,7 @@ def test_license_ids_come_from_ids_and_inside_expressions_but_not_names(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("expression", "ids"),
+    ("value", "ids"),
     [
         ("MIT", ["MIT"]),
         ("MIT OR Apache-2.0", ["MIT", "Apache-2.0"]),
@@ -236,8 +237,8 @@ def test_license_ids_come_from_ids_and_inside_expressions_but_not_names(tmp_path
             "(MIT AND BSD-3-Clause) OR (GPL-3.0-or-later WITH GCC-exception-3.1)",
             ["MIT", "BSD-3-Clause", "GPL-3.0-or-later"],
         ),
-        ("GPL-2.0+", ["GPL-2.0"]),
-        ("mit or apache-2.0", ["mit", "apache-2.0"]),
+        ("GPL-2.0+", ["GPL-2.0-or-later"]),
+        ("mit or apache-2.0", ["MIT", "Apache-2.0"]),
         (
             "LicenseRef-Proprietary AND DocumentRef-ext:LicenseRef-X",
             ["LicenseRef-Proprietary", "DocumentRef-ext:LicenseRef-X"],
@@ -247,18 +248,18 @@ def test_license_ids_come_from_ids_and_inside_expressions_but_not_names(tmp_path
         ("((Apache-2.0))", ["Apache-2.0"]),
     ],
 )
-def test_expression_ids(expression: str, ids: list[str]) -> None:
-    assert expression_ids(expression) == ids
+def test_expression_ids(value: str, ids: list[str]) -> None:
+    assert list(expression(value).ids) == ids
 
 
 def test_license_helpers_skip_malformed_entries() -> None:
-    licenses, ids = cyclonedx_licenses(
+    licenses, ids, invalid = cyclonedx_licenses(
         [None, "MIT", {"license": "MIT"}, {"license": {"id": 3}}, {"expression": " "}]
     )
-    assert (licenses, ids) == ([], [])
-    licenses, ids = spdx_licenses(["NOASSERTION", "NONE", None, "MIT", "MIT", "MIT OR Apache-2.0"])
+    assert (licenses, ids, invalid) == ([], [], [])
+    licenses, ids, invalid = spdx_licenses(["NOASSERTION", "NONE", None, "MIT", "MIT", "MIT OR Apache-2.0"])
     assert licenses == [{"kind": "id", "value": "MIT"}, {"kind": "expression", "value": "MIT OR Apache-2.0"}]
-    assert ids == ["MIT", "Apache-2.0"]
+    assert ids == ["MIT", "Apache-2.0"] and invalid == []
 
 
 def test_metadata_flags_follow_the_document(tmp_path: Path) -> None:

@@ -109,8 +109,9 @@ def test_spdx_2_3_is_normalised(tmp_path: Path) -> None:
         "license_ids": ["Apache-2.0"],
         "hashes": {},
         "type": None,
+        "purl_normalised": None,
     }
-    assert left_pad["purl"] == "pkg:npm/left-pad@1.2.3"
+    assert left_pad["purl"] == left_pad["purl_normalised"] == "pkg:npm/left-pad@1.2.3"
     assert left_pad["hashes"] == {"SHA-256": SHA256, "MD5": "d" * 32}
     assert left_pad["licenses"] == [
         {"kind": "expression", "value": "(MIT OR GPL-2.0-only WITH Classpath-exception-2.0)"},
@@ -244,6 +245,7 @@ def test_odd_package_values_do_not_crash(tmp_path: Path) -> None:
             "license_ids": [],
             "hashes": {},
             "type": None,
+            "purl_normalised": None,
         }
     ]
 

@@ -10,13 +10,15 @@ meta := {
 	"remediation": "Replace the component with one under an acceptable license, or get legal approval and add a waiver.",
 }
 
-# SPDX ids are compared case-insensitively. license_ids holds every id named, including those
-# inside expressions ("MIT OR GPL-3.0-only" names GPL-3.0-only); plain `id` entries count as well
-# (SPDX's "GPL-2.0+" is an `id` entry, listed as GPL-2.0 in license_ids).
+# license_ids holds the current SPDX id of every license a component names, inside expressions
+# too ("MIT OR GPL-3.0-only" names GPL-3.0-only): the collectors map deprecated ids, `+`, license
+# names and look-alike characters through the SPDX license list (gate/collect/licenses.py), and
+# the gate hands the denied ids over normalised the same way, an `-only` id with its `-or-later`
+# twin. Ids are compared case-insensitively.
 #
 # Written for SBOMs with thousands of components (see lib.indexes): the denied ids are lower-cased
-# once, each component is visited once per source of ids, the set lookup that fails for almost
-# every component comes first, and the message is built only for a violation.
+# once, each component is visited once, the set lookup that fails for almost every component
+# comes first, and the message is built only for a violation.
 violation contains finding(sbom.path, c, id) if {
 	count(denied) > 0
 	some i in lib.indexes(count(input.sboms))
@@ -27,23 +29,6 @@ violation contains finding(sbom.path, c, id) if {
 	denied[lower(id)]
 }
 
-violation contains finding(sbom.path, c, id) if {
-	count(denied) > 0
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
-	some c in sbom.components
-	some l in c.licenses
-	id := l.value
-	is_string(id)
-	denied[lower(id)]
-	l.kind == "id"
-	not in_license_ids(c, id)
-}
-
-# Found by the rule above. (Trying to add a violation again costs as much as adding a new one: the
-# embedded engine takes O(n²) time to build a set of n violations.)
-in_license_ids(c, id) if id in c.license_ids
-
 # The denied ids, lower-cased.
 denied contains lower(x) if some x in lib.config_strings("denied_licenses")
 
@@ -52,7 +37,9 @@ finding(path, c, id) := {"msg": msg, "subject": {"kind": "sbom", "path": path, "
 	msg := concat("", ["component ", ref, " is licensed ", id, ", which is denied", expression_note(c, id)])
 }
 
-# Names the first expression (in text order, for both engines) that mentions the id.
+# Names the first expression (in text order, for both engines) that mentions the id; else, when no
+# entry is the id as written (a deprecated id, a name, look-alike characters), the entries as
+# written, so the reader sees what was mapped to the id.
 expression_note(c, id) := concat("", [" (in the expression ", lib.quote(exprs[0]), ")"]) if {
 	exprs := lib.sorted_strings([l.value |
 		some l in object.get(c, "licenses", [])
@@ -61,4 +48,14 @@ expression_note(c, id) := concat("", [" (in the expression ", lib.quote(exprs[0]
 		contains(lower(l.value), lower(id))
 	])
 	count(exprs) > 0
+} else := concat("", [" (written ", concat(", ", [lib.quote(v) | some v in written]), ")"]) if {
+	not written_as_is(c, id)
+	written := lib.sorted_strings([l.value | some l in object.get(c, "licenses", []); is_string(l.value)])
+	count(written) > 0
 } else := ""
+
+written_as_is(c, id) if {
+	some l in c.licenses
+	is_string(l.value)
+	lower(trim_space(l.value)) == lower(id)
+}

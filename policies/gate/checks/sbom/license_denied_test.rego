@@ -56,19 +56,36 @@ test_quiet_when_nothing_is_denied if {
 		with data.gate.config as {"denied_licenses": []}
 }
 
-# SPDX's "GPL-2.0+" is an `id` entry, listed as GPL-2.0 in license_ids: the entry counts as written.
-test_fires_for_id_entry_missing_from_license_ids if {
-	c := object.union(t.comp("foo", "pkg:npm/foo@1.0.0", ["GPL-2.0"]), {"licenses": [{"kind": "id", "value": "GPL-2.0+"}]})
+# The rule reads license_ids only, where the collectors put current ids: an entry as written
+# ("GPL-2.0+") is for display, and matches nothing by itself.
+test_reads_the_normalised_ids_not_the_entries_as_written if {
+	c := object.union(
+		t.comp("foo", "pkg:npm/foo@1.0.0", ["GPL-2.0-or-later"]),
+		{"licenses": [{"kind": "id", "value": "GPL-2.0+"}]},
+	)
 	vs := license_denied.violation with input.sboms as [t.sbom([c], [])]
-		with data.gate.config as {"denied_licenses": ["gpl-2.0+", "GPL-2.0"]}
-	vs == {
-		{
-			"msg": "component pkg:npm/foo@1.0.0 is licensed GPL-2.0+, which is denied",
-			"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
-		},
-		{
-			"msg": "component pkg:npm/foo@1.0.0 is licensed GPL-2.0, which is denied",
-			"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
-		},
-	}
+		with data.gate.config as {"denied_licenses": ["GPL-2.0-or-later"]}
+	vs == {{
+		"msg": "component pkg:npm/foo@1.0.0 is licensed GPL-2.0-or-later, which is denied (written \"GPL-2.0+\")",
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
+	}}
+	count(license_denied.violation) == 0 with input.sboms as [t.sbom([c], [])]
+		with data.gate.config as {"denied_licenses": ["GPL-2.0+"]}
+}
+
+# A license mapped to its id (deprecated id, name, look-alike characters) is shown as written.
+test_names_the_entries_as_written_when_mapped if {
+	c := object.union(
+		t.comp("foo", "pkg:npm/foo@1.0.0", ["GPL-3.0-only"]),
+		{"licenses": [{"kind": "name", "value": "GNU General Public License v3.0 only"}]},
+	)
+	vs := license_denied.violation with input.sboms as [t.sbom([c], [])]
+		with data.gate.config as {"denied_licenses": ["GPL-3.0-only"]}
+	vs == {{
+		"msg": concat("", [
+			"component pkg:npm/foo@1.0.0 is licensed GPL-3.0-only, which is denied ",
+			"(written \"GNU General Public License v3.0 only\")",
+		]),
+		"subject": {"kind": "sbom", "path": "sbom.cdx.json", "ref": "pkg:npm/foo@1.0.0", "line": null},
+	}}
 }

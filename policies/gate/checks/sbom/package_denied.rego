@@ -11,28 +11,32 @@ meta := {
 }
 
 # denied_packages holds purls or purl globs (`*` spans any characters: "pkg:npm/event-stream@*").
-# A component matches a pattern as in lib.matches_any: equal to it, or matched by it as a glob.
+# Both sides are normalised per the purl spec before they get here (gate/collect/purls.py): a
+# component's purl_normalised is `pkg:type/namespace/name@version` with the type's case rules and
+# canonical percent-encoding, without qualifiers or subpath, and the gate hands the patterns over
+# normalised the same way (a pattern with version `*` or none also matches the purl without a
+# version). A component matches a pattern as in lib.matches_any: equal to it, or matched by it as
+# a glob. The message names the purl as written.
 #
 # Written for SBOMs with thousands of components (see lib.indexes): nothing is visited when no
 # package is denied, equality is one set lookup per component, and only the patterns that can be
 # globs (decided once) are tried as globs.
-violation contains finding(sbom.path, c.purl, c.purl) if {
+violation contains finding(sbom.path, c, c.purl_normalised) if {
 	count(patterns) > 0
 	some i in lib.indexes(count(input.sboms))
 	sbom := input.sboms[i]
 	some c in sbom.components
-	patterns[c.purl]
-	lib.present(c.purl)
+	patterns[c.purl_normalised]
+	is_string(c.purl_normalised)
 }
 
-violation contains finding(sbom.path, c.purl, pattern) if {
+violation contains finding(sbom.path, c, pattern) if {
 	some pattern in globs
 	some i in lib.indexes(count(input.sboms))
 	sbom := input.sboms[i]
 	some c in sbom.components
-	is_string(c.purl)
-	glob.match(pattern, null, c.purl)
-	lib.present(c.purl)
+	is_string(c.purl_normalised)
+	glob.match(pattern, null, c.purl_normalised)
 }
 
 patterns contains p if some p in lib.config_strings("denied_packages")
@@ -43,7 +47,9 @@ globs contains p if {
 	not regex.match(`[\[\]{}\\]`, p)
 }
 
-finding(path, purl, pattern) := {
-	"msg": concat("", ["component ", purl, " is a denied package (matches ", pattern, ")"]),
-	"subject": {"kind": "sbom", "path": path, "ref": purl, "line": null},
+finding(path, c, pattern) := {
+	"msg": concat("", ["component ", ref, " is a denied package (matches ", pattern, ")"]),
+	"subject": {"kind": "sbom", "path": path, "ref": ref, "line": null},
+} if {
+	ref := lib.component_ref(c)
 }

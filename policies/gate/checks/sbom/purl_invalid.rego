@@ -1,0 +1,28 @@
+# SBOM-PURL-INVALID: every purl is a package URL, so SBOM-PACKAGE-DENIED can match it.
+package gate.checks.sbom.purl_invalid
+
+import data.gate.lib
+
+meta := {
+	"id": "SBOM-PURL-INVALID",
+	"title": "Every purl is a valid package URL",
+	"severity": "high",
+	"remediation": concat("", [
+		"Write the purl as the purl spec says (`pkg:type/namespace/name@version`, for example ",
+		"`pkg:npm/left-pad@1.3.0`), or regenerate the SBOM.",
+	]),
+}
+
+# The collectors set purl_error only for a purl that does not parse (and then no purl_normalised).
+# The component is named by name and version: its purl is what is wrong.
+violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
+	some i in lib.indexes(count(input.sboms))
+	sbom := input.sboms[i]
+	some c in sbom.components
+	reason := c.purl_error
+	ref := lib.component_ref(object.remove(c, ["purl"]))
+	msg := concat("", [
+		"component ", ref, " has the purl ", lib.quote(c.purl),
+		", which is not a valid package URL (", reason, ")",
+	])
+}
