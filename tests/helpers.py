@@ -171,6 +171,20 @@ def cyclonedx_bom(components: list[dict[str, Any]], *, spec: str = "1.6", **extr
     return bom
 
 
+def spdx_document(*packages: dict[str, Any]) -> dict[str, Any]:
+    """An SPDX 2.3 JSON document describing `packages` (each an SPDX package object)."""
+    return {
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "shop",
+        "documentNamespace": "https://example.com/spdx/shop-1",
+        "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: test"]},
+        "documentDescribes": [p["SPDXID"] for p in packages],
+        "packages": list(packages),
+    }
+
+
 def npm_component(name: str, version: str, license_id: str | None = "MIT") -> dict[str, Any]:
     """A CycloneDX library component for an npm package."""
     comp: dict[str, Any] = {

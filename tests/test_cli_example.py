@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from gate.cli import main
 from gate.trust import policy_digest
-from tests.helpers import ROOT, component_entity, example_pins, run_gate, write_yaml
+from tests.helpers import ROOT, Run, component_entity, example_pins, run_gate, write_yaml
 
 EXAMPLE = ROOT / "examples" / "payments-api"
 CONFIG = ROOT / "examples" / "gate.yaml"
@@ -91,6 +91,14 @@ def test_report_file_matches_stdout(tmp_path: Path) -> None:
     assert json.loads(out.read_text()) == decision
 
 
+def _check_prod_with_policy(cat: Path, pol: Path) -> Run:
+    """`gate check` in prod with a user policy folder, pinned after review, from the file's folder."""
+    return run_gate(
+        "check", cat, "--policy", pol, "--policy-digest", policy_digest([pol]), "--env", "prod",
+        "--format", "json", cwd=cat.parent,
+    )  # fmt: skip
+
+
 def test_engine_failure_in_prod_exits_3_and_never_passes(tmp_path: Path) -> None:
     pol = tmp_path / "pol"
     pol.mkdir()
@@ -102,20 +110,7 @@ def test_engine_failure_in_prod_exits_3_and_never_passes(tmp_path: Path) -> None
         "}\n"
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity())
-    pin = policy_digest([pol])
-    run = run_gate(
-        "check",
-        cat,
-        "--policy",
-        pol,
-        "--policy-digest",
-        pin,
-        "--env",
-        "prod",
-        "--format",
-        "json",
-        cwd=tmp_path,
-    )
+    run = _check_prod_with_policy(cat, pol)
     assert run.code == 3
     assert run.json()["outcome"] == "error"
     assert "evaluation failed" in run.stderr and "--engine opa" in run.stderr
@@ -129,20 +124,7 @@ def test_conftest_style_user_policy(tmp_path: Path) -> None:
         'deny contains msg if {\n\tsome e in input.catalog\n\tnot e.entity.spec.system\n\tmsg := sprintf("%s has no system", [e.entity.metadata.name])\n}\n'
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity(system=None))
-    pin = policy_digest([pol])
-    run = run_gate(
-        "check",
-        cat,
-        "--policy",
-        pol,
-        "--policy-digest",
-        pin,
-        "--env",
-        "prod",
-        "--format",
-        "json",
-        cwd=tmp_path,
-    )
+    run = _check_prod_with_policy(cat, pol)
     found = [f for f in run.json()["findings"] if f["check"] == "CONFTEST-MAIN-DENY"]
     assert [(f["severity"], f["action"], f["message"]) for f in found] == [
         ("high", "block", "payments has no system")

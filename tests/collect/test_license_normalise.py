@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from gate.collect import cyclonedx, licenses, spdx
 from gate.collect.base import CollectSettings
 from gate.collect.files import parse_file
-from tests.helpers import ROOT, cyclonedx_bom
+from tests.helpers import ROOT, cyclonedx_bom, spdx_document
 
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
 ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
@@ -97,16 +97,7 @@ def _collect_spdx(tmp_path: Path, **fields: str) -> dict[str, Any]:
         "licenseDeclared": "NOASSERTION",
         **fields,
     }
-    doc = {
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": "shop",
-        "documentNamespace": "https://example.com/spdx/shop-1",
-        "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: test"]},
-        "documentDescribes": ["SPDXRef-x"],
-        "packages": [package],
-    }
+    doc = spdx_document(package)
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]

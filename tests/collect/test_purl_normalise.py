@@ -18,7 +18,7 @@ from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectSettings
 from gate.collect.files import parse_file
 from gate.config import from_mapping
-from tests.helpers import ROOT, cyclonedx_bom
+from tests.helpers import ROOT, cyclonedx_bom, spdx_document
 
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
 ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
@@ -56,15 +56,7 @@ def _spdx(tmp_path: Path, purl: str) -> dict[str, Any]:
             {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}
         ],
     }
-    doc = {
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": "shop",
-        "documentNamespace": "https://example.com/spdx/shop-1",
-        "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: test"]},
-        "packages": [package],
-    }
+    doc = spdx_document(package)
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cyclonedx_bom, run_gate, write_json, write_yaml
+from tests.helpers import cyclonedx_bom, run_gate, spdx_document, write_json, write_yaml
 
 CONFIG = {
     "data": {
@@ -50,16 +50,7 @@ def _spdx_doc(**fields: Any) -> dict[str, Any]:
         ],
         **fields,
     }
-    return {
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": "shop",
-        "documentNamespace": "https://example.com/spdx/shop-1",
-        "creationInfo": {"created": "2026-01-01T00:00:00Z", "creators": ["Tool: test"]},
-        "documentDescribes": ["SPDXRef-x"],
-        "packages": [package],
-    }
+    return spdx_document(package)
 
 
 def _check(
