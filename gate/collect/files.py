@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
@@ -50,17 +54,59 @@ class ParsedFile:
         return self.data.decode("utf-8-sig")
 
 
-def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read a file, refusing what is missing, unreadable, empty or over the size limit."""
-    shown = str(path)
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for messages ("a named pipe (FIFO)", ...)."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _not_regular(mode: int, shown: str) -> NoReturn:
+    raise CollectError(
+        f"{file_kind(mode)}, not a regular file: refused (reading it may never end)",
+        "pass regular files only",
+        path=shown,
+    )
+
+
+def _unreadable(exc: OSError, shown: str) -> NoReturn:
+    if exc.errno == errno.ELOOP:
+        raise CollectError(
+            "symbolic link loop (the link leads back to itself)",
+            "remove the link, or point it at a file",
+            path=shown,
+        ) from None
+    raise CollectError(f"cannot read: {exc.strerror}", "check the path and permissions", path=shown) from None
+
+
+# Opening never waits: not for a writer of a FIFO swapped in since the stat, nor for a device.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None = None) -> bytes:
+    """Read a regular file, refusing what is missing, unreadable, a symbolic link loop, not a
+    regular file (a FIFO, socket or device, whose reading may never end) or over the size limit.
+
+    The file is checked before it is opened and again once it is open (it may have been swapped),
+    and opened without waiting, so no read blocks. Messages name the file `shown` (the path by
+    default).
+    """
+    shown = shown if shown is not None else str(path)
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         raise CollectError("no such file or directory", "check the path", path=shown) from None
     except OSError as exc:
-        raise CollectError(
-            f"cannot read: {exc.strerror}", "check the path and permissions", path=shown
-        ) from None
+        _unreadable(exc, shown)
+    if not stat.S_ISREG(st.st_mode):
+        _not_regular(st.st_mode, shown)
     if st.st_size > max_bytes:
         raise CollectError(
             f"file is {st.st_size} bytes, over the {max_bytes}-byte limit",
@@ -68,16 +114,21 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
             path=shown,
         )
     try:
-        with path.open("rb") as fh:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        _unreadable(exc, shown)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                _not_regular(st.st_mode, shown)
             # A buffer of the file's size (read(n) allocates n bytes up front), then the rest of
-            # a file that grew, or whose size stat does not tell (a pipe).
+            # a file that grew since.
             data = fh.read(st.st_size + 1)
             if len(data) > st.st_size:
                 data += fh.read(max_bytes + 1 - len(data))
     except OSError as exc:
-        raise CollectError(
-            f"cannot read: {exc.strerror}", "check the path and permissions", path=shown
-        ) from None
+        _unreadable(exc, shown)
     if len(data) > max_bytes:
         raise CollectError(f"file grew over the {max_bytes}-byte limit while read", "", path=shown)
     return data
@@ -119,12 +170,14 @@ def sniff(text: str) -> Syntax:
 def parse_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None = None) -> ParsedFile:
     """Read and parse one file into a ParsedFile, or raise CollectError naming what is wrong."""
     name = shown if shown is not None else str(path)
-    data = read_bytes(path, max_bytes)
-    return parse_bytes(data, name)
+    data = read_bytes(path, max_bytes, name)
+    return parse_bytes(data, name, max_bytes)
 
 
-def parse_bytes(data: bytes, name: str) -> ParsedFile:
-    """Parse bytes that were read under `name` (used in messages and the input document)."""
+def parse_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
+    """Parse bytes that were read under `name` (used in messages and the input document).
+
+    `max_bytes` (the file-size limit) also bounds the text YAML aliases expand to."""
     text = decode_text(data, name)
     digest = hashlib.sha256(data).hexdigest()
     syntax = sniff(text)
@@ -138,7 +191,7 @@ def parse_bytes(data: bytes, name: str) -> ParsedFile:
             parse_json(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()
         )
         return ParsedFile(name, digest, data, "jsonl", docs)
-    docs_, lines, starts = parse_yaml(text, name)
+    docs_, lines, starts = parse_yaml(text, name, max_bytes)
     return ParsedFile(name, digest, data, "yaml", tuple(docs_), tuple(lines), tuple(starts))
 
 
@@ -199,6 +252,12 @@ def _json_module_loads(text: str, name: str) -> Any:
         raise CollectError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
             "fix the syntax (a JSON linter shows where)",
+            path=name,
+        ) from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise CollectError(
+            f"JSON holds an integer of more than {sys.get_int_max_str_digits() or MAX_INT_DIGITS} digits",
+            "quote it to make it a string: numbers this long are not real metadata",
             path=name,
         ) from None
     return value
@@ -279,27 +338,93 @@ def parse_xml(data: bytes, name: str) -> Element:
         raise CollectError(f"malformed XML: {exc}", "fix the XML syntax", path=name) from None
 
 
+# Python refuses to convert an integer of more digits than this (its default
+# sys.get_int_max_str_digits()) to or from decimal text: the input document could not be written.
+MAX_INT_DIGITS = 4300
+_INT_CEILING = 10**MAX_INT_DIGITS
+# An integer's text, underscores left out, is read only up to this length: enough for the binary
+# digits of the largest integer allowed, and no base-60 (`1:20:30`) number costs much to read.
+_MAX_INT_TEXT = 15_000
+
+
+class _HugeInt(Exception):
+    """A YAML integer of more than MAX_INT_DIGITS digits, at `line` (1-based)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _Refused(CollectError):
+    """A verdict on a composed YAML document (an alias bomb, a huge integer): libyaml's and
+    PyYAML's parsers compose the same nodes, so the other parser is not asked."""
+
+
+def _bounded_int(loader: Any, node: Any) -> int:
+    """SafeConstructor's integer, refused (_HugeInt) beyond MAX_INT_DIGITS decimal digits."""
+    import yaml
+
+    if len(node.value) > _MAX_INT_TEXT and len(node.value.replace("_", "")) > _MAX_INT_TEXT:
+        raise _HugeInt(node.start_mark.line + 1)
+    try:
+        value: int = yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:  # more decimal digits than Python reads
+        raise _HugeInt(node.start_mark.line + 1) from None
+    if abs(value) >= _INT_CEILING:
+        raise _HugeInt(node.start_mark.line + 1)
+    return value
+
+
 @cache
 def _loaders() -> tuple[type[Any], type[Any] | None]:
     """PyYAML's safe loader (composition is checked for alias expansion before construction), and
     libyaml's parser with the same safe constructor and resolver (so the same values, 10x faster)
-    where PyYAML was built with it. Imported on first use: a check of JSON files needs no YAML."""
+    where PyYAML was built with it. Both refuse integers of more than MAX_INT_DIGITS digits.
+    Imported on first use: a check of JSON files needs no YAML."""
     import yaml
 
     class BoundedLoader(yaml.SafeLoader):
         """PyYAML's safe loader."""
 
-    return BoundedLoader, getattr(yaml, "CSafeLoader", None)
+    BoundedLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return BoundedLoader, None
+
+    class BoundedCLoader(fast):  # type: ignore[valid-type,misc]
+        """libyaml's parser with PyYAML's safe constructor."""
+
+    BoundedCLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+    return BoundedLoader, BoundedCLoader
 
 
 # What PyYAML's reader refuses (yaml.reader.Reader.NON_PRINTABLE), and libyaml may not.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int], name: str) -> int:
-    """Count nodes as if every alias were expanded, memoised so shared subtrees cost once."""
+@dataclass
+class _Expansion:
+    """How much the documents of a file composed so far expand to, every alias expanded: nodes,
+    and bytes (UTF-8) of scalar text."""
+
+    nodes: int = 0
+    text: int = 0
+
+
+def _scalar_bytes(value: str) -> int:
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
+def _expanded_size(node: yaml.Node, name: str, spent: _Expansion, max_text: int | None) -> None:
+    """Add to `spent` what `node` expands to, every alias expanded: nodes (at most MAX_YAML_NODES
+    in all) and, unless `max_text` is None, bytes of scalar text (at most `max_text` in all).
+    Memoised so shared subtrees cost once: linear in the nodes written, however far they expand."""
     import yaml
 
+    nodes_left = MAX_YAML_NODES - spent.nodes
+    text_left = (max_text - spent.text) if max_text is not None else 0
+    memo: dict[int, int] = {}
+    text: dict[int, int] = {}
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
         current, done = stack.pop()
@@ -314,17 +439,33 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], name: str) -> int:
             children = list(current.value)
         if done or not children:
             total = 1 + sum(memo[id(c)] for c in children)
-            if total > MAX_YAML_NODES:
-                raise CollectError(
+            if total > nodes_left:
+                raise _Refused(
                     f"YAML expands to more than {MAX_YAML_NODES} nodes (an alias bomb?)",
                     "remove the nested anchors and aliases",
                     path=name,
                 )
             memo[key] = total
+            if max_text is not None:
+                if children:
+                    size = sum(text[id(c)] for c in children)
+                elif isinstance(current, yaml.ScalarNode):
+                    size = _scalar_bytes(current.value)
+                else:
+                    size = 0
+                if size > text_left:
+                    raise _Refused(
+                        f"YAML aliases expand to more than {max_text} bytes of text (an alias bomb?)",
+                        "remove the nested anchors and aliases: expanded, a YAML file may hold no"
+                        " more text than `limits.max_file_bytes`",
+                        path=name,
+                    )
+                text[key] = size
             continue
         stack.append((current, True))
         stack.extend((c, False) for c in children if id(c) not in memo)
-    return memo[id(node)]
+    spent.nodes += memo[id(node)]
+    spent.text += text.get(id(node), 0)
 
 
 def _record_lines(node: yaml.Node, lines: dict[str, int]) -> None:
@@ -348,8 +489,12 @@ def _record_lines(node: yaml.Node, lines: dict[str, int]) -> None:
                 stack.append((v, f"{pointer}/{i}", depth + 1))
 
 
-def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], list[int]]:
-    """Parse (multi-document) YAML with the safe loader, bounded against alias bombs.
+def parse_yaml(
+    text: str, name: str, max_text: int = DEFAULT_MAX_BYTES
+) -> tuple[list[Any], list[dict[str, int]], list[int]]:
+    """Parse (multi-document) YAML with the safe loader, bounded against alias bombs: expanded,
+    the documents of a text with aliases hold at most MAX_YAML_NODES nodes and `max_text` bytes of
+    scalar text in all (no more than a file may hold: the expansion is what a policy engine gets).
 
     Returns the documents, a pointer-to-line map per document, and each document's first line.
     Empty documents (a stray `---`) are dropped. libyaml parses first where PyYAML has it; a text
@@ -359,14 +504,16 @@ def parse_yaml(text: str, name: str) -> tuple[list[Any], list[dict[str, int]], l
     python_loader, fast_loader = _loaders()
     if fast_loader is not None and not _NON_PRINTABLE.search(text):
         try:
-            return _parse_yaml_with(fast_loader, text, name)
+            return _parse_yaml_with(fast_loader, text, name, max_text)
+        except _Refused:
+            raise
         except CollectError:
             pass
-    return _parse_yaml_with(python_loader, text, name)
+    return _parse_yaml_with(python_loader, text, name, max_text)
 
 
 def _parse_yaml_with(
-    loader_class: type[Any], text: str, name: str
+    loader_class: type[Any], text: str, name: str, max_text: int = DEFAULT_MAX_BYTES
 ) -> tuple[list[Any], list[dict[str, int]], list[int]]:
     import yaml
 
@@ -375,9 +522,12 @@ def _parse_yaml_with(
     starts: list[int] = []
     loader: Any = None
     # Without an alias (`*name`) every node is written out in the text, at most two per character:
-    # only a text with an alias, or a huge one, can reach MAX_YAML_NODES.
+    # only a text with an alias, or a huge one, can reach MAX_YAML_NODES; and only a text with an
+    # alias can hold more scalar text than the file. With aliases the bounds hold for the file's
+    # documents in all (a thousand small bombs are one big one); without, per document.
     aliased = "*" in text
     may_expand = aliased or 2 * len(text) + 1 > MAX_YAML_NODES
+    spent = _Expansion()
     try:
         loader = loader_class(text)  # the reader refuses some characters (C1 controls) at once
         while loader.check_node():
@@ -385,7 +535,7 @@ def _parse_yaml_with(
             if node is None:
                 continue
             if may_expand:
-                _expanded_size(node, {}, name)
+                _expanded_size(node, name, spent if aliased else _Expansion(), max_text if aliased else None)
             doc_lines: dict[str, int] = {}
             _record_lines(node, doc_lines)
             value = _construct(loader, node, aliased)
@@ -397,6 +547,12 @@ def _parse_yaml_with(
             starts.append(node.start_mark.line + 1)
     except CollectError:
         raise
+    except _HugeInt as exc:
+        raise _Refused(
+            f"YAML holds an integer of more than {MAX_INT_DIGITS} digits at line {exc.line}",
+            "quote it to make it a string: numbers this long are not real metadata",
+            path=name,
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         raise CollectError(_yaml_tag_message(exc), _yaml_remediation(text), path=name) from None
     except yaml.reader.ReaderError as exc:
@@ -459,21 +615,102 @@ def _yaml_remediation(text: str) -> str:
     return "fix the YAML syntax (a YAML linter shows where)"
 
 
-def walk_paths(paths: list[Path]) -> list[tuple[Path, bool]]:
+SKIP_DIRS = frozenset(("node_modules", "skeleton", "__pycache__", "vendor"))
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown_path(path: str | Path) -> str:
+    """A path for a one-line message: control characters (a newline, an escape) shown as `\\xNN`."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(path))
+
+
+def warn_on_stderr(message: str) -> None:
+    """Print a notice of the walk as the command line prints warnings: `gate: warning: ...`."""
+    sys.stderr.write(f"gate: warning: {message}\n")
+
+
+def walk_paths(
+    paths: list[Path],
+    wanted: Callable[[Path], bool] | None = None,
+    notice: Callable[[str], None] = warn_on_stderr,
+) -> list[tuple[Path, bool]]:
     """Expand directories into files (sorted, skipping hidden, vendored and skeleton folders).
 
     Returns (path, explicit): explicit files were named on the command line; files found in a
-    directory walk are only inputs when their content is recognised.
+    directory walk are only inputs when their content is recognised. A walk yields the files
+    `wanted` accepts (all by default). It does not follow links to folders (a folder inside the
+    walked one is walked where it lies: no loop, no file twice), skips what a symbolic link leads
+    to outside the walked folder (the change under review must not make the gate read the
+    machine's files) and FIFOs, sockets and devices (reading them may never end), and tells
+    `notice` in one line what it skipped. A link that cannot be followed (a loop, a missing
+    target) inside the folder is yielded: reading it says what is wrong.
     """
     out: list[tuple[Path, bool]] = []
-    skip_dirs = {"node_modules", "skeleton", "__pycache__", "vendor"}
+    keep = wanted if wanted is not None else (lambda _path: True)
     for p in paths:
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip_dirs)
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        out.append((Path(root) / f, False))
+        if p.is_dir():  # a folder named explicitly is walked, through a link too
+            out.extend((found, False) for found in _walk(p, keep, notice))
         else:
             out.append((p, True))
     return out
+
+
+def _walk(top: Path, keep: Callable[[Path], bool], notice: Callable[[str], None]) -> list[Path]:
+    """The files under `top` in os.walk's top-down order (a folder's files, then its folders)."""
+    root = os.path.realpath(top)
+    out: list[Path] = []
+    folders = [str(top)]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            notice(f"skipped {shown_path(folder)}: cannot list the folder ({exc.strerror})")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    if _follow(path, top, root, keep, notice):
+                        out.append(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        subfolders.append(entry.path)
+                elif keep(path):
+                    if entry.is_file(follow_symlinks=False):
+                        out.append(path)
+                    else:
+                        kind = file_kind(entry.stat(follow_symlinks=False).st_mode)
+                        notice(f"skipped {shown_path(path)}: {kind}, not a regular file")
+            except OSError as exc:  # gone since it was listed
+                notice(f"skipped {shown_path(path)}: {exc.strerror}")
+        folders.extend(reversed(subfolders))
+    return out
+
+
+def _follow(
+    link: Path, top: Path, root: str, keep: Callable[[Path], bool], notice: Callable[[str], None]
+) -> bool:
+    """Whether a walk yields the file a symbolic link met in it leads to: one `keep` accepts,
+    inside `root` (the walked folder `top`, resolved), a regular file or a link that cannot be
+    followed (reading it says why). Links to folders are not followed."""
+    try:
+        mode: int | None = os.stat(link).st_mode
+    except OSError:
+        mode = None  # a loop, or a missing target
+    is_dir = mode is not None and stat.S_ISDIR(mode)
+    if (link.name in SKIP_DIRS) if is_dir else not keep(link):
+        return False
+    target = os.path.realpath(link)
+    if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
+        notice(f"skipped {shown_path(link)}: symbolic link leads outside {shown_path(top)}")
+        return False
+    if mode is None or stat.S_ISREG(mode):
+        return True
+    if not is_dir:
+        notice(f"skipped {shown_path(link)}: {file_kind(mode)}, not a regular file")
+    return False

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file, walk_paths
+from gate.collect.files import ParsedFile, parse_file, walk_paths, warn_on_stderr
 from gate.collect.parallel import collect_files, job_costs, workers_for
 
 COLLECTOR_MODULES = (
@@ -59,10 +59,14 @@ def display_path(
     `base_resolved` says `base` is resolved already, and `resolve` resolves paths (a
     PathResolver saves look-ups in a large walk).
     """
+    resolver = resolve if resolve is not None else Path.resolve
     try:
-        resolved = resolve(path) if resolve is not None else path.resolve()
+        try:
+            resolved = resolver(path)
+        except (RuntimeError, OSError):  # a symbolic link loop: shown where the link lies
+            resolved = resolver(path.parent) / path.name
         return resolved.relative_to(base if base_resolved else base.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside `base`
         return path.as_posix()
 
 
@@ -90,6 +94,7 @@ def collect_paths(
     *,
     parallel: bool = False,
     meanwhile: Callable[[], None] | None = None,
+    notice: Callable[[str], None] = warn_on_stderr,
 ) -> dict[str, list[Any]]:
     """Collect every input under `paths` into the input document's sections.
 
@@ -98,6 +103,8 @@ def collect_paths(
     files are collected in forked processes (gate.collect.parallel), with the same result: many
     files on every core, and a few while this process runs `meanwhile`. `meanwhile` runs only
     where processes are forked, once they are, before this process collects anything itself.
+    What a walk skips (links out of its folder, FIFOs, devices) is told to `notice`, one line each
+    (on stderr by default).
     """
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
@@ -105,8 +112,7 @@ def collect_paths(
     resolve = PathResolver()
     jobs = [
         (path, explicit, display_path(path, cwd, base_resolved=True, resolve=resolve))
-        for path, explicit in walk_paths(paths)
-        if explicit or _is_candidate(path)
+        for path, explicit in walk_paths(paths, _is_candidate, notice)
     ]
 
     def work(path: Path, explicit: bool, shown: str) -> dict[str, list[Any]]:
