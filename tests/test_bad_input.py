@@ -305,3 +305,18 @@ def test_a_fifo_met_in_a_walk_is_skipped_not_waited_for(env: str, tmp_path: Path
     assert run.code == plain.code, run.stderr
     fifo = "gate: warning: skipped repo/p.yaml: a named pipe (FIFO), not a regular file"
     assert run.stderr.splitlines() == [fifo, *plain.stderr.splitlines()]
+
+
+def test_a_named_input_linked_out_of_the_checkout_is_refused_in_prod(tmp_path: Path) -> None:
+    outside = tmp_path / "runner-secrets.json"
+    outside.write_text(json.dumps({"token": "s3cr3t"}), encoding="utf-8")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "sbom.cdx.json").symlink_to(outside)
+    run = run_gate("check", "sbom.cdx.json", "--env", "prod", cwd=repo)
+    assert run.code == 2
+    assert run.stderr.splitlines() == [
+        "gate: sbom.cdx.json: symbolic link leads outside the working directory."
+        " name the file itself, not a link to it"
+    ], run.stderr
+    assert "s3cr3t" not in run.stdout + run.stderr

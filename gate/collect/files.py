@@ -648,11 +648,31 @@ def walk_paths(
     out: list[tuple[Path, bool]] = []
     keep = wanted if wanted is not None else (lambda _path: True)
     for p in paths:
+        _refuse_link_out_of_cwd(p)
         if p.is_dir():  # a folder named explicitly is walked, through a link too
             out.extend((found, False) for found in _walk(p, keep, notice))
         else:
             out.append((p, True))
     return out
+
+
+def _refuse_link_out_of_cwd(path: Path) -> None:
+    """Refuse a path named in the working directory that a symbolic link leads out of it: the
+    change under review may have turned `sbom.json` into a link to the runner's files."""
+    here = os.getcwd()
+    if os.path.commonpath([os.path.abspath(path), here]) != here:
+        return  # named outside the working directory: the caller's own choice
+    try:
+        target = os.path.realpath(path, strict=True)
+    except (OSError, RuntimeError):
+        return  # missing or a loop: reading it says so
+    real_here = os.path.realpath(here)
+    if os.path.commonpath([target, real_here]) != real_here:
+        raise CollectError(
+            "symbolic link leads outside the working directory",
+            "name the file itself, not a link to it",
+            path=shown_path(str(path)),
+        )
 
 
 def _walk(top: Path, keep: Callable[[Path], bool], notice: Callable[[str], None]) -> list[Path]:

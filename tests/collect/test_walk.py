@@ -7,6 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 from gate.collect.files import walk_paths
 
 
@@ -111,3 +113,26 @@ def test_a_notice_shows_control_characters_escaped(tmp_path: Path) -> None:
     assert notices == [
         f"skipped {repo}/x\\x0a::error::owned\\x1b[2J.yaml: symbolic link leads outside {repo}"
     ]
+
+
+def test_a_named_link_out_of_the_working_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change under review may turn a named input into a link to the runner's files."""
+    from gate.collect.base import CollectError
+
+    secret = tmp_path / "outside" / "id.json"
+    secret.parent.mkdir()
+    secret.write_text('{"secret": 1}', encoding="utf-8")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "sbom.json").symlink_to(secret)
+    (repo / "sboms").symlink_to(secret.parent)
+    (repo / "inside.json").write_text("{}", encoding="utf-8")
+    (repo / "alias.json").symlink_to(repo / "inside.json")
+    monkeypatch.chdir(repo)
+    for named in ("sbom.json", "sboms", "sboms/id.json"):
+        with pytest.raises(CollectError, match="symbolic link leads outside the working directory"):
+            walk_paths([Path(named)])
+    assert walk_paths([Path("alias.json")]) == [(Path("alias.json"), True)]
+    assert walk_paths([secret]) == [(secret, True)]  # named outside: the caller's choice
