@@ -45,7 +45,7 @@ def _private(path: Path) -> bool:
 
 
 def _key(wasmtime: Any, wasm: bytes) -> str:
-    tag = f"{hashlib.sha256(wasm).hexdigest()}-{wasmtime_version()}-{platform.machine()}-{platform.system()}"
+    tag = f"{hashlib.sha256(wasm).hexdigest()}-{wasmtime_version()}-{platform.machine()}-{platform.system()}-epoch"
     return hashlib.sha256(tag.encode()).hexdigest()[:40]
 
 

@@ -271,14 +271,16 @@ finding_list(raws, s) := [f |
 ]
 
 # The findings fs sorted by sort_key, each once: findings with equal keys are equal (the waiver
-# follows from the other fields). Where the engine orders by bytes (lib.byte_order), pairs
-# [key, finding] are sorted. The embedded engine takes O(n²) time to build a set or an object of n
-# items in Rego: there, when no two findings share a key (the usual case), the pairs [key, index
-# in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
+# follows from the other fields). Where the engine orders by bytes (lib.byte_order), the set of
+# keys is sorted (lib.sorted_set: O(n log n) on OPA's Wasm build too, whose sort() is O(n²)) and
+# each key looked up. regopy takes O(n²) time to build a set or an object of n items in Rego:
+# there, when no two findings share a key (the usual case), the pairs [key, index in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
 # JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a key's closing
 # quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
-in_order(fs) := [pair[1] | some pair in sort({[sort_key(f), f] | some f in fs})] if {
+in_order(fs) := [by_key[k] | some k in lib.sorted_set({pair[0] | some pair in keyed})] if {
 	lib.byte_order
+	keyed := [[sort_key(f), f] | some f in fs]
+	by_key := {pair[0]: pair[1] | some pair in keyed}
 } else := [fs[pair[1]] | some pair in sort(pairs)] if {
 	pairs := [[sort_key(f), i] | some i; f := fs[i]]
 	count(distinct_keys(pairs)) == count(pairs)
