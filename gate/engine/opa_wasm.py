@@ -46,6 +46,9 @@ _READ_CHUNK = 1024 * 1024
 _MAX_ABORT_MESSAGE = 4096
 # Outside an evaluation the epoch deadline is this far away: never reached.
 _NO_DEADLINE = 1 << 62
+# The module's i32 values are addresses and sizes: unsigned (memory past 2 GiB has addresses
+# that read as negative numbers).
+_U32 = 0xFFFFFFFF
 
 
 class WasmUnsupported(Exception):
@@ -108,8 +111,8 @@ class _Calls:
             store = self._store
 
             def slow(*args: int) -> int:
-                out = func(store, *args)
-                return int(out) if out is not None else 0
+                out = func(store, *(a - (1 << 32) if a > 0x7FFFFFFF else a for a in args))
+                return int(out) & _U32 if out is not None else 0
 
             return slow
         b = self.raw
@@ -127,7 +130,7 @@ class _Calls:
             error = call(context, func_ref, slots, count, ctypes.byref(trap))
             if error or trap:
                 _raise_from(error, trap)
-            return int(slots[0].i32)
+            return int(slots[0].i32) & _U32
 
         return fast
 
@@ -137,12 +140,12 @@ class _Calls:
         i32 = wt.ValType.i32()
         ty = wt.FuncType([i32] * nparams, [i32] * nresults)
         if self.raw is None:
-            return wt.Func(self._store, ty, fn)
+            return wt.Func(self._store, ty, lambda *args: fn(*(a & _U32 for a in args)))
         b = self.raw
 
         def callback(_env: Any, _caller: Any, slots: Any, _n: int) -> int:
             try:
-                out = fn(*(slots[i].i32 for i in range(nparams)))
+                out = fn(*(slots[i].i32 & _U32 for i in range(nparams)))
                 if nresults:
                     slots[0].i32 = int(out or 0)
                 return 0

@@ -189,3 +189,43 @@ def test_reads_of_wasm_memory_stay_inside_it() -> None:
     ctypes.memset(policy._base() + size - tail, ord("x"), tail)
     with pytest.raises(_Abort, match="without an end"):
         policy._read(size - tail, limit=2 * tail)
+
+
+def test_the_wasm_build_out_of_memory_on_a_large_sbom_is_exit_3_with_a_record(tmp_path: Path) -> None:
+    """The shipped library on the Wasm host: memory growth refused at the bound is exit 3, one
+    line, an error decision in the log (not a segfault)."""
+    from tests.helpers import cyclonedx_bom, npm_component
+
+    comps = [npm_component(f"lib-{i}", "1.0.0") for i in range(100_000)]
+    bom = write_json(tmp_path / "bom.cdx.json", cyclonedx_bom(comps))
+    config = tmp_path / "gate.yaml"
+    config.write_text(yaml.safe_dump({"limits": {"eval_memory_mb": 64}}))
+    run = run_gate("check", bom, "--config", config, "--env", "prod", "--format", "json", timeout=120)
+    decision = run.json()
+    assert run.code == 3 and decision["outcome"] == "error" and decision["audit"] is not None
+    assert decision["engine"]["version"].startswith("opa-wasm")
+    assert decision["error"].startswith(
+        "policy evaluation exceeded 64 MB: the policy module ran out of memory"
+    )
+    assert run.stderr.splitlines() == [f"gate: {decision['error']}"]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["raw calls", "public api"])
+def test_addresses_past_2_gib_are_read_as_unsigned(fast: bool) -> None:
+    """A module whose memory grew past 2 GiB hands back addresses with the top bit set: they are
+    addresses, not negative numbers (read as negative, they pointed before the memory)."""
+    import wasmtime
+
+    from gate.engine.opa_wasm import _Calls
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(
+        engine,
+        '(module (func (export "high") (result i32) (i32.const 0x80000010))'
+        ' (func (export "echo") (param i32) (result i32) (local.get 0)))',
+    )
+    exports = wasmtime.Instance(store, module, []).exports(store)
+    calls = _Calls(wasmtime, store, fast)
+    assert calls.export(exports["high"], 0)() == 0x80000010
+    assert calls.export(exports["echo"], 1)(0x80000010) == 0x80000010
