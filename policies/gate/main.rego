@@ -73,10 +73,12 @@ meta_of(pkg) := m if {
 decide(raws, config, waivers, ctx) := decision_of(findings_of(raws, config, waivers, ctx), config, ctx)
 
 decision_of(fs, config, ctx) := {
-	"outcome": outcome_of(summary_of(fs), config, ctx),
+	"outcome": outcome_of(summary, config, ctx),
 	"environment": environment(ctx),
 	"findings": fs,
-	"summary": summary_of(fs),
+	"summary": summary,
+} if {
+	summary := summary_of(fs)
 }
 
 # Spelled out: regopy miscounts a comprehension nested in another that uses the outer one's variable.
@@ -277,10 +279,9 @@ finding_list(raws, s) := [f |
 # there, when no two findings share a key (the usual case), the pairs [key, index in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
 # JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a key's closing
 # quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
-in_order(fs) := [by_key[k] | some k in lib.sorted_set({pair[0] | some pair in keyed})] if {
+in_order(fs) := [by_key[k] | some k in lib.sorted_set({k | some k; by_key[k]})] if {
 	lib.byte_order
-	keyed := [[sort_key(f), f] | some f in fs]
-	by_key := {pair[0]: pair[1] | some pair in keyed}
+	by_key := {sort_key(f): f | some f in fs}
 } else := [fs[pair[1]] | some pair in sort(pairs)] if {
 	pairs := [[sort_key(f), i] | some i; f := fs[i]]
 	count(distinct_keys(pairs)) == count(pairs)
