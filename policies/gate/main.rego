@@ -275,10 +275,13 @@ finding_list(raws, s) := [f |
 # The findings fs sorted by sort_key, each once: findings with equal keys are equal (the waiver
 # follows from the other fields). Where the engine orders by bytes (lib.byte_order), the set of
 # keys is sorted (lib.sorted_set: O(n log n) on OPA's Wasm build too, whose sort() is O(n²)) and
-# each key looked up. regopy takes O(n²) time to build a set or an object of n items in Rego:
-# there, when no two findings share a key (the usual case), the pairs [key, index in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
-# JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a key's closing
-# quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
+# each key looked up (the keys are gathered by iterating the object: the Wasm build's
+# object.keys sorts them by insertion). regopy takes O(n²) time to build a set or an object of n
+# items in Rego: there, when no two findings share a key (the usual case), the pairs
+# [key, index in fs] are sorted. That order is the same on both engines although regopy orders
+# arrays by their JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a
+# key's closing quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
+# regal ignore:use-object-keys
 in_order(fs) := [by_key[k] | some k in lib.sorted_set({k | some k; by_key[k]})] if {
 	lib.byte_order
 	by_key := {sort_key(f): f | some f in fs}
