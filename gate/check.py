@@ -20,6 +20,7 @@ from gate.context import build_context
 from gate.decision import Decision, error_decision, from_policy_result
 from gate.engine.base import Engine, get_engine
 from gate.engine.embedded import EmbeddedEngine
+from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet, build_policy_set
 from gate.waivers import load_waivers
@@ -98,6 +99,7 @@ def prepare(opts: CheckOptions) -> Prepared:
         opa_timeout=opts.opa_timeout,
         opa_retries=opts.opa_retries,
         embedded_runtime=opts.env.get("GATE_EMBEDDED_RUNTIME"),
+        limits=EvalLimits(config.eval_timeout_seconds, config.eval_memory_mb),
     )
     return Prepared(config, environment, policy, engine, sources=sources, notices=notices)
 

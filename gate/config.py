@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.collect.base import CollectSettings, Identity
+from gate.engine.limits import DEFAULT_EVAL_MEMORY_MB, DEFAULT_EVAL_TIMEOUT_SECONDS
 from gate.errors import ConfigError
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -97,6 +98,8 @@ class GateConfig:
     max_waiver_days: int
     max_file_bytes: int
     audit: dict[str, Any] = field(default_factory=dict)
+    eval_timeout_seconds: float = DEFAULT_EVAL_TIMEOUT_SECONDS
+    eval_memory_mb: int = DEFAULT_EVAL_MEMORY_MB
     # `sha256:<hex>` of the file's bytes as read, or "" for the built-in defaults.
     digest: str = ""
 
@@ -249,6 +252,8 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
         max_waiver_days=int(limits.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS)),
         max_file_bytes=int(limits.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
         audit=_audit_paths(dict(raw.get("audit") or {}), base),
+        eval_timeout_seconds=float(limits.get("eval_timeout_seconds", DEFAULT_EVAL_TIMEOUT_SECONDS)),
+        eval_memory_mb=int(limits.get("eval_memory_mb", DEFAULT_EVAL_MEMORY_MB)),
     )
 
 

@@ -47,21 +47,25 @@ def decision_object(value: Any, undefined_fix: str = BROKEN_MAIN) -> dict[str, A
 def get_engine(name: str, **options: Any) -> Engine:
     """The engine named on the command line or in the config.
 
-    Options: `embedded_runtime` (auto, wasm or regopy; default: $GATE_EMBEDDED_RUNTIME, else auto);
+    Options: `limits` (gate.engine.limits.EvalLimits: each evaluation's time and memory bound;
+    for `opa-server`, the time bound caps `opa_timeout`);
+    `embedded_runtime` (auto, wasm or regopy; default: $GATE_EMBEDDED_RUNTIME, else auto);
     `opa_path` (the opa binary for the `opa` engine; default: found on PATH or in
     $(go env GOPATH)/bin); `opa_url`, `opa_token`, `opa_ca`, `opa_timeout`, `opa_retries` for
     `opa-server`. Options an engine does not use are ignored.
     """
+    from gate.engine.limits import EvalLimits
     from gate.errors import ConfigError
 
+    limits = options.get("limits") or EvalLimits()
     if name == "embedded":
         from gate.engine.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(options.get("embedded_runtime"))
+        return EmbeddedEngine(options.get("embedded_runtime"), limits)
     if name == "opa":
         from gate.engine.opa import OpaEngine
 
-        return OpaEngine(options.get("opa_path"))
+        return OpaEngine(options.get("opa_path"), limits=limits)
     if name == "opa-server":
         url = options.get("opa_url")
         if not url:
@@ -75,7 +79,7 @@ def get_engine(name: str, **options: Any) -> Engine:
             url,
             options.get("opa_token"),
             ca=options.get("opa_ca"),
-            timeout=float(options.get("opa_timeout") or 10.0),
+            timeout=min(float(options.get("opa_timeout") or 10.0), limits.timeout_seconds),
             retries=int(options.get("opa_retries", 2)),
         )
     raise ConfigError(f"unknown engine {name!r}", "use --engine embedded, opa or opa-server")

@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from gate.engine.base import DECISION_QUERY, decision_object
+from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
 
@@ -60,11 +61,15 @@ BUILTIN_NAMESPACES = {
 
 
 class EmbeddedEngine:
-    """In process: one Wasm instance or regopy interpreter per policy set, reused across evaluations."""
+    """In process: one Wasm instance or regopy interpreter per policy set, reused across evaluations.
+
+    `limits` bound each evaluation: the Wasm store's memory and an epoch deadline; regopy, which
+    cannot be interrupted, evaluates in a forked child process (gate.engine.bounded).
+    """
 
     name = "embedded"
 
-    def __init__(self, runtime: str | None = None) -> None:
+    def __init__(self, runtime: str | None = None, limits: EvalLimits | None = None) -> None:
         chosen = (runtime or os.environ.get("GATE_EMBEDDED_RUNTIME") or "auto").strip().lower()
         if chosen not in RUNTIMES:
             raise ConfigError(
@@ -72,6 +77,7 @@ class EmbeddedEngine:
                 "use auto, wasm or regopy",
             )
         self.runtime = chosen
+        self.limits = limits or EvalLimits()
         self._interp: Any = None
         self._bundle: Any = None
         self._digest: str | None = None
@@ -108,7 +114,7 @@ class EmbeddedEngine:
         from gate.engine.opa_wasm import WasmPolicy, WasmUnsupported
 
         try:
-            instance = self._wasm if self._wasm is not None else WasmPolicy(wasm)
+            instance = self._wasm if self._wasm is not None else WasmPolicy(wasm, limits=self.limits)
         except WasmUnsupported as exc:
             if self.runtime == "wasm":
                 raise EngineError(
@@ -190,19 +196,31 @@ class EmbeddedEngine:
     ) -> dict[str, Any]:
         """Evaluate the decision; a builtin error or an undefined decision is an EngineError.
 
-        `running`, when given, is set once the Wasm module evaluates (see WasmPolicy.evaluate).
+        `running`, when given, is set once the Wasm module evaluates (see WasmPolicy.evaluate),
+        or once regopy's child process runs.
         """
         instance = self._wasm_for(policy)
         if instance is not None:
             self._last = "wasm"
             return self._evaluate_wasm(instance, document, text, running)
         self._last = "regopy"
-        return self._evaluate_regopy(policy, document)
+        interp = self._load(policy)
+        from gate.engine.bounded import can_fork, run_bounded
 
-    def _evaluate_regopy(self, policy: PolicySet, document: dict[str, Any]) -> dict[str, Any]:
+        if not can_fork():  # no fork (Windows): in process, without the bounds
+            return decision_object(self._query_regopy(interp, document))
+        value = run_bounded(
+            lambda: self._query_regopy(interp, document),
+            self.limits,
+            "the regopy evaluation",
+            running.set if running is not None else lambda: None,
+        )
+        return decision_object(value)
+
+    def _query_regopy(self, interp: Any, document: dict[str, Any]) -> Any:
+        """The decision's value (JSON) on regopy, unchecked; evaluation errors are EngineErrors."""
         from regopy import Input, NodeKind, RegoError
 
-        interp = self._load(policy)
         value: Any = None
         try:
             # Input() builds the term directly: ~2.5x faster than regopy parsing the JSON text.
@@ -229,7 +247,7 @@ class EmbeddedEngine:
                 f"evaluation failed: {detail or 'a builtin function raised an error'}",
                 "the embedded engine cannot name the failing call; run with --engine opa for OPA's message",
             )
-        return decision_object(value[0] if isinstance(value, list) else value)
+        return value[0] if isinstance(value, list) else value
 
 
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f]')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gate.engine.base import DECISION_QUERY, decision_object
+from gate.engine.limits import EvalLimits
 from gate.errors import EngineError
 from gate.policy import PolicySet
 from gate.tools import INSTALL_HINT, find_binary
@@ -20,6 +22,10 @@ from gate.tools import INSTALL_HINT, find_binary
 DEFAULT_TIMEOUT = 300.0
 _UNSAFE_CHARS = re.compile(r'[<>:"|?*\x00-\x1f]')
 _VERSION_RE = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
+# What Go's runtime prints when an allocation fails (under RLIMIT_DATA): "fatal error: runtime:
+# cannot allocate memory", or "runtime: out of memory: cannot allocate N-byte block".
+_OUT_OF_MEMORY = re.compile(rb"cannot allocate memory|out of memory")
+_GO_CRASH = re.compile(rb"^(?:fatal error: |SIGSEGV: |unexpected signal )", re.MULTILINE)
 
 
 def locate_opa(explicit: str | Path | None = None) -> str:
@@ -44,12 +50,31 @@ def locate_opa(explicit: str | Path | None = None) -> str:
 
 
 def run_opa(
-    argv: list[str], *, stdin: bytes | None = None, timeout: float = DEFAULT_TIMEOUT, cwd: Path | None = None
+    argv: list[str],
+    *,
+    stdin: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    cwd: Path | None = None,
+    limits: EvalLimits | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run an opa command; a binary that cannot start or does not finish is an EngineError."""
+    """Run an opa command; a binary that cannot start or does not finish is an EngineError.
+
+    With `limits`, the run is an evaluation bounded by them: killed past the time bound, and its
+    data size (RLIMIT_DATA: Go's runtime then fails to allocate and exits) capped.
+    """
+    preexec = None
+    if limits is not None:
+        from gate.engine.bounded import data_limit
+
+        timeout = limits.timeout_seconds
+        preexec = data_limit(limits.memory_bytes, relative=False) if hasattr(os, "fork") else None
     try:
-        return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout, cwd=cwd, check=False)
+        proc = subprocess.run(
+            argv, input=stdin, capture_output=True, timeout=timeout, cwd=cwd, check=False, preexec_fn=preexec
+        )
     except subprocess.TimeoutExpired:
+        if limits is not None:
+            raise limits.time_exceeded(f"`opa {argv[1] if len(argv) > 1 else ''}` was stopped") from None
         raise EngineError(
             f"`opa {argv[1] if len(argv) > 1 else ''}` did not finish within {timeout:g} s",
             "check the policies for unbounded recursion or huge comprehensions",
@@ -58,6 +83,14 @@ def run_opa(
         raise EngineError(
             f"cannot run {argv[0]}: {exc.strerror or exc}", "check --opa-path and the binary's permissions"
         ) from None
+    if limits is not None and proc.returncode != 0:
+        command = f"`opa {argv[1] if len(argv) > 1 else ''}`"
+        if _OUT_OF_MEMORY.search(proc.stderr):
+            raise limits.memory_exceeded(f"{command} ran out of memory")
+        if _GO_CRASH.search(proc.stderr):
+            # Go's runtime can also fault (SIGSEGV in its collector) once allocations fail.
+            raise limits.memory_exceeded(f"{command} crashed, out of memory at the bound or faulting")
+    return proc
 
 
 def module_path(name: str) -> PurePosixPath:
@@ -161,8 +194,16 @@ class OpaEngine:
 
     name = "opa"
 
-    def __init__(self, opa_path: str | Path | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        opa_path: str | Path | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        limits: EvalLimits | None = None,
+    ) -> None:
         self._explicit = opa_path
+        # Each `opa eval` is bounded by these (its time bound replaces `timeout`).
+        self.limits = limits or EvalLimits(timeout_seconds=timeout)
         self._binary: str | None = None
         self._version: str | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -242,7 +283,7 @@ class OpaEngine:
             DECISION_QUERY,
         ]
         stdin = text if text is not None else json.dumps(document).encode("utf-8")
-        proc = run_opa(argv, stdin=stdin, timeout=self.timeout)
+        proc = run_opa(argv, stdin=stdin, limits=self.limits)
         return decision_of(proc, tree)
 
 

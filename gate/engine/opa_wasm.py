@@ -13,6 +13,11 @@ builtins. Where they are missing the public API is used; the results are the sam
 Builtins the module does not carry natively (the SDK-dependent ones OPA lists in the module's
 `builtins` export) are computed here by gate.engine.wasm_builtins; a module that needs one of
 those that is not implemented is refused when it loads.
+
+Bounds (gate.engine.limits): the store's memory is capped, so a module that needs more sees its
+memory growth refused and aborts (an EngineError, never a crash); an evaluation is interrupted at
+its time bound (wasmtime's epoch interruption); every read of the module's memory is checked
+against the memory's current size, and a result larger than its bound is an EngineError.
 """
 
 from __future__ import annotations
@@ -23,13 +28,27 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from gate.engine.wasm_builtins import HOST_BUILTINS, BuiltinFailure
+from gate.engine.limits import EvalLimits
+from gate.engine.wasm_builtins import HOST_BUILTINS, SET_ARGUMENTS, BuiltinFailure, RegoSet
 from gate.engine.wasm_cache import load_module
 from gate.errors import EngineError
 
 ABI_MAJOR = 1
 ABI_MIN_MINOR = 2  # opa_eval, the one-call evaluation, is ABI 1.2
 _MAX_REMEMBERED = 100_000
+# Builtin calls whose arguments' JSON is longer than this are not remembered (they are rare, and
+# would keep large texts alive).
+_MAX_REMEMBERED_KEY = 4096
+# The largest result (JSON text) read back from the module, unless the caller gives another.
+DEFAULT_MAX_RESULT_BYTES = 1024 * 1024 * 1024
+_WASM32_MAX_BYTES = 4 * 1024 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+_MAX_ABORT_MESSAGE = 4096
+# Outside an evaluation the epoch deadline is this far away: never reached.
+_NO_DEADLINE = 1 << 62
+# The module's i32 values are addresses and sizes: unsigned (memory past 2 GiB has addresses
+# that read as negative numbers).
+_U32 = 0xFFFFFFFF
 
 
 class WasmUnsupported(Exception):
@@ -38,6 +57,18 @@ class WasmUnsupported(Exception):
 
 class _Abort(Exception):
     """The module called opa_abort (or a builtin failed): evaluation stops with this message."""
+
+
+class _Interrupted(_Abort):
+    """The evaluation reached its time bound (the epoch deadline)."""
+
+
+class _TooLarge(_Abort):
+    """A text in the module's memory is longer than the bound read back."""
+
+    def __init__(self, bound: int) -> None:
+        super().__init__(f"a result larger than {bound:,} bytes")
+        self.bound = bound
 
 
 class _Calls:
@@ -80,8 +111,8 @@ class _Calls:
             store = self._store
 
             def slow(*args: int) -> int:
-                out = func(store, *args)
-                return int(out) if out is not None else 0
+                out = func(store, *(a - (1 << 32) if a > 0x7FFFFFFF else a for a in args))
+                return int(out) & _U32 if out is not None else 0
 
             return slow
         b = self.raw
@@ -99,7 +130,7 @@ class _Calls:
             error = call(context, func_ref, slots, count, ctypes.byref(trap))
             if error or trap:
                 _raise_from(error, trap)
-            return int(slots[0].i32)
+            return int(slots[0].i32) & _U32
 
         return fast
 
@@ -109,12 +140,12 @@ class _Calls:
         i32 = wt.ValType.i32()
         ty = wt.FuncType([i32] * nparams, [i32] * nresults)
         if self.raw is None:
-            return wt.Func(self._store, ty, fn)
+            return wt.Func(self._store, ty, lambda *args: fn(*(a & _U32 for a in args)))
         b = self.raw
 
         def callback(_env: Any, _caller: Any, slots: Any, _n: int) -> int:
             try:
-                out = fn(*(slots[i].i32 for i in range(nparams)))
+                out = fn(*(slots[i].i32 & _U32 for i in range(nparams)))
                 if nresults:
                     slots[0].i32 = int(out or 0)
                 return 0
@@ -150,19 +181,31 @@ def _raise_from(error: Any, trap: Any) -> None:
         raise pending from None
     if pending is not None:
         raise _Abort(f"a host function failed: {pending!r}") from None
+    raise _trap_abort(problem)
+
+
+def _trap_abort(problem: Exception) -> _Abort:
+    """The _Abort for a trap: _Interrupted when the epoch deadline stopped the module."""
+    from wasmtime import Trap, TrapCode
+
+    if isinstance(problem, Trap) and problem.trap_code == TrapCode.INTERRUPT:
+        return _Interrupted("interrupted at the time bound")
     text = str(problem).strip().splitlines()
-    raise _Abort(f"the policy module trapped ({text[0] if text else 'no detail'})")
+    return _Abort(f"the policy module trapped ({text[0] if text else 'no detail'})")
 
 
 class WasmPolicy:
     """One compiled policy module, instantiated once; `evaluate` may be called many times.
 
     `fast=False` keeps to wasmtime-py's public API (the raw entry points are then never used).
+    `limits` bound each evaluation's time and the module's memory; `max_result_bytes` the JSON
+    text of a result.
     """
 
     _malloc: Callable[..., int]
     _json_parse: Callable[..., int]
     _json_dump: Callable[..., int]
+    _value_dump: Callable[..., int]
     _heap_get: Callable[..., int]
     _heap_set: Callable[..., int]
     _eval: Callable[..., int]
@@ -170,20 +213,36 @@ class WasmPolicy:
     _eval_heap: int
     _data_addr: int
 
-    def __init__(self, wasm: bytes, *, fast: bool = True) -> None:
+    def __init__(
+        self,
+        wasm: bytes,
+        *,
+        fast: bool = True,
+        limits: EvalLimits | None = None,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+    ) -> None:
         try:
             import wasmtime
         except ImportError as exc:  # no wheel for this platform
             raise WasmUnsupported(f"wasmtime is not installed ({exc})") from None
         self._wasmtime = wasmtime
+        self.limits = limits or EvalLimits()
+        self.max_result_bytes = max_result_bytes
         try:
-            engine = wasmtime.Engine()
+            config = wasmtime.Config()
+            config.epoch_interruption = True  # the time bound: a timer moves the epoch on
+            engine = wasmtime.Engine(config)
+            self._engine = engine
             self._store = wasmtime.Store(engine)
+            self._store.set_epoch_deadline(_NO_DEADLINE)
+            # Growth past the bound is refused (memory.grow returns -1): the module's allocator
+            # then aborts, which is an EngineError here, not a crash.
+            self._store.set_limits(memory_size=min(self.limits.memory_bytes, _WASM32_MAX_BYTES))
             module = load_module(wasmtime, engine, wasm)
         except wasmtime.WasmtimeError as exc:
             raise WasmUnsupported(f"the module does not load: {str(exc).splitlines()[0]}") from None
         self._calls = _Calls(wasmtime, self._store, fast)
-        self._results: dict[tuple[Any, ...], bytes] = {}
+        self._results: dict[tuple[int, str], bytes] = {}
         self._builtin_ids: dict[int, str] = {}
         imports: list[Any] = []
         self._memory: Any = None
@@ -213,6 +272,7 @@ class WasmPolicy:
         self._malloc = fn("opa_malloc", 1)
         self._json_parse = fn("opa_json_parse", 2)
         self._json_dump = fn("opa_json_dump", 1)
+        self._value_dump = fn("opa_value_dump", 1)
         self._heap_get = fn("opa_heap_ptr_get", 0)
         self._heap_set = fn("opa_heap_ptr_set", 1)
         self._eval = fn("opa_eval", 7)
@@ -259,11 +319,38 @@ class WasmPolicy:
     def _base(self) -> int:
         return int(ctypes.addressof(self._memory.data_ptr(self._store).contents))
 
-    def _read(self, addr: int) -> bytes:
-        return ctypes.string_at(self._base() + addr)
+    def _size(self) -> int:
+        return int(self._memory.data_len(self._store))
+
+    def _read(self, addr: int, limit: int | None = None) -> bytes:
+        """The NUL-terminated bytes at addr, read only inside the memory's current size; more
+        than `limit` bytes (default: the result bound) is an _Abort."""
+        size = self._size()
+        if not 0 < addr < size:
+            raise _Abort(f"the module returned an address outside its memory ({addr})")
+        bound = self.max_result_bytes if limit is None else limit
+        base = self._base()
+        parts: list[bytes] = []
+        pos, total, chunk = addr, 0, 4096
+        while pos < size:
+            piece = ctypes.string_at(base + pos, min(chunk, size - pos))  # checked length
+            end = piece.find(b"\0")
+            if end >= 0:
+                piece = piece[:end]
+            total += len(piece)
+            if total > bound:
+                raise _TooLarge(bound)
+            parts.append(piece)
+            if end >= 0:
+                return b"".join(parts)
+            pos += len(piece)
+            chunk = min(chunk * 2, _READ_CHUNK)
+        raise _Abort("the module returned text without an end inside its memory")
 
     def _write(self, data: bytes) -> int:
         addr: int = self._malloc(len(data))
+        if addr <= 0 or addr + len(data) > self._size():
+            raise _Abort(f"the module's allocator returned no room for {len(data)} bytes")
         ctypes.memmove(self._base() + addr, data, len(data))
         return addr
 
@@ -276,29 +363,66 @@ class WasmPolicy:
             raise _Abort("the host could not hand a value to the module")
         return addr
 
+    def _argument(self, addr: int, sets: bool) -> tuple[Any, int]:
+        """A builtin argument as a Python value (when `sets`, a set as a RegoSet), and its size.
+
+        JSON has no sets (opa_json_dump writes them as arrays). For the builtins that treat sets
+        differently the Rego form (opa_value_dump) is read instead: it is JSON unless the value
+        holds a set (`{"a", "b"}`, `set()`) or a non-string key. A set at the top is taken; a set
+        or a non-string key further down is refused rather than handled differently from OPA.
+        """
+        if not sets:
+            text = self._read(self._json_dump(addr))
+            return json.loads(text), len(text)
+        rego = self._read(self._value_dump(addr))
+        if rego == b"set()":
+            return RegoSet(), len(rego)
+        try:
+            return json.loads(rego), len(rego)
+        except ValueError:
+            pass
+        if rego[:1] == b"{" and rego[-1:] == b"}":
+            try:
+                return RegoSet(json.loads(b"[" + rego[1:-1] + b"]")), len(rego)
+            except ValueError:
+                pass
+        raise BuiltinFailure("the host does not handle sets or non-string keys inside a value")
+
     # ----------------------------------------------------------------- host functions
 
     def _abort(self, addr: int) -> None:
-        raise _Abort(self._read(addr).decode("utf-8", "replace"))
+        try:
+            message = self._read(addr, _MAX_ABORT_MESSAGE).decode("utf-8", "replace")
+        except _TooLarge:
+            message = "the module aborted with an overlong message"
+        raise _Abort(message)
 
     def _builtin(self, builtin_id: int, _ctx: int, *args: int) -> int:
         # The host builtins are pure: a call is remembered by its arguments' JSON (a decision
         # makes thousands of calls on a few hundred distinct values).
-        key: tuple[Any, ...] = (builtin_id, *(self._read(self._json_dump(a)) for a in args))
-        known = self._results.get(key)
+        name = self._builtin_ids.get(builtin_id, f"#{builtin_id}")
+        impl = HOST_BUILTINS.get(name)
+        if impl is None:
+            raise _Abort(f"builtin {name} is not available")
+        try:
+            read = [self._argument(a, name in SET_ARGUMENTS) for a in args]
+        except BuiltinFailure as exc:
+            raise _Abort(f"{name}: {exc}") from None
+        values = [value for value, _ in read]
+        remember = sum(size for _, size in read) <= _MAX_REMEMBERED_KEY
+        # Remembered by the arguments' JSON (a set's items in the module's order), when short.
+        key = (builtin_id, json.dumps([[type(v) is RegoSet, v] for v in values]) if remember else "")
+        known = self._results.get(key) if remember else None
         if known is None:
-            name = self._builtin_ids.get(builtin_id, f"#{builtin_id}")
-            impl = HOST_BUILTINS.get(name)
-            if impl is None:
-                raise _Abort(f"builtin {name} is not available")
             try:
-                result = impl(*(json.loads(text) for text in key[1:]))
+                result = impl(*values)
             except BuiltinFailure as exc:
                 raise _Abort(f"{name}: {exc}") from None
             known = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            if len(self._results) >= _MAX_REMEMBERED:
-                self._results.clear()
-            self._results[key] = known
+            if remember:
+                if len(self._results) >= _MAX_REMEMBERED:
+                    self._results.clear()
+                self._results[key] = known
         return self._value_of_json(known)
 
     # ----------------------------------------------------------------- evaluation
@@ -321,29 +445,51 @@ class WasmPolicy:
         """The result set of `entrypoint` for the input (JSON text): a list of {"result": …}.
 
         `running`, when given, is set as the module starts evaluating: from then on until the
-        result is back, this thread runs no Python, and other threads can.
+        result is back, this thread runs no Python, and other threads can. Past the time or
+        memory bound, or for a result over its bound, an EngineError.
         """
         try:
             ep = self.entrypoints[entrypoint]
         except KeyError:
             raise EngineError(f"the compiled policy has no entrypoint {entrypoint}", "rebuild it") from None
+        timer = threading.Timer(self.limits.timeout_seconds, self._engine.increment_epoch)
+        timer.daemon = True
         try:
             self._heap_set(self._eval_heap)
             addr = self._write(input_json)
             heap = self._heap_get()
+            self._store.set_epoch_deadline(1)
+            timer.start()
             if running is not None:
                 running.set()
             out = self._eval(0, ep, self._data_addr, addr, len(input_json), heap, 0)
+            timer.cancel()
+            self._store.set_epoch_deadline(_NO_DEADLINE)
             text = self._read(out)
+        except _Interrupted:
+            raise self.limits.time_exceeded("the policy module was interrupted") from None
+        except _TooLarge as exc:
+            raise EngineError(
+                f"evaluation failed: the decision is {exc}",
+                "check the policies and input for runaway findings",
+            ) from None
         except _Abort as exc:
-            raise EngineError(
-                f"evaluation failed: {exc}", "run with --engine opa for OPA's message"
-            ) from None
+            raise self._failure(str(exc)) from None
         except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as exc:
-            raise EngineError(
-                f"evaluation failed: the policy module trapped ({str(exc).splitlines()[0]})",
-                "run with --engine opa",
-            ) from None
+            problem = _trap_abort(exc)
+            if isinstance(problem, _Interrupted):
+                raise self.limits.time_exceeded("the policy module was interrupted") from None
+            raise self._failure(str(problem)) from None
         finally:
+            timer.cancel()
+            self._store.set_epoch_deadline(_NO_DEADLINE)
             _PENDING.clear()
         return json.loads(text)
+
+    def _failure(self, detail: str) -> EngineError:
+        """The EngineError for an abort or trap: out of memory when the memory reached its bound."""
+        # The allocator aborts when memory.grow is refused; a trap can follow a failed allocation.
+        near_bound = self._size() + 64 * 65536 > min(self.limits.memory_bytes, _WASM32_MAX_BYTES)
+        if near_bound or "malloc" in detail:
+            return self.limits.memory_exceeded(f"the policy module ran out of memory ({detail})")
+        return EngineError(f"evaluation failed: {detail}", "run with --engine opa for OPA's message")

@@ -45,7 +45,10 @@ def _private(path: Path) -> bool:
 
 
 def _key(wasmtime: Any, wasm: bytes) -> str:
-    tag = f"{hashlib.sha256(wasm).hexdigest()}-{wasmtime_version()}-{platform.machine()}-{platform.system()}"
+    # "epoch": compiled with epoch interruption (gate.engine.opa_wasm's time bound), which a
+    # module compiled without it cannot be loaded into.
+    host = f"{wasmtime_version()}-{platform.machine()}-{platform.system()}-epoch"
+    tag = f"{hashlib.sha256(wasm).hexdigest()}-{host}"
     return hashlib.sha256(tag.encode()).hexdigest()[:40]
 
 

@@ -73,10 +73,12 @@ meta_of(pkg) := m if {
 decide(raws, config, waivers, ctx) := decision_of(findings_of(raws, config, waivers, ctx), config, ctx)
 
 decision_of(fs, config, ctx) := {
-	"outcome": outcome_of(summary_of(fs), config, ctx),
+	"outcome": outcome_of(summary, config, ctx),
 	"environment": environment(ctx),
 	"findings": fs,
-	"summary": summary_of(fs),
+	"summary": summary,
+} if {
+	summary := summary_of(fs)
 }
 
 # Spelled out: regopy miscounts a comprehension nested in another that uses the outer one's variable.
@@ -271,14 +273,18 @@ finding_list(raws, s) := [f |
 ]
 
 # The findings fs sorted by sort_key, each once: findings with equal keys are equal (the waiver
-# follows from the other fields). Where the engine orders by bytes (lib.byte_order), pairs
-# [key, finding] are sorted. The embedded engine takes O(n²) time to build a set or an object of n
-# items in Rego: there, when no two findings share a key (the usual case), the pairs [key, index
-# in fs] are sorted. That order is the same on both engines although regopy orders arrays by their
-# JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a key's closing
-# quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
-in_order(fs) := [pair[1] | some pair in sort({[sort_key(f), f] | some f in fs})] if {
+# follows from the other fields). Where the engine orders by bytes (lib.byte_order), the set of
+# keys is sorted (lib.sorted_set: O(n log n) on OPA's Wasm build too, whose sort() is O(n²)) and
+# each key looked up (the keys are gathered by iterating the object: the Wasm build's
+# object.keys sorts them by insertion). regopy takes O(n²) time to build a set or an object of n
+# items in Rego: there, when no two findings share a key (the usual case), the pairs
+# [key, index in fs] are sorted. That order is the same on both engines although regopy orders
+# arrays by their JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a
+# key's closing quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
+# regal ignore:use-object-keys
+in_order(fs) := [by_key[k] | some k in lib.sorted_set({k | some k; by_key[k]})] if {
 	lib.byte_order
+	by_key := {sort_key(f): f | some f in fs}
 } else := [fs[pair[1]] | some pair in sort(pairs)] if {
 	pairs := [[sort_key(f), i] | some i; f := fs[i]]
 	count(distinct_keys(pairs)) == count(pairs)

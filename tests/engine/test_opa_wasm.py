@@ -152,3 +152,23 @@ def test_unknown_runtime_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="GATE_EMBEDDED_RUNTIME"):
         EmbeddedEngine("jit")
+
+
+def test_many_findings_come_out_as_opa_orders_them(tmp_path: Path) -> None:
+    """6,000 findings (components without purl or license): the Wasm build sorts them through its
+    host (json.marshal_with_options), and must give `opa eval`'s decision exactly, order included."""
+    from gate.engine.opa import OpaEngine
+    from tests.helpers import cyclonedx_bom, write_json
+
+    comps = [{"type": "library", "name": f"c{i % 1500}", "version": f"1.{i}"} for i in range(3000)]
+    bom = write_json(tmp_path / "bom.cdx.json", cyclonedx_bom(comps))
+    opts = CheckOptions(paths=(bom,), environment="prod", engine="embedded", env=PINNED)
+    decision = run_check(opts)
+    assert decision.engine["version"].startswith("opa-wasm") and len(decision.findings) >= 6000
+    assert decision.document is not None and decision.document_json is not None
+    from gate.check import prepare
+
+    policy = prepare(opts).policy
+    wasm = EmbeddedEngine("wasm").evaluate(policy, decision.document, decision.document_json)
+    opa = OpaEngine(require_binary("opa")).evaluate(policy, decision.document, decision.document_json)
+    assert wasm == opa
