@@ -177,6 +177,16 @@ def test_the_pins_the_readme_and_the_workflow_show_are_the_examples() -> None:
         assert pins["GATE_WAIVERS_DIGEST"] in text, shown
 
 
+def test_every_prod_check_of_the_example_the_readme_shows_pins_it() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    shown = [line for line in readme.splitlines() if "--config examples/gate.yaml --env prod" in line]
+    assert len(shown) >= 3
+    pins = example_pins()
+    for line in shown:
+        assert f"--config-digest {pins['GATE_CONFIG_DIGEST']}" in line, line
+        assert f"--waivers-digest {pins['GATE_WAIVERS_DIGEST']}" in line, line
+
+
 def test_the_readmes_prod_command_blocks_as_shown() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index(".venv/bin/gate check examples/payments-api --config examples/gate.yaml --env prod")
