@@ -83,15 +83,23 @@ def locate_opa() -> str | None:
     return found
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def workloads(root: Path, big_bom: Path, n_big: int) -> list[Workload]:
-    """The example service in prod (with its config) and the generated BOM (default config)."""
+    """The example service in prod (with its config, whose digests are pinned as a reviewed
+    config's are: it lies in this checkout) and the generated BOM (default config)."""
     example = root / "examples/payments-api"
     config = root / "examples/gate.yaml"
+    pins = ("--config-digest", _sha256(config), "--waivers-digest", _sha256(example / "waivers.yaml"))
     return [
         Workload(
             "example",
             "examples/payments-api (prod)",
-            (str(example), "--config", str(config), "--env", "prod", "--format", "json"),
+            (str(example), "--config", str(config), *pins, "--env", "prod", "--format", "json"),
             config,
         ),
         Workload(
