@@ -71,7 +71,9 @@ def untrusted_roots(
         top = _work_tree(resolved)
         if top is not None:
             out.append(top)
-    return tuple(dict.fromkeys(out))
+    # A checkout is never the whole file system: a job that runs in `/` (a container's default
+    # folder) does not make every file on the machine the change's.
+    return tuple(r for r in dict.fromkeys(out) if r != Path(r.anchor))
 
 
 def _work_tree(path: Path) -> Path | None:

@@ -276,3 +276,16 @@ def test_a_fifo_in_a_policy_folder_is_refused_not_waited_for(tmp_path: Path) -> 
     run = run_gate("check", ".", "--env", "dev", cwd=repo, timeout=60)
     assert run.code == 2
     assert "hang.rego: not a regular file" in _one_error_line(run.stderr)
+
+
+def test_a_job_run_from_the_file_system_root_trusts_files_outside_its_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate.trust import lies_in, untrusted_roots
+
+    monkeypatch.chdir("/")
+    repo = _repo(tmp_path)
+    roots = untrusted_roots([repo], {})
+    assert Path("/") not in roots
+    assert lies_in(repo / "gate.yaml", roots)
+    assert not lies_in(tmp_path / "trusted" / "gate.yaml", roots)
