@@ -1,4 +1,4 @@
-"""Attacks on the log by someone who can write its folder but holds no keys (issue 12, items 13-16).
+"""Attacks on the log by someone who can write its folder but holds no keys.
 
 Each test builds the attack from generated logs and runs the real `gate audit` CLI (or the
 writer) against it.

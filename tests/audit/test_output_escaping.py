@@ -1,5 +1,5 @@
 """`gate audit list`, `show` and `verify` print strings from the change under review escaped: no
-control character reaches the terminal and no printed line starts with `::` (issue 12, item 2)."""
+control character reaches the terminal and no printed line starts with `::`."""
 
 from __future__ import annotations
 

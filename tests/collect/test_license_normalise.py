@@ -1,8 +1,8 @@
 """License strings normalised with the SPDX license list (gate.collect.licenses), through the real
 collectors: CycloneDX JSON and XML, SPDX 2.3 JSON, from fixtures built here.
 
-Each way of writing a denied license that used to slip past `denied_licenses: [GPL-3.0-only]`
-(issue 12, item 11) must name GPL-3.0-only (or GPL-3.0-or-later) in `license_ids`, and a string
+Each way of writing a denied license that could slip past a plain string match of
+`denied_licenses: [GPL-3.0-only]` must name GPL-3.0-only (or GPL-3.0-or-later) in `license_ids`, and a string
 that is not valid SPDX must be listed in `invalid_licenses`.
 """
 

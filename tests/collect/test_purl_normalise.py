@@ -1,6 +1,6 @@
 """Package URLs normalised per the purl spec (gate.collect.purls), through the real collectors from
-fixtures built here: every spelling of event-stream that used to slip past
-`denied_packages: ["pkg:npm/event-stream@*"]` (issue 12, item 12) gets the same `purl_normalised`,
+fixtures built here: every spelling of event-stream that could slip past a plain match of
+`denied_packages: ["pkg:npm/event-stream@*"]` gets the same `purl_normalised`,
 and a purl that does not parse gets `purl_error`.
 """
 

@@ -1,6 +1,6 @@
-"""End to end through a real `gate check` in prod: the license and package-URL spellings that used
-to pass `denied_licenses: [GPL-3.0-only]` and `denied_packages: ["pkg:npm/event-stream@*"]`
-(issue 12, items 11 and 12) now block, with the finding that says why.
+"""End to end through a real `gate check` in prod: the license and package-URL spellings that could
+pass a plain match of `denied_licenses: [GPL-3.0-only]` and
+`denied_packages: ["pkg:npm/event-stream@*"]` block, with the finding that says why.
 
 The config is named explicitly and lives outside the checked folder and the working directory,
 as a trusted setup has it. Fixtures are written by the tests.
