@@ -164,6 +164,9 @@ def check(
     With the github format (stdout or --report), the job summary goes to $GITHUB_STEP_SUMMARY and
     outcome= and record= to $GITHUB_OUTPUT.
     Every decision is signed and appended to the audit log (see `gate audit`).
+    Where the environment blocks, a config, policy folder, data file or waivers file that lies in
+    the working tree (the change under review) is refused unless pinned with --config-digest,
+    --policy-digest or --waivers-digest; the decision names each source and its digest.
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
     """
