@@ -140,40 +140,32 @@ def open_log_file(root: Path, parts: Sequence[str], limit: int) -> Iterator[tupl
         os.close(fd)
 
 
-def read_log_file(root: Path, parts: Sequence[str], limit: int) -> bytes:
-    """The bytes of a regular file of the log, at most limit of them (see open_log_file)."""
+def _log_file_chunks(root: Path, parts: Sequence[str], limit: int) -> Iterator[bytes]:
+    """The chunks of a regular file of the log (see open_log_file); LogError once more than
+    limit bytes were read (it grew while read) or a read fails."""
     path = os.path.join(root, *parts)
+    total = 0
     with open_log_file(root, parts, limit) as (fd, _):
-        chunks: list[bytes] = []
-        total = 0
         try:
-            while True:
-                chunk = os.read(fd, min(READ_CHUNK, limit + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            while chunk := os.read(fd, min(READ_CHUNK, limit + 1 - total)):
                 total += len(chunk)
                 if total > limit:
                     raise LogError(f"{path}: grew over the {limit}-byte limit while read", DAMAGED_HINT)
+                yield chunk
         except OSError as exc:
             raise LogError(f"{path}: cannot read ({exc.strerror})", DAMAGED_HINT) from None
-    return b"".join(chunks)
+
+
+def read_log_file(root: Path, parts: Sequence[str], limit: int) -> bytes:
+    """The bytes of a regular file of the log, at most limit of them (see open_log_file)."""
+    return b"".join(_log_file_chunks(root, parts, limit))
 
 
 def digest_log_file(root: Path, parts: Sequence[str], limit: int) -> str:
     """`sha256:<hex>` of a regular file of the log, read in chunks (bounded memory)."""
-    path = os.path.join(root, *parts)
     h = hashlib.sha256()
-    total = 0
-    with open_log_file(root, parts, limit) as (fd, _):
-        try:
-            while chunk := os.read(fd, READ_CHUNK):
-                h.update(chunk)
-                total += len(chunk)
-                if total > limit:
-                    raise LogError(f"{path}: grew over the {limit}-byte limit while read", DAMAGED_HINT)
-        except OSError as exc:
-            raise LogError(f"{path}: cannot read ({exc.strerror})", DAMAGED_HINT) from None
+    for chunk in _log_file_chunks(root, parts, limit):
+        h.update(chunk)
     return "sha256:" + h.hexdigest()
 
 

@@ -179,8 +179,7 @@ def record_refusal(
     engine = {"name": prepared.engine.name, "version": "not run"}
     decision = error_decision(prepared.environment, exc.one_line(), engine, prepared.policy.digest, "")
     context = build_context(prepared.environment, env)
-    sources = tuple(s.to_json() for s in prepared.sources)
-    decision = dataclasses.replace(decision, document={"context": context}, sources=sources)
+    decision = dataclasses.replace(decision, document={"context": context}, sources=prepared.sources_json())
     result = record(decision, opts, prepared.config, env, store_input=False)
     notices = list(result.notices)
     if result.decision.outcome is Outcome.ERROR and result.decision.error != decision.error:

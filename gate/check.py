@@ -73,6 +73,10 @@ class Prepared:
     sources: tuple[trust.Source, ...] = ()
     notices: tuple[str, ...] = ()
 
+    def sources_json(self) -> tuple[dict[str, Any], ...]:
+        """The sources as a decision names them (Decision.sources)."""
+        return tuple(s.to_json() for s in self.sources)
+
 
 def prepare(opts: CheckOptions) -> Prepared:
     """Load the config, waivers and policies; pick the environment and engine.
@@ -127,11 +131,6 @@ def _sources(
         others.append(trust.judge("trust-root", [root], trust.file_digest(root), None, roots))
     folders = [*config.policies, *opts.policies]
     if folders or opts.data:
-        for folder in folders:
-            if not folder.exists():
-                raise ConfigError(
-                    "policy folder not found", "check --policy or `policies:` in gate.yaml", path=str(folder)
-                )
         digest = trust.policy_digest(folders, opts.data)
         others.append(trust.judge("policies", [*folders, *opts.data], digest, opts.policy_digest, roots))
     elif opts.policy_digest is not None:
@@ -250,7 +249,7 @@ def evaluate(
         decision,
         document=document,
         document_json=text,
-        sources=tuple(s.to_json() for s in prepared.sources),
+        sources=prepared.sources_json(),
     )
 
 

@@ -402,9 +402,6 @@ def policy_digest(policies: tuple[Path, ...], data_files: tuple[Path, ...]) -> N
     from gate.trust import policy_digest as digest
 
     try:
-        for path in (*policies, *data_files):
-            if not path.exists():
-                raise ConfigError("not found", "check --policy and --data", path=str(path))
         if not policies and not data_files:
             raise ConfigError(
                 "nothing to digest", "name policy folders with --policy, data files with --data"

@@ -67,12 +67,17 @@ def shipped_modules() -> tuple[dict[str, str], dict[str, str]]:
     return modules, tests
 
 
-def user_modules(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Modules and tests from a user policy folder (or single .rego file)."""
+def require_policy_folder(directory: Path) -> None:
+    """Refuse (ConfigError) a user policy folder (or .rego file) that does not exist."""
     if not directory.exists():
         raise ConfigError(
             "policy folder not found", "check --policy or `policies:` in gate.yaml", path=str(directory)
         )
+
+
+def user_modules(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Modules and tests from a user policy folder (or single .rego file)."""
+    require_policy_folder(directory)
     files = policy_files(directory)
     if not files:
         raise ConfigError(

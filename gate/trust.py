@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,23 +95,18 @@ def lies_in(path: Path, roots: Iterable[Path]) -> bool:
 def file_digest(path: Path) -> str:
     """`sha256:<hex>` of a regular file's bytes, as `sha256sum` prints them.
 
-    Opened without blocking and refused unless it is a regular file: a FIFO or a device planted
-    where a policy or waivers file is expected would otherwise hang the gate or never end.
+    Read as inputs are (gate.collect.files.read_bytes): without blocking, bounded, refused unless
+    it is a regular file, since a FIFO or a device planted where a policy or waivers file is
+    expected would otherwise hang the gate or never end.
     """
-    h = hashlib.sha256()
+    from gate.collect.base import CollectError
+    from gate.collect.files import read_bytes
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", "check the path", path=str(path)) from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ConfigError("not a regular file", "name a regular file", path=str(path))
-        try:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", "check the path", path=str(path)) from None
-    return "sha256:" + h.hexdigest()
+        data = read_bytes(path, shown=str(path))
+    except CollectError as exc:
+        raise ConfigError(exc.message, exc.remediation, path=exc.path) from None
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def policy_digest(folders: Iterable[Path], data_files: Iterable[Path] = ()) -> str:
@@ -122,10 +116,11 @@ def policy_digest(folders: Iterable[Path], data_files: Iterable[Path] = ()) -> s
     by its path inside its folder and a data file by its file name, so the digest does not depend
     on where the checkout lies. `gate policy digest` prints it.
     """
-    from gate.policy import policy_files
+    from gate.policy import policy_files, require_policy_folder
 
     lines: list[str] = []
     for folder in folders:
+        require_policy_folder(folder)
         for f in policy_files(folder):
             name = f.name if f == folder else f.relative_to(folder).as_posix()
             lines.append(f"{file_digest(f).removeprefix('sha256:')}  {name}")

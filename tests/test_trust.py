@@ -275,7 +275,7 @@ def test_a_fifo_in_a_policy_folder_is_refused_not_waited_for(tmp_path: Path) -> 
     write_yaml(repo / "gate.yaml", {"policies": ["./.evil"]})
     run = run_gate("check", ".", "--env", "dev", cwd=repo, timeout=60)
     assert run.code == 2
-    assert "hang.rego: not a regular file" in _one_error_line(run.stderr)
+    assert "hang.rego: a named pipe (FIFO), not a regular file" in _one_error_line(run.stderr)
 
 
 def test_a_job_run_from_the_file_system_root_trusts_files_outside_its_paths(

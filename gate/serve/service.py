@@ -329,8 +329,7 @@ class CheckService:
             decision = error_decision(environment, result.error, engine, self._prepared.policy.digest, "")
             decision = dataclasses.replace(decision, document={"context": context})
             store_input = False
-        sources = tuple(s.to_json() for s in self._prepared.sources)
-        decision = dataclasses.replace(decision, sources=sources)
+        decision = dataclasses.replace(decision, sources=self._prepared.sources_json())
         recorded = record(decision, self._audit, config, self._env, store_input=store_input)
         for notice in recorded.notices:
             log.warning("%s", notice)
