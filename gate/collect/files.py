@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from xml.etree.ElementTree import Element
 
 from gate.collect.base import CollectError
+from gate.report.escape import terminal_safe
 
 if TYPE_CHECKING:
     import yaml
@@ -616,12 +617,12 @@ def _yaml_remediation(text: str) -> str:
 
 
 SKIP_DIRS = frozenset(("node_modules", "skeleton", "__pycache__", "vendor"))
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def shown_path(path: str | Path) -> str:
-    """A path for a one-line message: control characters (a newline, an escape) shown as `\\xNN`."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(path))
+    """A path for a one-line message, escaped as every untrusted string the gate prints is
+    (gate.report.escape.terminal_safe)."""
+    return terminal_safe(str(path))
 
 
 def warn_on_stderr(message: str) -> None:
