@@ -347,29 +347,27 @@ def cyclonedx_licenses(entries: Any) -> Licenses:
     invalid: list[dict[str, str]] = []
     if not isinstance(entries, list):
         return licenses, ids, invalid
+
+    def spdx(kind: str, raw: str) -> None:  # an id or an expression: parsed against the SPDX list
+        licenses.append({"kind": kind, "value": raw})
+        parsed = expression(raw)
+        _add(ids, parsed.ids)
+        if parsed.error is not None:
+            invalid.append(_invalid(raw, parsed))
+
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         value = entry.get("expression")
         if isinstance(value, str) and value.strip():
-            raw = value.strip()
-            licenses.append({"kind": "expression", "value": raw})
-            parsed = expression(raw)
-            _add(ids, parsed.ids)
-            if parsed.error is not None:
-                invalid.append(_invalid(raw, parsed))
+            spdx("expression", value.strip())
         lic = entry.get("license")
         if not isinstance(lic, dict):
             continue
         license_id = lic.get("id")
         name = lic.get("name")
         if isinstance(license_id, str) and license_id.strip():
-            raw = license_id.strip()
-            licenses.append({"kind": "id", "value": raw})
-            parsed = expression(raw)
-            _add(ids, parsed.ids)
-            if parsed.error is not None:
-                invalid.append(_invalid(raw, parsed))
+            spdx("id", license_id.strip())
         elif isinstance(name, str) and name.strip():
             raw = name.strip()
             licenses.append({"kind": "name", "value": raw})
