@@ -106,9 +106,16 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
         version = raw if isinstance(raw, str) else ("" if raw is None else json.dumps(raw))
         errors = validate_json(doc, version)
         encoding = "json"
+    release = parsed.sole_reader or encoding == "xml"  # the XML's JSON shape is this function's own
     return [
         normalise(
-            doc, path=parsed.path, sha256=parsed.sha256, encoding=encoding, version=version, errors=errors
+            doc,
+            path=parsed.path,
+            sha256=parsed.sha256,
+            encoding=encoding,
+            version=version,
+            errors=errors,
+            release=release,
         )
     ]
 
@@ -124,7 +131,7 @@ def _opt_str(value: Any) -> str | None:
     return None
 
 
-def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> dict[str, Any]:
+def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses], same: _Same) -> dict[str, Any]:
     get = comp.get
     name = get("name")
     hashes: dict[str, str] = {}
@@ -138,24 +145,40 @@ def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> 
     licenses, license_ids, invalid = licenses_of(get("licenses"))
     version, raw_purl, kind = get("version"), get("purl"), get("type")
     purl = raw_purl if isinstance(raw_purl, str) else _opt_str(raw_purl)
+    fields = component_fields(purl)
+    if fields["purl_normalised"] == purl:
+        fields["purl_normalised"] = purl  # one string, not two equal ones
     out = {
         "name": name if isinstance(name, str) else "",
-        "version": version if isinstance(version, str) else _opt_str(version),
+        "version": same(version if isinstance(version, str) else _opt_str(version)),
         "purl": purl,
         "licenses": licenses,
         "license_ids": license_ids,
-        "hashes": hashes,
-        "type": kind if isinstance(kind, str) else _opt_str(kind),
-        **component_fields(purl),
+        "hashes": hashes or same.no_hashes,
+        "type": same(kind if isinstance(kind, str) else _opt_str(kind)),
+        **fields,
     }
     if invalid:
         out["invalid_licenses"] = invalid
     return out
 
 
+class _Same:
+    """One object for equal values that many components of a BOM share (versions, types, no
+    hashes), instead of one each: the input document is never changed once assembled, and a BOM
+    of 1,000,000 components is then ~100 MB smaller."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+        self.no_hashes: dict[str, str] = {}
+
+    def __call__(self, value: str | None) -> str | None:
+        return value if value is None else self._seen.setdefault(value, value)
+
+
 def _license_memo() -> Callable[[Any], Licenses]:
     """cyclonedx_licenses, remembered per distinct `licenses` array of one BOM (components mostly
-    share a handful); each component gets its own copy of the result."""
+    share a handful); components with equal arrays share one result (see _Same)."""
     import orjson
 
     seen: dict[bytes, Licenses] = {}
@@ -170,19 +193,23 @@ def _license_memo() -> Callable[[Any], Licenses]:
         found = seen.get(key)
         if found is None:
             found = seen[key] = cyclonedx_licenses(entries)
-        licenses, ids, invalid = found
-        return [dict(item) for item in licenses], list(ids), [dict(item) for item in invalid]
+        return found
 
     return licenses_of
 
 
-def _components(top: Any) -> list[dict[str, Any]]:
-    """All components, nested ones included, in document order (parent before its children)."""
+def _components(top: Any, release: bool) -> list[dict[str, Any]]:
+    """All components, nested ones included, in document order (parent before its children).
+
+    With `release`, each top-level component is dropped from the document once normalised, so
+    that the memory of the raw ones goes to the normalised ones (1 GB for 1,000,000 components).
+    """
     out: list[dict[str, Any]] = []
     if not isinstance(top, list):
         return out
     licenses_of = _license_memo()
-    stack: list[Iterator[Any]] = [iter(top)]
+    same = _Same()
+    stack: list[Iterator[Any]] = [_released(top) if release else iter(top)]
     while stack:
         comp = next(stack[-1], None)
         if comp is None:
@@ -190,11 +217,18 @@ def _components(top: Any) -> list[dict[str, Any]]:
             continue
         if not isinstance(comp, dict):
             continue
-        out.append(_component(comp, licenses_of))
+        out.append(_component(comp, licenses_of, same))
         children = comp.get("components")
         if isinstance(children, list) and children:
             stack.append(iter(children))
     return out
+
+
+def _released(items: list[Any]) -> Iterator[Any]:
+    """The items of a list, each replaced by None in it as it is handed out."""
+    for i in range(len(items)):
+        item, items[i] = items[i], None
+        yield item
 
 
 def _severity(ratings: Any) -> str:
@@ -235,12 +269,20 @@ def _vulnerabilities(raw: Any) -> list[dict[str, Any]]:
 
 
 def normalise(
-    doc: dict[str, Any], *, path: str, sha256: str, encoding: str, version: str, errors: list[str]
+    doc: dict[str, Any],
+    *,
+    path: str,
+    sha256: str,
+    encoding: str,
+    version: str,
+    errors: list[str],
+    release: bool = False,
 ) -> dict[str, Any]:
     """Build the `sboms` item from a CycloneDX document in JSON shape (parsed JSON or converted XML).
 
     `metadata.component` describes the subject of the BOM and is not listed as a component;
-    nested `components[].components[]` are.
+    nested `components[].components[]` are. With `release`, the document's components are
+    released as they are normalised (see _components): the document is left without them.
     """
     metadata = doc.get("metadata")
     meta = metadata if isinstance(metadata, dict) else {}
@@ -255,7 +297,7 @@ def normalise(
         "errors": errors[:MAX_ERRORS],
         "has_timestamp": isinstance(timestamp, str) and bool(timestamp.strip()),
         "has_component": isinstance(meta.get("component"), dict),
-        "components": _components(doc.get("components")),
+        "components": _components(doc.get("components"), release),
         "vulnerabilities": _vulnerabilities(doc.get("vulnerabilities")),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import hashlib
 import json
@@ -38,6 +39,9 @@ class ParsedFile:
     `documents` holds one item for JSON and XML, one per YAML document, one per JSON Lines line.
     `lines` (YAML only) maps JSON Pointers inside each document to 1-based source lines.
     `xml_root` is the parsed XML element tree for XML files.
+    `sole_reader` says that one collector alone reads the documents: it may release the parts
+    it has read as it goes (a large SBOM's components), so that the raw and the normalised
+    components are not held at once.
     """
 
     path: str
@@ -48,6 +52,7 @@ class ParsedFile:
     lines: tuple[dict[str, int], ...] = ()
     doc_lines: tuple[int, ...] = ()
     xml_root: Element | None = field(default=None, compare=False)
+    sole_reader: bool = field(default=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -137,7 +142,7 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None
 
 def decode_text(data: bytes, path: str) -> str:
     """Decode UTF-8 text, refusing empty, binary and non-UTF-8 content."""
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): no copy of a large file
         raise CollectError(
             "file is empty", "give a non-empty input file or remove it from the paths", path=path
         )
@@ -153,16 +158,23 @@ def decode_text(data: bytes, path: str) -> str:
         ) from None
 
 
+_SIGNIFICANT = re.compile(r"\S")
+
+
 def sniff(text: str) -> Syntax:
-    """Guess the syntax of a text from its first significant character."""
-    head = text.lstrip()
+    """Guess the syntax of a text from its first significant character (and, for JSON Lines, the
+    first one after the first line). Reads around those characters only: no copy of the text."""
+    first = _SIGNIFICANT.search(text)
+    head = text[first.start() : first.start() + 2] if first else ""
     if head.startswith("<"):
         return "xml"
     if head.startswith(("{%", "{{", "{#")):
         return "yaml"  # a Nunjucks/Jinja skeleton, reported as such by the YAML parser
     if head.startswith(("{", "[")):
-        first_line, _, rest = head.partition("\n")
-        if rest.strip() and first_line.rstrip().endswith("}") and rest.lstrip().startswith("{"):
+        assert first is not None
+        newline = text.find("\n", first.start())
+        after = _SIGNIFICANT.search(text, newline) if newline >= 0 else None
+        if after and after.group() == "{" and text[:newline].rstrip().endswith("}"):
             return "jsonl"
         return "json"
     return "yaml"
@@ -186,7 +198,9 @@ def parse_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> P
         root = parse_xml(data, name)
         return ParsedFile(name, digest, data, "xml", (None,), xml_root=root)
     if syntax == "json":
-        return ParsedFile(name, digest, data, "json", (parse_json(text, name),))
+        del text  # parsed from the bytes: the text would be a second copy of the file beside the tree
+        body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        return ParsedFile(name, digest, data, "json", (parse_json(body, name),))
     if syntax == "jsonl":
         docs = tuple(
             parse_json(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()
@@ -220,24 +234,27 @@ def _has_long_number(encoded: bytes) -> bool:
     return False
 
 
-def parse_json(text: str, name: str) -> Any:
-    """Parse JSON, refusing malformed or too deeply nested documents.
+def parse_json(text: str | bytes, name: str) -> Any:
+    """Parse JSON (a str, or UTF-8 already checked), refusing malformed or too deeply nested
+    documents.
 
     orjson parses first (twice as fast); what it refuses (NaN, lone surrogates, syntax errors)
     goes to the json module, whose verdicts and messages stand, and so does a text with a run of
-    19 or more digits, since orjson reads integers beyond 64 bits as floats.
+    19 or more digits, since orjson reads integers beyond 64 bits as floats. The checks on the
+    text run before the parse, so that their copies of it are gone before the parsed tree exists.
     """
     import orjson
 
-    encoded = text.encode("utf-8", "surrogatepass")
+    encoded = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    deep = json_text_depth(encoded) > MAX_DEPTH  # exact for well-formed JSON; a malformed text fails below
     if _has_long_number(encoded):
-        value = _json_module_loads(text, name)
+        value = _json_module_loads(encoded.decode("utf-8", "surrogatepass"), name)
     else:
         try:
-            value = orjson.loads(text)
+            value = orjson.loads(encoded)
         except orjson.JSONDecodeError:
-            value = _json_module_loads(text, name)
-    if json_text_depth(encoded) > MAX_DEPTH:
+            value = _json_module_loads(encoded.decode("utf-8", "surrogatepass"), name)
+    if deep:
         _too_deep(name)
     return value
 
@@ -276,7 +293,7 @@ _LEAF_PASSES = 16
 
 def json_text_depth(text: str | bytes) -> int:
     """How deeply the containers of a well-formed JSON text (str, or bytes in UTF-8) nest (0 for a
-    scalar).
+    scalar); some number for any other text.
 
     Computed with string operations instead of a walk over the parsed value (5x faster on large
     SBOMs): escaped backslashes and quotes are dropped, then every character but brackets and
@@ -291,7 +308,7 @@ def json_text_depth(text: str | bytes) -> int:
     brackets = marks.replace(b'""', b"")
     if b'"' in brackets:
         brackets = _STRING.sub(b"", marks)
-    steps = brackets.translate(_STEP_CODES)
+    steps = brackets.translate(_STEP_CODES, b'"')  # a quote left over: the text is not JSON
     # Each pass removes the innermost containers, one level of the nesting: real documents are a
     # few levels deep, done in a few passes in C. What is left after _LEAF_PASSES is summed up.
     passes = 0

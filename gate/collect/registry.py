@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,9 +40,10 @@ def collect_file(
 ) -> dict[str, list[Any]]:
     """Run every collector that recognises the file; returns items by section (empty if none did)."""
     out: dict[str, list[Any]] = {}
-    for mod in mods:
-        if not mod.recognise(parsed):
-            continue
+    readers = [mod for mod in mods if mod.recognise(parsed)]
+    if len(readers) == 1:
+        parsed = dataclasses.replace(parsed, sole_reader=True)
+    for mod in readers:
         result = mod.collect(parsed, settings)
         if isinstance(result, dict):
             for section, items in result.items():

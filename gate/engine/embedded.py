@@ -17,8 +17,10 @@ import json
 import os
 import re
 import threading
+import time
 from typing import Any
 
+from gate.engine import parts
 from gate.engine.base import DECISION_QUERY, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
@@ -78,6 +80,9 @@ class EmbeddedEngine:
             )
         self.runtime = chosen
         self.limits = limits or EvalLimits()
+        # Above this many SBOM components the Wasm module evaluates the input in parts
+        # (gate.engine.parts); tests lower it to check the parts' decision against the whole's.
+        self.components_per_part = parts.COMPONENTS_PER_PART
         self._interp: Any = None
         self._bundle: Any = None
         self._digest: str | None = None
@@ -131,11 +136,24 @@ class EmbeddedEngine:
     def _evaluate_wasm(
         self, instance: Any, document: dict[str, Any], text: bytes | None, running: threading.Event | None
     ) -> dict[str, Any]:
-        if text is None:
-            from gate.input import canonical_bytes
+        from gate.input import canonical_bytes
 
-            text = canonical_bytes(document)
-        results = instance.evaluate("gate/main/decision", text, running)
+        if parts.component_count(document) <= self.components_per_part:
+            whole = text if text is not None else canonical_bytes(document)
+            return self._wasm_decision(instance, whole, running)
+        deadline = time.monotonic() + self.limits.timeout_seconds
+        decisions = []
+        for part in parts.split(document, self.components_per_part):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self.limits.time_exceeded("the policy module was interrupted")
+            decisions.append(self._wasm_decision(instance, canonical_bytes(part), running, left))
+        return parts.merge(decisions)
+
+    def _wasm_decision(
+        self, instance: Any, text: bytes, running: threading.Event | None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        results = instance.evaluate("gate/main/decision", text, running, timeout)
         value = results[0].get("result") if isinstance(results, list) and results else None
         return decision_object(value, "the shipped library's Wasm build is broken; reinstall govgate")
 

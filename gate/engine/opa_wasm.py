@@ -441,18 +441,28 @@ class WasmPolicy:
         self._data_addr = addr
         self._eval_heap = self._heap_get()
 
-    def evaluate(self, entrypoint: str, input_json: bytes, running: threading.Event | None = None) -> Any:
+    def evaluate(
+        self,
+        entrypoint: str,
+        input_json: bytes,
+        running: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """The result set of `entrypoint` for the input (JSON text): a list of {"result": …}.
 
         `running`, when given, is set as the module starts evaluating: from then on until the
-        result is back, this thread runs no Python, and other threads can. Past the time or
-        memory bound, or for a result over its bound, an EngineError.
+        result is back, this thread runs no Python, and other threads can. Past the time bound
+        (`timeout` seconds, or the limits'), the memory bound, or for a result over its bound,
+        an EngineError.
         """
         try:
             ep = self.entrypoints[entrypoint]
         except KeyError:
             raise EngineError(f"the compiled policy has no entrypoint {entrypoint}", "rebuild it") from None
-        timer = threading.Timer(self.limits.timeout_seconds, self._engine.increment_epoch)
+        seconds = (
+            self.limits.timeout_seconds if timeout is None else min(timeout, self.limits.timeout_seconds)
+        )
+        timer = threading.Timer(seconds, self._engine.increment_epoch)
         timer.daemon = True
         try:
             self._heap_set(self._eval_heap)

@@ -78,3 +78,27 @@ def test_what_orjson_refuses_gets_the_json_module_verdict() -> None:
     assert parse_bytes(b'{"s": "\\ud800"}', "surrogate.json").documents == ({"s": "\ud800"},)
     with pytest.raises(CollectError, match="malformed JSON at line 1 column"):
         parse_bytes(b'{"a": }', "bad.json")
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_texts_that_are_not_json_get_the_parsers_verdict(seed: int) -> None:
+    """The depth is taken before the parse (so its copies of the text are gone before the tree
+    exists): on a text that is not JSON it must neither raise nor hide the parser's message."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        text = json.dumps(random_value(rng, 0))
+        cut = rng.randrange(len(text) + 1)
+        broken = (text[:cut] + rng.choice(['"', "[", "}", "x", "\\"]) + text[cut:]).encode()
+        assert isinstance(json_text_depth(broken), int)
+        try:
+            expected: Any = json.loads(broken)
+        except ValueError:
+            with pytest.raises(CollectError, match=r"malformed JSON|not valid UTF-8|nested"):
+                parse_bytes(b'{"a": ' + broken + b"}", "broken.json")
+        else:
+            assert parse_bytes(b'{"a": ' + broken + b"}", "ok.json").documents == ({"a": expected},)
+
+
+def test_a_stray_quote_is_malformed_json_not_a_crash() -> None:
+    with pytest.raises(CollectError, match=r"malformed JSON at line 1"):
+        parse_bytes(b'{"a": "b}', "quote.json")

@@ -196,7 +196,11 @@ def test_the_wasm_build_out_of_memory_on_a_large_sbom_is_exit_3_with_a_record(tm
     line, an error decision in the log (not a segfault)."""
     from tests.helpers import cyclonedx_bom, npm_component
 
-    comps = [npm_component(f"lib-{i}", "1.0.0") for i in range(100_000)]
+    algs = ("SHA-1", "SHA-256", "SHA-384", "SHA-512", "SHA3-256", "SHA3-512", "BLAKE2b-256", "BLAKE2b-512")
+    comps = [
+        {**npm_component(f"lib-{i}", "1.0.0"), "hashes": [{"alg": a, "content": f"{i:0128x}"} for a in algs]}
+        for i in range(20_000)
+    ]
     bom = write_json(tmp_path / "bom.cdx.json", cyclonedx_bom(comps))
     config = tmp_path / "gate.yaml"
     config.write_text(yaml.safe_dump({"limits": {"eval_memory_mb": 64}}))
