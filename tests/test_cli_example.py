@@ -164,6 +164,7 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
     assert "gate/policies/gate/main.rego" in names
     assert "gate/schemas/input.schema.json" in names
     assert "gate/schemas/backstage/entity.schema.json" in names
+    assert "gate/py.typed" in names and "audit/py.typed" in names  # typed packages (PEP 561)
     assert not any(n.endswith("_test.rego") and not n.startswith("gate/policies/") for n in names)
 
 
