@@ -621,3 +621,26 @@ def test_the_github_page_lists_every_input_of_the_action_with_its_default() -> N
 def test_the_gitlab_page_lists_every_input_of_the_component_with_its_default() -> None:
     spec = next(yaml.safe_load_all((ROOT / "templates" / "govgate.yml").read_text(encoding="utf-8")))
     _check_inputs(DOCS / "integrations" / "gitlab.md", spec["spec"]["inputs"])
+
+
+def test_the_defaults_the_serve_page_shows_are_gate_serves() -> None:
+    params = {opt: p for p in gate_commands()["serve"].params for opt in p.opts}
+    checked = 0
+    for line in (DOCS / "integrations" / "serve.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        options = _OPTION.findall(cells[0]) if line.startswith("| `--") else []
+        defaults = re.findall(r"`([^`]+)`", cells[1]) if len(cells) > 1 else []
+        if len(options) != len(defaults):
+            continue  # a default in words (an environment variable, the config, the CPU count)
+        for option, shown in zip(options, defaults, strict=True):
+            default = params[option].default
+            if not isinstance(default, int | float | str):
+                continue  # no default of its own: the page names where the value comes from
+            if isinstance(default, int | float):
+                assert float(shown) == float(default), (
+                    f"{option}: the page says {shown}, gate serve {default}"
+                )
+            else:
+                assert shown == default, f"{option}: the page says {shown}, gate serve {default}"
+            checked += 1
+    assert checked >= 5
