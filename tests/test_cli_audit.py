@@ -260,8 +260,9 @@ def test_bad_signing_key_in_the_environment(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_readme_walk_through(tmp_path: Path) -> None:
-    """The README's commands, in a fresh folder: default keys and log created on first use."""
+def test_the_walk_through_in_a_fresh_folder(tmp_path: Path) -> None:
+    """The commands of docs/audit/walk-through.md and the verify cases docs/audit/log.md describes,
+    in a fresh folder: default keys and log created on first use."""
     env = {**PINNED, "GATE_AUDIT_LOG": "", "GATE_SIGNING_KEY": "", "GATE_LOG_KEY": ""}
 
     def gate(*args: str | Path) -> tuple[int, str, str]:

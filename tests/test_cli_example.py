@@ -164,27 +164,39 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
     assert "gate/policies/gate/main.rego" in names
     assert "gate/schemas/input.schema.json" in names
     assert "gate/schemas/backstage/entity.schema.json" in names
+    assert "gate/py.typed" in names and "audit/py.typed" in names  # typed packages (PEP 561)
     assert not any(n.endswith("_test.rego") and not n.startswith("gate/policies/") for n in names)
 
 
-def test_the_pins_the_readme_and_the_workflow_show_are_the_examples() -> None:
-    """The README's prod command and this repository's workflow pin the example's digests: they
-    must be the digests of the files as they are, or the commands shown would be refused."""
-    pins = example_pins()
-    for shown in (ROOT / "README.md", ROOT / ".github" / "workflows" / "govgate-pull-request.yml"):
-        text = shown.read_text(encoding="utf-8")
-        assert pins["GATE_CONFIG_DIGEST"] in text, shown
-        assert pins["GATE_WAIVERS_DIGEST"] in text, shown
+def _pages() -> list[Path]:
+    """The README and every page of docs/: where the commands users copy are shown."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def test_every_prod_check_of_the_example_the_readme_shows_pins_it() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
-    shown = [line for line in readme.splitlines() if "--config examples/gate.yaml --env prod" in line]
-    assert len(shown) >= 3
+def test_the_pins_the_docs_and_the_workflow_show_are_the_examples() -> None:
+    """The README's prod command, the docs' and this repository's workflow pin the example's digests:
+    they must be the digests of the files as they are, or the commands shown would be refused."""
     pins = example_pins()
-    for line in shown:
-        assert f"--config-digest {pins['GATE_CONFIG_DIGEST']}" in line, line
-        assert f"--waivers-digest {pins['GATE_WAIVERS_DIGEST']}" in line, line
+    shown = [p for p in _pages() if "--config examples/gate.yaml --env prod" in p.read_text(encoding="utf-8")]
+    assert ROOT / "README.md" in shown
+    for page in (*shown, ROOT / ".github" / "workflows" / "govgate-pull-request.yml"):
+        text = page.read_text(encoding="utf-8")
+        assert pins["GATE_CONFIG_DIGEST"] in text, page
+        assert pins["GATE_WAIVERS_DIGEST"] in text, page
+
+
+def test_every_prod_check_of_the_example_the_docs_show_pins_it() -> None:
+    shown = [
+        (page, line)
+        for page in _pages()
+        for line in page.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+        if "--config examples/gate.yaml --env prod" in line
+    ]
+    assert len(shown) >= 3 and any(page.name == "README.md" for page, _ in shown)
+    pins = example_pins()
+    for page, line in shown:
+        assert f"--config-digest {pins['GATE_CONFIG_DIGEST']}" in line, (page, line)
+        assert f"--waivers-digest {pins['GATE_WAIVERS_DIGEST']}" in line, (page, line)
 
 
 def test_the_readmes_prod_command_blocks_as_shown() -> None:
