@@ -160,7 +160,7 @@ def _schema_check(raw: Any, where: str) -> None:
         loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(
             f"invalid config at {loc}: {err.message}",
-            "see the Config section of the README for the accepted keys",
+            "see docs/configuration.md for the accepted keys",
             path=where,
         )
 
