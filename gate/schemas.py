@@ -7,7 +7,8 @@
 - `compile_schema(schema, resources)`: any other schema.
 
 Every `format` is asserted (`iri-reference`, `date-time`, `uri`, `idn-email`, ... in jsonschema-rs's
-own Rust checks, fast enough for large BOMs), an unknown format refuses the schema, and nothing is
+own Rust checks, fast enough for large BOMs), a format jsonschema-rs does not know refuses the
+schema (unless the caller names it as a known mistake: CycloneDX 1.2's `"format": "string"`), and nothing is
 ever fetched: a reference resolves only to the resources given. Compiled validators are cached per
 schema. The messages are our own, one line each, `where: what is wrong`: `where` is the dotted
 path of the failing value (`components[3].hashes[0].content`, `metadata.labels["a/b"]`,
@@ -27,6 +28,8 @@ from functools import cache
 from typing import Any
 
 import jsonschema_rs
+
+from gate.errors import EngineError
 
 _MAX_SHOWN = 60
 _MAX_OPTIONS = 12
@@ -51,18 +54,21 @@ _CYCLONEDX_REFERENCED = (
 LISTED_VALUES = 500_000
 CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 
-Path = tuple[str | int, ...]
+Place = tuple[str | int, ...]
 
 
-class SchemaFileError(Exception):
-    """A schema cannot be loaded or compiled: the installation is broken, not the user's input."""
+class SchemaFileError(EngineError):
+    """A schema cannot be loaded or compiled: the installation is broken, not the user's input (exit 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "reinstall govgate; its schema files are incomplete")
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaError:
     """One schema violation: where in the document (`path`), and what is wrong (`problem`)."""
 
-    path: Path
+    path: Place
     problem: str
 
     @property
@@ -147,7 +153,7 @@ class Schema:
     # ---- messages
 
     def _describe(self, error: jsonschema_rs.ValidationError) -> Iterator[SchemaError]:
-        path: Path = tuple(error.instance_path)
+        path: Place = tuple(error.instance_path)
         kind = error.kind
         rule = self._rule(error) if self._rules else None
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
@@ -178,7 +184,7 @@ class Schema:
             yield SchemaError(path, self._problem(error, error.instance))
 
     def _best_branch(
-        self, path: Path, value: Any, branches: list[list[jsonschema_rs.ValidationError]]
+        self, path: Place, value: Any, branches: list[list[jsonschema_rs.ValidationError]]
     ) -> SchemaError:
         """For a value matching none of `anyOf`/`oneOf`: the failure of the branch it came closest to.
 
@@ -188,7 +194,7 @@ class Schema:
         applicable = [b for b in branches if b and not _at_the_door(b[0], path)]
         if applicable:
             best = min(applicable, key=len)
-            return next(self._describe(best[0]))
+            return next(self._describe(best[0]), SchemaError(path, _clip(best[0].message)))
         expected = [
             t
             for branch in branches
@@ -296,7 +302,7 @@ def _at_most(instance: Any, budget: int) -> bool:
     return True
 
 
-def _at_the_door(error: jsonschema_rs.ValidationError, path: Path) -> bool:
+def _at_the_door(error: jsonschema_rs.ValidationError, path: Place) -> bool:
     k = jsonschema_rs.ValidationErrorKind
     return tuple(error.instance_path) == path and isinstance(error.kind, k.Type | k.Enum | k.Constant)
 
@@ -304,7 +310,7 @@ def _at_the_door(error: jsonschema_rs.ValidationError, path: Path) -> bool:
 # ---- rendering
 
 
-def dotted(path: Path) -> str:
+def dotted(path: Place) -> str:
     """A dotted path: keys as `.name` (or `["odd key"]`), indexes as `[n]`; `(top level)` for the root."""
     out = ""
     for part in path:
@@ -369,7 +375,7 @@ def unreadable(instance: Any, exc: ValueError) -> SchemaError:
     reason = str(exc)
     if "Recursion limit" in reason:
         return SchemaError((), "is nested too deeply to be checked")
-    stack: list[tuple[Path, Any]] = [((), instance)]
+    stack: list[tuple[Place, Any]] = [((), instance)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, dict):
