@@ -70,18 +70,6 @@ REPORT_POINTERS = frozenset(
 )
 _STEP_POINTER = re.compile(r"/spec/steps/\d+(?:/action)?")
 
-_JSON_TYPES = {
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "number": "a number",
-    "null": "null",
-}
-_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$:-]*")
-_MAX_SHOWN = 60
-_MAX_MESSAGE = 200
 _MAX_SCHEMA_NODES = 10_000
 
 
