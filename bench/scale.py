@@ -105,7 +105,8 @@ import json, sys
 from pathlib import Path
 from gate import input as input_doc
 from gate.check import CheckOptions, prepare
-from gate.collect.registry import collect_paths
+from gate.collect.files import parse_file
+from gate.collect.registry import collect_file, collectors
 from gate.context import build_context
 
 def mb(field):
@@ -120,8 +121,12 @@ opts = CheckOptions(paths=(Path(sys.argv[1]),), environment="prod", engine="embe
 prepared = prepare(opts)
 prepared.engine.load(prepared.policy)
 stage("interpreter, config, policies, the Wasm runtime")
-sections = collect_paths(list(opts.paths), prepared.config.collect_settings(()))
-stage("read, parse and normalise the SBOM (gate.collect.cyclonedx)")
+settings = prepared.config.collect_settings(())
+parsed = parse_file(opts.paths[0], settings.max_bytes)
+stage("read and parse the SBOM (gate.collect.files)")
+sections = collect_file(parsed, settings, collectors())
+del parsed
+stage("validate and normalise it (gate.collect.cyclonedx); the raw parse released")
 context = build_context("prod", {"GATE_TIME": "2026-12-01T00:00:00Z"})
 document = input_doc.assemble(context, prepared.config.require, sections)
 text = input_doc.canonical_bytes(document)

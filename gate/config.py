@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -139,27 +138,13 @@ class GateConfig:
         )
 
 
-@lru_cache(maxsize=1)
-def _config_validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    from gate.resources import schema
-
-    return Draft202012Validator(schema("config.schema.json"))
-
-
 def _schema_check(raw: Any, where: str) -> None:
-    from gate.schema_check import shipped_schema_check
+    from gate import schemas
 
-    quick = shipped_schema_check("config.schema.json", formats=False)
-    if quick is not None and quick(raw):
-        return
-    errors = sorted(_config_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    error = schemas.shipped("config.schema.json").first_error(raw)
+    if error is not None:
         raise ConfigError(
-            f"invalid config at {loc}: {err.message}",
+            f"invalid config at {error.where}: {error.problem}",
             "see docs/configuration.md for the accepted keys",
             path=where,
         )

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from typing import Any
 
 from audit.compact import compact_json
+from gate import schemas
 from gate.errors import InputError
-from gate.schema_check import shipped_schema_check
 
 API_VERSION = "gate.input/v1"
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    """The input schema compiled to Python by fastjsonschema (jsonschema is ~30x slower on big SBOMs)."""
-    import fastjsonschema
-
-    from gate.resources import schema
-
-    return fastjsonschema.compile(schema("input.schema.json"))
 
 
 def assemble(
@@ -41,20 +30,16 @@ def assemble(
 
 def validate(document: dict[str, Any]) -> None:
     """Validate against schemas/input.schema.json; a failure is a collector bug, reported as exit 3."""
-    quick = shipped_schema_check("input.schema.json", formats=True)
-    if quick is not None and quick(document):
-        return
-    import fastjsonschema
-
     from gate.errors import EngineError
 
-    try:
-        _validator()(document)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        raise EngineError(
-            f"input document fails its schema: {exc.message[:200]}",
-            "this is a bug in a collector; please report it with the input file",
-        ) from None
+    schema = schemas.shipped("input.schema.json")
+    if schema.is_valid(document):
+        return
+    error = schema.first_error(document)
+    raise EngineError(
+        f"input document fails its schema: {error}",
+        "this is a bug in a collector; please report it with the input file",
+    )
 
 
 def canonical_bytes(document: Any) -> bytes:

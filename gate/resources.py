@@ -9,16 +9,20 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+# The data packages a wheel carries the top-level folders as (pyproject.toml's package-dir);
+# `gate.schemas` is the validator module, so the schema files ship as `gate.schema_files`.
+_PACKAGES = {"policies": "gate.policies", "schemas": "gate.schema_files"}
+
 
 @cache
 def shipped(name: str) -> Traversable:
     """The shipped folder `name` ("policies" or "schemas").
 
-    A wheel carries them as the packages `gate.policies` and `gate.schemas`; in a source checkout
-    (or an editable install imported from the checkout) they are the top-level folders.
+    A wheel carries them as the packages `gate.policies` and `gate.schema_files`; in a source
+    checkout (or an editable install imported from the checkout) they are the top-level folders.
     """
     try:
-        return resources.files(f"gate.{name}")
+        return resources.files(_PACKAGES[name])
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / name
 

@@ -10,15 +10,6 @@ from typing import Any
 from gate.errors import ConfigError
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    from gate.resources import schema
-
-    return Draft202012Validator(schema("waivers.schema.json"))
-
-
 def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, Any]]:
     """Read and validate a waivers file; every waiver gets a `source` naming the file.
 
@@ -44,19 +35,15 @@ def load_waivers(path: Path, today: dt.date, max_days: int) -> list[dict[str, An
         raise ConfigError(f"waivers file cannot be read: {exc}", "fix the file", path=shown) from None
     if raw is None:
         return []
-    from gate.schema_check import shipped_schema_check
+    from gate import schemas
 
-    quick = shipped_schema_check("waivers.schema.json", formats=False)
-    errors = (
-        []
-        if quick is not None and quick(raw)
-        else sorted(_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
-    )
-    if errors:
-        err = errors[0]
-        loc = _location(raw, list(err.absolute_path))
+    error = schemas.shipped("waivers.schema.json").first_error(raw)
+    if error is not None:
+        loc = _location(raw, list(error.path))
+        field = error.path if loc == "file" else error.path[2:]  # the place inside the waiver
+        where = f"{schemas.dotted(field)}: " if field else ""
         raise ConfigError(
-            f"invalid waiver {loc}: {err.message}",
+            f"invalid waiver {loc}: {where}{error.problem}",
             "every waiver needs id, check, subject, owner, reason and expires (YYYY-MM-DD)",
             path=shown,
         )

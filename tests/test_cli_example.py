@@ -162,8 +162,13 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
     [wheel] = tmp_path.glob("govgate-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "gate/policies/gate/main.rego" in names
-    assert "gate/schemas/input.schema.json" in names
-    assert "gate/schemas/backstage/entity.schema.json" in names
+    shipped = {
+        f"gate/schema_files/{p.relative_to(ROOT / 'schemas').as_posix()}"
+        for p in (ROOT / "schemas").rglob("*.json")
+    }
+    assert "gate/schema_files/backstage/entity.schema.json" in shipped
+    assert shipped <= names  # every schema file, beside the validator module that reads them
+    assert "gate/schemas.py" in names
     assert "gate/py.typed" in names and "audit/py.typed" in names  # typed packages (PEP 561)
     assert not any(n.endswith("_test.rego") and not n.startswith("gate/policies/") for n in names)
 

@@ -66,3 +66,22 @@ def test_impossible_date_is_refused(tmp_path: Path) -> None:
     path = write_yaml(tmp_path / "waivers.yaml", {"waivers": [_waiver(expires="2026-02-30")]})
     with pytest.raises(ConfigError, match="not a date"):
         load_waivers(path, TODAY, 90)
+
+
+@pytest.mark.parametrize(
+    ("waivers", "expected"),
+    [
+        ([_waiver(), _waiver(id="W-2", owner=None)], "invalid waiver #2 (W-2): owner: is required"),
+        ([_waiver(expires="2026/12/31")], 'invalid waiver #1 (W-1): expires: "2026/12/31" does not match'),
+        ([_waiver(check="lower")], 'invalid waiver #1 (W-1): check: "lower" does not match'),
+        (5, "invalid waiver file: waivers: expected an array, found an integer"),
+    ],
+)
+def test_a_schema_error_names_the_waiver_and_its_field_in_one_line(
+    tmp_path: Path, waivers: Any, expected: str
+) -> None:
+    path = write_yaml(tmp_path / "waivers.yaml", {"waivers": waivers})
+    with pytest.raises(ConfigError) as err:
+        load_waivers(path, TODAY, 90)
+    assert err.value.message.startswith(expected)
+    assert err.value.path == str(path) and "\n" not in err.value.one_line()

@@ -5,7 +5,7 @@ A file is Backstage when any of its documents is a mapping whose `apiVersion` st
 items of the input document's `templates` section, every other Backstage kind goes to `catalog`;
 documents of other formats in the same file are ignored.
 
-Validation applies the JSON Schemas in `schemas/backstage/` (shipped as `gate.schemas`): the
+Validation applies the JSON Schemas in `schemas/backstage/` (through gate.schemas): the
 envelope and field-format rules every entity obeys, plus the spec rules of the kind when Backstage
 knows the kind and the apiVersion. Unknown kinds get the envelope rules only; the retired
 `backstage.io/v1beta2` Template format is reported as such. An invalid entity is still collected
@@ -16,23 +16,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
-import json
 import math
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
-from importlib.resources.abc import Traversable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
+from gate import resources, schemas
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile
-from gate.resources import shipped
-from gate.schema_check import is_valid, rs_validator
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
 
 KIND = "backstage"
 SECTIONS: tuple[str, ...] = ("templates", "catalog")
@@ -78,18 +70,6 @@ REPORT_POINTERS = frozenset(
 )
 _STEP_POINTER = re.compile(r"/spec/steps/\d+(?:/action)?")
 
-_JSON_TYPES = {
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "number": "a number",
-    "null": "null",
-}
-_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$:-]*")
-_MAX_SHOWN = 60
-_MAX_MESSAGE = 200
 _MAX_SCHEMA_NODES = 10_000
 
 
@@ -271,27 +251,11 @@ def validate_entity(entity: Mapping[str, Any]) -> list[str]:
         elif isinstance(api_version, str):  # a non-string apiVersion fails the envelope rules
             accepted = ", ".join(_accepted_versions(kind_schema))
             first.append(
-                f"apiVersion: {_show(api_version)} is not a version Backstage accepts for {kind} ({accepted})"
+                f"apiVersion: {schemas.show(api_version)} is not a version Backstage accepts for {kind} ({accepted})"
             )
-    if not first:
-        quick = _quick_validators().get(schema)
-        if quick is not None:
-            if is_valid(quick, entity):
-                return []
-            missing = _required_messages(quick, entity)
-            if missing is not None:
-                return _cap(missing)
-    found = sorted(_validators()[schema].iter_errors(entity), key=_error_order)
-    messages: list[str] = []
-    for error in found:
-        messages.extend(_messages(error))
+    found = [] if first else _schema(schema).errors(entity, limit=MAX_ERRORS + 1)
+    messages = [_explained(entity, error) for error in found]
     return _cap(list(dict.fromkeys([*first, *messages])))
-
-
-def _accepted_versions(schema_name: str) -> tuple[str, ...]:
-    schema = _schema_contents()[schema_name]
-    versions = schema["properties"]["apiVersion"]["enum"] if isinstance(schema, dict) else []
-    return tuple(str(v) for v in versions)
 
 
 def _kind_case_hint(kind: str) -> list[str]:
@@ -306,195 +270,55 @@ def _kind_case_hint(kind: str) -> list[str]:
 def _cap(errors: list[str]) -> list[str]:
     if len(errors) <= MAX_ERRORS:
         return errors
-    kept = errors[: MAX_ERRORS - 1]
-    return [*kept, f"... and {len(errors) - len(kept)} more errors"]
+    return [*errors[: MAX_ERRORS - 1], "further schema errors not shown (fix these first)"]
 
 
-def _error_order(error: ValidationError) -> tuple[tuple[int, int, str], ...]:
-    return _path_order(error.absolute_path)
-
-
-def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path)
-
-
-def _required_messages(validator: Any, entity: Mapping[str, Any]) -> list[str] | None:
-    """The messages `_messages` gives an entity whose only faults are missing required fields,
-    from jsonschema-rs's errors: one `required` list per place, its missing names in its order,
-    places in path order. None for any other fault, or two `required` lists failing at one place
-    (the Python validator orders those by the schema), when its messages are made instead."""
-    from jsonschema_rs import ValidationErrorKind
-
-    missing: dict[tuple[str | int, ...], list[str]] = {}
-    source: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}
-    try:
-        errors = list(validator.iter_errors(entity))
-    except (ValueError, TypeError, OverflowError):
-        return None
-    for error in errors:
-        if not isinstance(error.kind, ValidationErrorKind.Required):
-            return None
-        place, rule = tuple(error.instance_path), tuple(error.evaluation_path)
-        if source.setdefault(place, rule) != rule:
-            return None
-        missing.setdefault(place, []).append(str(error.kind.property))
-    messages = [
-        f"{_json_path([*place, name])}: is required"
-        for place in sorted(missing, key=_path_order)
-        for name in missing[place]
-    ]
-    return list(dict.fromkeys(messages)) or None
-
-
-def _messages(error: ValidationError) -> list[str]:
-    """Turn one schema error into short `path: problem` messages naming the Backstage rule broken."""
-    parts: list[str | int] = list(error.absolute_path)
-    where = _json_path(parts)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    rule = schema.get("x-rule")
-    keyword = error.validator
-    value = error.instance
-    if "propertyNames" in error.absolute_schema_path:
-        return [f"{where}: key {_show(value)} fails {rule or 'the key rule'}{_unrendered(value)}"]
-    if keyword == "required" and isinstance(value, dict):
-        required = error.validator_value if isinstance(error.validator_value, list) else []
-        return [f"{_json_path([*parts, str(name)])}: is required" for name in required if name not in value]
-    if keyword == "additionalProperties" and isinstance(value, dict):
-        declared = schema.get("properties", {})
-        extras = [k for k in value if k not in declared]
-        tail = f"; {rule}" if rule else ""
-        return [f"{_json_path([*parts, str(k)])}: unexpected field{tail}" for k in extras]
-    if keyword == "type":
-        expected = _expected_types(error.validator_value)
-        placeholder = _placeholder(value)
-        if placeholder:
-            return [
-                f"{where}: a {placeholder} placeholder, not {expected}; the catalog substitutes it "
-                "when it reads the file, the gate checks the file as written"
-            ]
-        return [f"{where}: expected {expected}, found {_json_type(value)}"]
-    if keyword in {"pattern", "minLength", "maxLength"} and rule:
-        return [f"{where}: {_show(value)} fails {rule}{_unrendered(value)}"]
-    if keyword in {"oneOf", "anyOf"} and rule:
-        return [f"{where}: {rule}"]
-    if keyword == "minLength":
-        return [f"{where}: must not be empty"]
-    if keyword in {"enum", "const"}:
-        allowed: object = error.validator_value
-        options = allowed if keyword == "enum" and isinstance(allowed, list) else [allowed]
-        shown = ", ".join(_show(v) for v in options)
-        return [f"{where}: {_show(value)} is not one of {shown}"]
-    return [_clip(f"{where}: {error.message}")]
-
-
-def _json_path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.fullmatch(part):
-            out += f".{part}" if out else part
+def _explained(entity: Mapping[str, Any], error: schemas.SchemaError) -> str:
+    """The error's line, with what Backstage files often hold instead of a value: a placeholder
+    (`$text: ./api.yaml`) the catalog substitutes when it reads the file, or a template
+    expression (`${{ values.name }}`) of a skeleton file that is checked unrendered."""
+    value: Any = entity
+    for part in error.path:
+        if isinstance(value, dict) and isinstance(part, str):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
         else:
-            out += f"[{json.dumps(part)}]"
-    return out or "(entity)"
-
-
-def _expected_types(value: object) -> str:
-    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
-    return " or ".join(_JSON_TYPES.get(str(n), str(n)) for n in names)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _placeholder(value: Any) -> str | None:
-    """The key of a Backstage placeholder (`$text`, `$json`, `$yaml`, ...) standing for a value."""
-    if isinstance(value, dict) and len(value) == 1:
+            value = None
+            break
+    if isinstance(value, dict) and len(value) == 1 and error.problem.startswith("expected "):
         (key,) = value
         if isinstance(key, str) and key.startswith("$") and len(key) > 1:
-            return key
-    return None
-
-
-def _unrendered(value: Any) -> str:
+            expected = error.problem.removeprefix("expected ").split(",")[0]
+            return (
+                f"{error.where}: a {key} placeholder, not {expected}; the catalog substitutes it "
+                "when it reads the file, the gate checks the file as written"
+            )
     if isinstance(value, str) and ("${{" in value or "{{" in value or "{%" in value):
-        return " (an unrendered template expression: check the rendered file)"
-    return ""
-
-
-def _show(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 3] + "..."
-
-
-def _clip(message: str) -> str:
-    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
+        return f"{error} (an unrendered template expression: check the rendered file)"
+    return str(error)
 
 
 # --- schemas ----------------------------------------------------------------------------------
 
 
-def _schema_folder() -> Traversable:
-    """The shipped `schemas/backstage` folder."""
-    return shipped("schemas").joinpath("backstage")
+def _schema(name: str) -> schemas.Schema:
+    """The compiled Backstage schema `name` (gate.schemas caches it)."""
+    try:
+        return schemas.shipped(f"backstage/{name}")
+    except schemas.SchemaFileError as exc:
+        raise CollectError(str(exc), "reinstall govgate") from None
 
 
-@functools.cache
-def _quick_validators() -> dict[str, Any]:
-    """jsonschema-rs's validators for the Backstage schemas (gate.schema_check); the names it
-    cannot compile are left out, and their entities go to the Python validator alone."""
-    contents = _schema_contents()
-    by_id = {schema["$id"]: schema for schema in contents.values()}
-    out: dict[str, Any] = {}
-    for name, schema in contents.items():
-        validator = rs_validator(schema, draft="2020-12", resources=by_id, formats=False)
-        if validator is not None:
-            out[name] = validator
-    return out
-
-
-@functools.cache
-def _validators() -> dict[str, Draft202012Validator]:
-    """Load and compile the Backstage schemas once per process."""
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
-    contents = _schema_contents()
-    registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in contents.values()
-    )
-    return {name: Draft202012Validator(schema, registry=registry) for name, schema in contents.items()}
-
-
-@functools.cache
-def _schema_contents() -> dict[str, dict[str, Any]]:
-    """The shipped Backstage schemas by file name, parsed once per process."""
-    folder = _schema_folder()
-    contents: dict[str, dict[str, Any]] = {}
-    for name in (ENTITY_SCHEMA, *KIND_SCHEMAS.values()):
-        try:
-            loaded = json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CollectError(
-                f"cannot load the Backstage schema {name}: {exc}", "reinstall govgate"
-            ) from None
-        contents[name] = loaded
-    return contents
+def _accepted_versions(schema_name: str) -> tuple[str, ...]:
+    try:
+        schema = resources.schema(f"backstage/{schema_name}")
+    except (OSError, ValueError) as exc:
+        raise CollectError(
+            f"cannot load the Backstage schema {schema_name}: {exc}", "reinstall govgate"
+        ) from None
+    versions = schema["properties"]["apiVersion"]["enum"] if isinstance(schema, dict) else []
+    return tuple(str(v) for v in versions)
 
 
 # --- small helpers ----------------------------------------------------------------------------

@@ -4,17 +4,10 @@ Policies see the raw document, normalised by us, never cyclonedx-python-lib's ob
 (`Bom.from_json` accepts schema-invalid documents, drops sections and invents `bom-ref`s).
 The library is used only for the JSON schemas and XSDs it bundles.
 
-Schema validation uses jsonschema with the bundled schema for the document's `specVersion`:
-- without the `iri`/`iri-reference` format checks, which take minutes on a 1 MB BOM
-  (upstream CycloneDX/cyclonedx-python-lib#862);
-- with `$ref`s resolved once, locally, through a `referencing` registry (no retrieval: nothing
-  is ever fetched) and inlined, so validation does no reference lookups;
-- with faster `uniqueItems`, `enum`, `properties` and `items` keywords: non-recursive
-  subschemas are compiled once into exact predicates, and jsonschema descends only into values
-  a predicate rejects, so the verdicts are jsonschema's and so are the error messages (shortened
-  for long enums and arrays).
-Compiled validators are cached per version. The 2 MB keycloak BOM validates in ~0.1 s, where
-plain jsonschema takes seconds and cyclonedx-python-lib's validator minutes.
+JSON is validated by gate.schemas against the schema cyclonedx-python-lib bundles for the
+document's `specVersion`, every format checked (`iri-reference` too: jsonschema-rs checks it in
+microseconds, where cyclonedx-python-lib's Python validator takes minutes on a 1 MB BOM,
+upstream CycloneDX/cyclonedx-python-lib#862).
 
 A schema-invalid but parseable SBOM is collected with `valid: false` and the errors; only content
 that is not a CycloneDX document at all raises CollectError. Components' licenses are normalised
@@ -25,40 +18,24 @@ with the SPDX license list (gate.collect.licenses) and their purls per the purl 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from gate import schemas
 from gate.collect import cyclonedx_xml
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.licenses import Licenses, cyclonedx_licenses
 from gate.collect.purls import component_fields
-from gate.schema_check import Check, quick_validator
 
 if TYPE_CHECKING:
-    from jsonschema import FormatChecker
-    from jsonschema.exceptions import ValidationError
-    from jsonschema.protocols import Validator
-    from referencing import Registry
-
     from gate.collect.files import ParsedFile
 
 KIND = "sbom"
 SECTION = "sboms"
 
-JSON_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+JSON_VERSIONS = schemas.CYCLONEDX_VERSIONS
 MAX_ERRORS = 20
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none", "unknown")
-SKIPPED_FORMATS = frozenset({"iri", "iri-reference"})
-_EXTERNAL_SCHEMAS = (
-    "spdx.SNAPSHOT.schema.json",
-    "jsf-0.82.SNAPSHOT.schema.json",
-    "cryptography-defs.SNAPSHOT.schema.json",
-)
-_SCHEMA_BASE = "http://cyclonedx.org/schema/"
-_MESSAGE_LIMIT = 240
-_REPR_LIMIT = 60
 
 
 # --------------------------------------------------------------------------- recognise / collect
@@ -308,494 +285,26 @@ def normalise(
 def validate_json(doc: dict[str, Any], version: str) -> list[str]:
     """Validate a CycloneDX JSON document against the bundled schema of its `specVersion`.
 
-    Returns at most MAX_ERRORS messages, each naming the JSON path of the failing node; an
-    empty list means valid. Versions without a JSON schema give one message saying so.
+    Returns at most MAX_ERRORS messages, each naming the path of the failing value; an empty
+    list means valid. Versions without a JSON schema give one message saying so.
     """
     if version not in JSON_VERSIONS:
         shown = version or "(missing)"
         return [
-            f"$.specVersion: CycloneDX JSON version {shown} is not supported (supported: 1.2 to 1.7); "
+            f"specVersion: CycloneDX JSON version {shown} is not supported (supported: 1.2 to 1.7); "
             "regenerate the SBOM as CycloneDX 1.2 or newer"
         ]
-    quick = _quick_validator(version)
-    if quick is not None and quick(doc):
-        return []
-    return schema_errors(_cyclonedx_validator(version), doc)
-
-
-@lru_cache(maxsize=len(JSON_VERSIONS))
-def _bundled_schema(version: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The bundled schema of a version and the schemas it references, by URI."""
-    folder = cyclonedx_xml.resource_dir()
-    schema = json.loads((folder / f"bom-{version}.SNAPSHOT.schema.json").read_text("utf-8"))
-    resources = {
-        _SCHEMA_BASE + name: json.loads((folder / name).read_text("utf-8"))
-        for name in _EXTERNAL_SCHEMAS
-        if (folder / name).is_file()
-    }
-    return schema, resources
-
-
-@lru_cache(maxsize=len(JSON_VERSIONS))
-def _quick_validator(version: str) -> Check | None:
-    schema, resources = _bundled_schema(version)
-    return quick_validator(schema, draft="7", resources=resources, skip_formats=tuple(SKIPPED_FORMATS))
-
-
-@lru_cache(maxsize=len(JSON_VERSIONS))
-def _cyclonedx_validator(version: str) -> Validator:
-    schema, resources = _bundled_schema(version)
-    return compile_validator(schema, resources)
-
-
-def compile_validator(schema: dict[str, Any], resources: dict[str, Any]) -> Validator:
-    """A draft-07 validator for `schema`, its `$ref`s resolved against `resources` (URI -> schema)
-    and inlined; format checks on, except `iri` / `iri-reference`. Nothing is fetched.
-    """
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT7
-
-    pairs: list[tuple[str, Any]] = []
-    for uri, contents in resources.items():
-        resource = DRAFT7.create_resource(contents)
-        pairs.append((uri, resource))
-        # the bundled files are renamed (`*.SNAPSHOT.schema.json`) but keep their original `$id`,
-        # which relative references inside them resolve against: register both names
-        own_id = contents.get("$id") if isinstance(contents, dict) else None
-        if isinstance(own_id, str) and own_id != uri:
-            pairs.append((own_id, resource))
-    registry: Registry[Any] = Registry().with_resources(pairs)
-    own_root_id = schema.get("$id")
-    base = own_root_id if isinstance(own_root_id, str) else "urn:govgate:schema"
-    registry = registry.with_resource(base, DRAFT7.create_resource(schema))
-    inlined = _inline_refs(schema, registry, base)
-    validator_class = _fast_validator_class()
-    validator: Validator = validator_class(inlined, registry=registry, format_checker=_format_checker())
-    return validator
-
-
-@lru_cache(maxsize=1)
-def _format_checker() -> FormatChecker:
-    """Draft 7's format checks (those whose libraries are installed), less `iri` and `iri-reference`."""
-    from jsonschema import Draft7Validator, FormatChecker
-
-    checker = FormatChecker(formats=())
-    checker.checkers = {
-        name: check
-        for name, check in Draft7Validator.FORMAT_CHECKER.checkers.items()
-        if name not in SKIPPED_FORMATS
-    }
-    return checker
-
-
-_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
-_SCHEMA_ONE = (
-    "additionalProperties",
-    "additionalItems",
-    "contains",
-    "propertyNames",
-    "not",
-    "if",
-    "then",
-    "else",
-)
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-
-
-def _inline_refs(root: dict[str, Any], registry: Registry[Any], base: str) -> dict[str, Any]:
-    """A copy of `root` in which every `{"$ref": …}` subschema is replaced by the schema it points to.
-
-    The copy is a graph (recursive definitions become cycles). References are looked up in the
-    untouched originals, each against the document it was written in. In draft 7 a `$ref` makes
-    its sibling keywords ignored, so the replacement is exact. Nested `$id` / `$schema` keywords
-    are left out: they would make jsonschema switch base URI or validator class at every node,
-    and every reference is resolved already.
-    """
-    from referencing.exceptions import Unresolvable
-
-    copies: dict[int, dict[str, Any]] = {}
-    work: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
-
-    def copy_of(node: Any, resolver: Any) -> Any:
-        hops = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            try:
-                resolved = resolver.lookup(node["$ref"])
-            except Unresolvable as exc:
-                raise CollectError(
-                    f"bundled schema has an unresolvable $ref {node['$ref']!r} ({type(exc).__name__})",
-                    "reinstall govgate; its schema files are incomplete",
-                ) from None
-            node, resolver = resolved.contents, resolved.resolver
-            hops += 1
-            if hops > 64:
-                raise CollectError("bundled schema has a $ref loop", "reinstall govgate")
-        if not isinstance(node, dict):
-            return node
-        copy = copies.get(id(node))
-        if copy is None:
-            copy = copies[id(node)] = {}
-            work.append((node, resolver, copy))
-        return copy
-
-    new_root: dict[str, Any] = copy_of(root, registry.resolver(base_uri=base))
-    while work:
-        node, resolver, copy = work.pop()
-        for key, value in node.items():
-            if key in ("$id", "$schema") and node is not root:
-                continue
-            if (key in _SCHEMA_MAPS or key == "dependencies") and isinstance(value, dict):
-                # `dependencies` values may be arrays of names: copy_of passes those through
-                copy[key] = {name: copy_of(sub, resolver) for name, sub in value.items()}
-            elif key in _SCHEMA_ONE or (key == "items" and isinstance(value, dict)):
-                copy[key] = copy_of(value, resolver)
-            elif (key in _SCHEMA_LISTS or key == "items") and isinstance(value, list):
-                copy[key] = [copy_of(sub, resolver) for sub in value]
-            else:
-                copy[key] = value
-    return new_root
-
-
-# ---- faster keywords: the same verdicts and messages as jsonschema's, with less work
-#
-# jsonschema creates a validator object for every (subschema, instance) pair it descends into;
-# on a 10,000-component BOM that is most of the time. Non-recursive subschemas (a hash, a license
-# choice, an external reference, a dependency …) are therefore compiled once into exact
-# predicates for the keywords below; `properties` and `items` skip descending into a value the
-# predicate accepts. A value it rejects, and every schema using a keyword outside this set or
-# reaching back to itself (a component, which nests components), goes through jsonschema, which
-# alone reports errors. tests/collect/test_cyclonedx.py checks the verdicts against plain jsonschema.
-
-_Predicate = Callable[[Any], bool]
-_UNSUPPORTED = object()
-_predicate_cache: dict[int, tuple[Any, Any]] = {}
-_enum_cache: dict[int, tuple[Any, frozenset[str]]] = {}
-
-
-def _is_integer(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
-_TYPE_TESTS: dict[str, _Predicate] = {
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-    "integer": _is_integer,
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-}
-
-
-def _predicate(schema: Any) -> _Predicate | None:
-    """An exact validity test for `schema`, or None when jsonschema must decide (see above)."""
-    cached = _predicate_cache.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return None if cached[1] is _UNSUPPORTED else cast("_Predicate", cached[1])
-    return _compile(schema, set())
-
-
-def _compile(schema: Any, active: set[int]) -> _Predicate | None:
-    cached = _predicate_cache.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return None if cached[1] is _UNSUPPORTED else cast("_Predicate", cached[1])
-    if id(schema) in active:  # recursive schema: leave it to jsonschema
-        return None
-    active.add(id(schema))
     try:
-        result = _compile_node(schema, active)
-    finally:
-        active.discard(id(schema))
-    _predicate_cache[id(schema)] = (schema, _UNSUPPORTED if result is None else result)
-    return result
+        schema = schemas.cyclonedx(version)
+    except schemas.SchemaFileError as exc:
+        raise CollectError(str(exc), "reinstall govgate; its schema files are incomplete") from None
+    return [] if schema.is_valid(doc) else schema_errors(schema, doc)
 
 
-def _compile_node(schema: Any, active: set[int]) -> _Predicate | None:
-    from jsonschema import Draft7Validator
-
-    if schema is True:
-        return lambda v: True
-    if schema is False:
-        return lambda v: False
-    if not isinstance(schema, dict):
-        return None
-    checks: list[_Predicate] = []
-    keywords = Draft7Validator.VALIDATORS
-    for key, arg in schema.items():
-        if key not in keywords:
-            continue  # annotations and unknown keywords: ignored by jsonschema too
-        check = _compile_keyword(key, arg, schema, active)
-        if check is None:
-            return None
-        checks.append(check)
-    if not checks:
-        return lambda v: True
-    if len(checks) == 1:
-        return checks[0]
-    bundle = tuple(checks)
-
-    def all_of(value: Any) -> bool:
-        for check in bundle:  # noqa: SIM110 - a plain loop: no generator per call on a hot path
-            if not check(value):
-                return False
-        return True
-
-    return all_of
-
-
-def _compile_keyword(key: str, arg: Any, schema: dict[str, Any], active: set[int]) -> _Predicate | None:
-    if key == "type":
-        names = [arg] if isinstance(arg, str) else arg
-        if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPE_TESTS for n in names):
-            return None
-        tests = tuple(_TYPE_TESTS[n] for n in names)
-        return tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
-    if key == "enum":
-        if not isinstance(arg, list):
-            return None
-        if all(isinstance(e, str) for e in arg):
-            strings = frozenset(arg)
-            return lambda v: isinstance(v, str) and v in strings
-        frozen = frozenset(_freeze(e) for e in arg)
-        return lambda v: _freeze(v) in frozen
-    if key == "const":
-        target = _freeze(arg)
-        return lambda v: _freeze(v) == target
-    if key == "pattern" and isinstance(arg, str):
-        regex = re.compile(arg)
-        return lambda v: not isinstance(v, str) or regex.search(v) is not None
-    if key == "format" and isinstance(arg, str):
-        checker = _format_checker()
-        return lambda v: checker.conforms(v, arg)
-    if key in ("minLength", "maxLength") and isinstance(arg, int):
-        if key == "minLength":
-            return lambda v: not isinstance(v, str) or len(v) >= arg
-        return lambda v: not isinstance(v, str) or len(v) <= arg
-    if key in ("minItems", "maxItems") and isinstance(arg, int):
-        if key == "minItems":
-            return lambda v: not isinstance(v, list) or len(v) >= arg
-        return lambda v: not isinstance(v, list) or len(v) <= arg
-    if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        if not isinstance(arg, int | float) or isinstance(arg, bool):
-            return None
-        compare: Callable[[Any], bool] = {
-            "minimum": lambda v: v >= arg,
-            "maximum": lambda v: v <= arg,
-            "exclusiveMinimum": lambda v: v > arg,
-            "exclusiveMaximum": lambda v: v < arg,
-        }[key]
-        return lambda v: isinstance(v, bool) or not isinstance(v, int | float) or compare(v)
-    if key == "required" and isinstance(arg, list):
-        names_required = tuple(arg)
-        return lambda v: not isinstance(v, dict) or all(n in v for n in names_required)
-    if key == "uniqueItems":
-        if not arg:
-            return lambda v: True
-        return lambda v: not isinstance(v, list) or len({_freeze(i) for i in v}) == len(v)
-    if key == "items" and isinstance(arg, dict | bool):
-        item = _compile(arg, active)
-        if item is None:
-            return None
-        return lambda v: not isinstance(v, list) or all(item(i) for i in v)
-    if key == "items" and isinstance(arg, list):  # tuple form, with `additionalItems` for the rest
-        compiled = [_compile(sub, active) for sub in arg]
-        rest = _compile(schema.get("additionalItems", True), active)
-        if rest is None or any(sub is None for sub in compiled):
-            return None
-        heads = tuple(cast("_Predicate", sub) for sub in compiled)
-        return lambda v: (
-            not isinstance(v, list)
-            or (
-                all(test(i) for test, i in zip(heads, v, strict=False))
-                and all(rest(i) for i in v[len(heads) :])
-            )
-        )
-    if key == "additionalItems":
-        return lambda v: True  # checked with a tuple `items`; without one, draft 7 ignores it
-    if key in ("allOf", "anyOf", "oneOf") and isinstance(arg, list):
-        subs = [_compile(sub, active) for sub in arg]
-        if any(sub is None for sub in subs):
-            return None
-        parts = tuple(cast("_Predicate", sub) for sub in subs)
-        if key == "allOf":
-            return lambda v: all(p(v) for p in parts)
-        if key == "anyOf":
-            return lambda v: any(p(v) for p in parts)
-        return lambda v: sum(1 for p in parts if p(v)) == 1
-    if key == "not":
-        inner = _compile(arg, active)
-        return None if inner is None else (lambda v: not inner(v))
-    if key in ("properties", "patternProperties", "additionalProperties"):
-        return _compile_object(key, schema, active)
-    return None
-
-
-def _compile_object(key: str, schema: dict[str, Any], active: set[int]) -> _Predicate | None:
-    """`properties`, `patternProperties` and `additionalProperties` together, compiled once (on `properties`)."""
-    if key != "properties" and "properties" in schema:
-        return lambda v: True  # handled with `properties`
-    if key == "additionalProperties" and "patternProperties" in schema:
-        return lambda v: True  # handled with `patternProperties`
-    props_raw = schema.get("properties", {})
-    patterns_raw = schema.get("patternProperties", {})
-    extra_raw = schema.get("additionalProperties", True)
-    if not isinstance(props_raw, dict) or not isinstance(patterns_raw, dict):
-        return None
-    props: dict[str, _Predicate] = {}
-    for name, sub in props_raw.items():
-        compiled = _compile(sub, active)
-        if compiled is None:
-            return None
-        props[name] = compiled
-    patterns: list[tuple[re.Pattern[str], _Predicate]] = []
-    for pattern, sub in patterns_raw.items():
-        compiled = _compile(sub, active)
-        if compiled is None:
-            return None
-        patterns.append((re.compile(pattern), compiled))
-    extra = _compile(extra_raw, active)
-    if extra is None:
-        return None
-
-    def check(value: Any) -> bool:
-        if not isinstance(value, dict):
-            return True
-        for name, item in value.items():
-            known = props.get(name)
-            if known is not None and not known(item):
-                return False
-            matched = False
-            for regex, test in patterns:
-                if regex.search(name):
-                    matched = True
-                    if not test(item):
-                        return False
-            if known is None and not matched and not extra(item):
-                return False
-        return True
-
-    return check
-
-
-def _properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if not isinstance(instance, dict):
-        return
-    for name, subschema in properties.items():
-        if name in instance:
-            value = instance[name]
-            test = _predicate(subschema)
-            if test is not None and test(value):
-                continue
-            yield from validator.descend(value, subschema, path=name, schema_path=name)
-
-
-def _items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    from jsonschema import Draft7Validator
-
-    if isinstance(items, dict) and isinstance(instance, list):
-        test = _predicate(items)
-        for index, value in enumerate(instance):
-            if test is not None and test(value):
-                continue
-            yield from validator.descend(value, items, path=index)
-        return
-    yield from Draft7Validator.VALIDATORS["items"](validator, items, instance, schema)
-
-
-def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    from jsonschema import Draft7Validator
-    from jsonschema.exceptions import ValidationError
-
-    if isinstance(instance, str) and isinstance(enums, list):
-        cached = _enum_cache.get(id(enums))
-        if cached is None or cached[0] is not enums:
-            cached = (enums, frozenset(e for e in enums if isinstance(e, str)))
-            _enum_cache[id(enums)] = cached
-        if instance in cached[1]:
-            return
-        if len(enums) > 12:
-            yield ValidationError(f"{instance!r} is not one of the {len(enums)} allowed values")
-            return
-    yield from Draft7Validator.VALIDATORS["enum"](validator, enums, instance, schema)
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable form with JSON equality: 1 == 1.0, but true != 1 and key order does not matter.
-
-    Objects become frozensets of (key, value) pairs, arrays tuples, booleans `(bool, b)` pairs
-    (a pair starting with a type object cannot come from JSON); strings, numbers and null stay.
-    """
-    kind = type(value)
-    if kind is dict:
-        return frozenset([(k, _freeze(v)) for k, v in value.items()])
-    if kind is list:
-        return tuple([_freeze(v) for v in value])
-    if kind is bool:
-        return (bool, value)
-    return value
-
-
-def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    from jsonschema.exceptions import ValidationError
-
-    if not unique or not isinstance(instance, list):
-        return
-    seen: set[Any] = set()
-    for value in instance:
-        frozen = _freeze(value)
-        if frozen in seen:
-            yield ValidationError(f"array of {len(instance)} items has non-unique elements")
-            return
-        seen.add(frozen)
-
-
-@lru_cache(maxsize=1)
-def _fast_validator_class() -> Any:
-    from jsonschema import Draft7Validator, validators
-
-    return validators.extend(  # type: ignore[no-untyped-call]
-        Draft7Validator,
-        validators={"properties": _properties, "items": _items, "enum": _enum, "uniqueItems": _unique_items},
-    )
-
-
-# ---- error messages
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 1] + "…"
-
-
-def describe_error(error: ValidationError) -> str:
-    """One short line for a schema error: the JSON path of the failing node, then what is wrong.
-
-    For a failed `oneOf`/`anyOf` the most relevant sub-error is shown; long values are elided.
-    """
-    from jsonschema.exceptions import best_match
-
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        deepest = best_match(error.context)
-        if deepest is not None:
-            error = deepest
-    message = error.message
-    if len(message) > _MESSAGE_LIMIT:
-        full = repr(error.instance)
-        if full in message:
-            message = message.replace(full, _short_repr(error.instance))
-    if len(message) > _MESSAGE_LIMIT:
-        message = message[: _MESSAGE_LIMIT - 1] + "…"
-    return f"{error.json_path}: {message}"
-
-
-def schema_errors(validator: Validator, instance: Any) -> list[str]:
-    """Up to MAX_ERRORS described errors of `instance` (the last one notes when more were cut)."""
-    errors: list[str] = []
-    for error in validator.iter_errors(instance):
-        if len(errors) == MAX_ERRORS:
-            errors[-1] = "further schema errors not shown (fix these first)"
-            break
-        errors.append(describe_error(error))
-    return errors
+def schema_errors(schema: schemas.Schema, instance: Any) -> list[str]:
+    """Up to MAX_ERRORS messages for `instance`'s violations (the last one notes when more were cut)."""
+    found = schema.errors(instance, limit=MAX_ERRORS + 1)
+    messages = [str(error) for error in found[:MAX_ERRORS]]
+    if len(found) > MAX_ERRORS:
+        messages[-1] = "further schema errors not shown (fix these first)"
+    return messages

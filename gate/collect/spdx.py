@@ -14,17 +14,15 @@ PyPI package ships the official ones (spdx-tools validates its object model inst
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from gate import schemas
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.cyclonedx import MAX_ERRORS, compile_validator, schema_errors
+from gate.collect.cyclonedx import MAX_ERRORS, schema_errors
 from gate.collect.licenses import spdx_licenses
 from gate.collect.purls import component_fields
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
-
     from gate.collect.files import ParsedFile
 
 KIND = "sbom"
@@ -87,28 +85,22 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
     match = _VERSION_RE.match(raw_version)
     version = match.group(1) if match else raw_version
     if version in SUPPORTED_VERSIONS:
-        errors = schema_errors(_spdx_validator(version), doc)
+        schema = _spdx_schema(version)
+        errors = [] if schema.is_valid(doc) else schema_errors(schema, doc)
     else:
         errors = [
-            f"$.spdxVersion: SPDX version {raw_version} is not supported as JSON (supported: SPDX-2.2, SPDX-2.3); "
+            f"spdxVersion: SPDX version {raw_version} is not supported as JSON (supported: SPDX-2.2, SPDX-2.3); "
             "regenerate the SBOM as SPDX 2.3 JSON"
         ]
     return [normalise(doc, path=parsed.path, sha256=parsed.sha256, version=version, errors=errors)]
 
 
-@lru_cache(maxsize=len(SUPPORTED_VERSIONS))
-def _spdx_validator(version: str) -> Validator:
-    from gate.resources import schema
-
+def _spdx_schema(version: str) -> schemas.Schema:
     name = f"spdx/spdx-{version}.schema.json"
     try:
-        document = schema(name)
-    except OSError as exc:
-        raise CollectError(
-            f"the SPDX {version} JSON schema is missing ({exc.strerror}: schemas/{name})",
-            "reinstall govgate; its schema files are incomplete",
-        ) from None
-    return compile_validator(document, {})
+        return schemas.shipped(name)
+    except schemas.SchemaFileError as exc:
+        raise CollectError(str(exc), "reinstall govgate; its schema files are incomplete") from None
 
 
 # --------------------------------------------------------------------------- normalisation

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gate.collect import attestation, sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file
+from gate.schemas import compile_schema
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/attestation"})
+ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/attestation"})
 
 SLSA_V02 = "https://slsa.dev/provenance/v0.2"
 SLSA_V1 = "https://slsa.dev/provenance/v1"

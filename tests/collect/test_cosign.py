@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gate.collect import attestation, cosign, sigstore_bundle
 from gate.collect.base import CollectSettings
 from gate.collect.files import ParsedFile, parse_file
+from gate.schemas import compile_schema
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
+ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
 
 DIGEST = "b" * 64
 IMAGE = "ghcr.io/acme/payments"

@@ -14,15 +14,15 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gate.collect import cyclonedx, licenses, spdx
 from gate.collect.base import CollectSettings
 from gate.collect.files import parse_file
+from gate.schemas import compile_schema
 from tests.helpers import ROOT, cyclonedx_bom, spdx_document
 
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
+ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
 
 NBH = "\u2011"  # NON-BREAKING HYPHEN
 ZWSP = "\u200b"  # ZERO WIDTH SPACE
@@ -62,7 +62,7 @@ def _collect_cdx(tmp_path: Path, entries: list[dict[str, Any]]) -> dict[str, Any
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(cyclonedx_bom([comp])), encoding="utf-8")
     item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]
-    assert not list(ITEM.iter_errors(item))
+    assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
 
@@ -82,7 +82,7 @@ def _collect_cdx_xml(tmp_path: Path, kind: str, value: str) -> dict[str, Any]:
     path = tmp_path / "bom.xml"
     path.write_text(xml, encoding="utf-8")
     item = cyclonedx.collect(parse_file(path, shown="bom.xml"), CollectSettings())[0]
-    assert not list(ITEM.iter_errors(item))
+    assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
 
@@ -101,7 +101,7 @@ def _collect_spdx(tmp_path: Path, **fields: str) -> dict[str, Any]:
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]
-    assert not list(ITEM.iter_errors(item))
+    assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
 

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectSettings
 from gate.collect.files import parse_file
 from gate.config import from_mapping
+from gate.schemas import compile_schema
 from tests.helpers import ROOT, cyclonedx_bom, spdx_document
 
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
+ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
 
 SPELLINGS = [
     ("pkg:npm/event-stream", "pkg:npm/event-stream"),
@@ -41,7 +41,7 @@ def _cdx(tmp_path: Path, purl: str) -> dict[str, Any]:
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(cyclonedx_bom([comp])), encoding="utf-8")
     item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]
-    assert not list(ITEM.iter_errors(item))
+    assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
 
@@ -60,7 +60,7 @@ def _spdx(tmp_path: Path, purl: str) -> dict[str, Any]:
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]
-    assert not list(ITEM.iter_errors(item))
+    assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
 

@@ -23,15 +23,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
-from jsonschema import Draft202012Validator
 
 from gate.collect import sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file
+from gate.schemas import compile_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
+ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
 
 BEACON = (
     "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"

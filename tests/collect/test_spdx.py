@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator, Draft202012Validator
 
+from gate import schemas
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
-ITEM = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
+ITEM = schemas.compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
 SHA256 = "c" * 64
 
 
@@ -148,7 +148,7 @@ def test_missing_creation_time_is_reported_and_invalid(tmp_path: Path) -> None:
     item = collect(tmp_path, doc)
     assert item["has_timestamp"] is False
     assert item["valid"] is False
-    assert item["errors"] == ["$.creationInfo: 'created' is a required property"]
+    assert item["errors"] == ["creationInfo.created: is required"]
 
 
 def test_schema_errors_name_the_path(tmp_path: Path) -> None:
@@ -158,11 +158,11 @@ def test_schema_errors_name_the_path(tmp_path: Path) -> None:
     doc["surprise"] = True
     item = collect(tmp_path, doc)
     assert item["valid"] is False
-    assert "$.packages[0].filesAnalyzed: 'false' is not of type 'boolean'" in item["errors"]
+    assert "packages[0].filesAnalyzed: expected a boolean, found a string" in item["errors"]
     assert any(
-        e.startswith("$.packages[1].checksums[0].algorithm: 'SHA999' is not one of") for e in item["errors"]
+        e.startswith('packages[1].checksums[0].algorithm: "SHA999" is not one of') for e in item["errors"]
     )
-    assert any(e.startswith("$: Additional properties are not allowed ('surprise'") for e in item["errors"])
+    assert "surprise: unexpected field" in item["errors"]
     assert len(item["components"]) == 2
 
 
@@ -173,7 +173,7 @@ def test_2_2_requires_what_2_3_made_optional(tmp_path: Path) -> None:
         del pkg["copyrightText"], pkg["licenseConcluded"]
     item = collect(tmp_path, doc)
     assert item["spec_version"] == "2.2" and item["valid"] is False
-    assert "$.packages[0]: 'copyrightText' is a required property" in item["errors"]
+    assert "packages[0].copyrightText: is required" in item["errors"]
     doc["spdxVersion"] = "SPDX-2.3"
     assert collect(tmp_path, doc)["valid"] is True
 
@@ -185,7 +185,7 @@ def test_fields_new_in_2_3_are_refused_in_2_2(tmp_path: Path) -> None:
     item = collect(tmp_path, doc)
     assert item["valid"] is False
     assert any("primaryPackagePurpose" in e for e in item["errors"])
-    assert any(e.startswith("$.packages[1].checksums[2].algorithm") for e in item["errors"])
+    assert any(e.startswith("packages[1].checksums[2].algorithm: ") for e in item["errors"])
     doc["spdxVersion"] = "SPDX-2.3"
     assert collect(tmp_path, doc)["valid"] is True
 
@@ -253,5 +253,6 @@ def test_odd_package_values_do_not_crash(tmp_path: Path) -> None:
 @pytest.mark.parametrize("version", ["2.2", "2.3"])
 def test_shipped_spdx_schemas_are_draft_7(version: str) -> None:
     schema = json.loads((ROOT / "schemas" / "spdx" / f"spdx-{version}.schema.json").read_text())
-    Draft7Validator.check_schema(schema)
-    Draft7Validator(schema).validate(copy.deepcopy(document(f"SPDX-{version}")))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    compiled = schemas.shipped(f"spdx/spdx-{version}.schema.json")  # valid against the draft 7 meta-schema
+    compiled.validate(copy.deepcopy(document(f"SPDX-{version}")))

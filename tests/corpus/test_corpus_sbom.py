@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import parse_file
+from gate.schemas import Schema, compile_schema
 
 pytestmark = pytest.mark.corpus
 
@@ -86,9 +86,9 @@ SPDX = _labels("spdx/")
 
 
 @pytest.fixture(scope="module")
-def item_validator() -> Draft202012Validator:
+def item_validator() -> Schema:
     schema = json.loads((ROOT / "schemas" / "input.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/sbom"})
+    return compile_schema({"$defs": schema["$defs"], "$ref": "#/$defs/sbom"})
 
 
 def _collect(module: Any, corpus_dir: Path, rel: str) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def test_disagreement_lists_name_labelled_files() -> None:
 
 @pytest.mark.parametrize(("rel", "label"), CYCLONEDX, ids=[key for key, _ in CYCLONEDX])
 def test_cyclonedx_file_matches_its_label(
-    corpus_dir: Path, rel: str, label: dict[str, Any], item_validator: Draft202012Validator
+    corpus_dir: Path, rel: str, label: dict[str, Any], item_validator: Schema
 ) -> None:
     if label.get("format") == "unparseable":
         with pytest.raises(CollectError) as info:
@@ -165,7 +165,7 @@ def test_cyclonedx_file_matches_its_label(
 
 @pytest.mark.parametrize(("rel", "label"), SPDX, ids=[key for key, _ in SPDX])
 def test_spdx_file_matches_its_label(
-    corpus_dir: Path, rel: str, label: dict[str, Any], item_validator: Draft202012Validator
+    corpus_dir: Path, rel: str, label: dict[str, Any], item_validator: Schema
 ) -> None:
     if label.get("spdx3_jsonld"):
         with pytest.raises(CollectError) as info:

@@ -8,7 +8,7 @@ to a report, regenerate them with
 and review the diff. Every golden file is validated against its format's schema when it is checked
 (and so when it is written):
 
-- SARIF: the SARIF 2.1.0 JSON Schema with jsonschema, and Microsoft's SARIF Multitool
+- SARIF: the SARIF 2.1.0 JSON Schema with gate.schemas (jsonschema-rs), and Microsoft's SARIF Multitool
   (tests/report/test_golden.py). schemas/sarif-2.1.0.json is the copy the npm package
   @microsoft/sarif-multitool-linux 5.7.0 ships (file sarif-2.1.0.json), byte for byte; a test checks
   it against the installed package.
@@ -27,11 +27,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from lxml import etree
 
 from gate.decision import Action, Decision, Finding, Outcome, Subject
+from gate.schemas import compile_schema
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
@@ -224,9 +224,8 @@ def pass_decision() -> Decision:
 
 def _validate_sarif(text: str) -> None:
     schema = json.loads((SCHEMAS / "sarif-2.1.0.json").read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(json.loads(text)), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+    errors = compile_schema(schema).errors(json.loads(text))  # every format checked
+    assert not errors, "\n".join(str(e) for e in errors)
 
 
 def _validate_junit(text: str) -> None:
@@ -236,11 +235,10 @@ def _validate_junit(text: str) -> None:
 
 
 def _validate_gitlab(text: str) -> None:
-    from gate.resources import schema
+    from gate import schemas
 
-    validator = jsonschema.Draft202012Validator(schema("gitlab-code-quality.schema.json"))
-    errors = list(validator.iter_errors(json.loads(text)))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+    errors = schemas.shipped("gitlab-code-quality.schema.json").errors(json.loads(text))
+    assert not errors, "\n".join(str(e) for e in errors)
 
 
 VALIDATORS = {".sarif": _validate_sarif, ".junit.xml": _validate_junit, ".gitlab.json": _validate_gitlab}
