@@ -470,7 +470,7 @@ def test_the_install_command_installs_and_checks_the_example(tmp_path: Path) -> 
         "gate/py.typed",
         "audit/py.typed",
         "gate/policies/gate/main.rego",
-        "gate/schemas/input.schema.json",
+        "gate/schema_files/input.schema.json",
     ):
         assert (site / shipped).is_file(), shipped
     assert not list(site.glob("__editable__*")), "pip install . must not be an editable install"
