@@ -64,7 +64,7 @@ def canonical_bytes(document: Any) -> bytes:
     encoding keeps exact.
     """
     try:
-        return compact_json(document, allow_nan=False)
+        return compact_json(document)
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise InputError(
             f"input cannot be encoded as JSON: {exc}", "inputs must hold JSON-safe values"
