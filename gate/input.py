@@ -6,7 +6,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
-from audit.compact import compact_json
+from audit import compact_json
 from gate.errors import InputError
 from gate.schema_check import shipped_schema_check
 
@@ -58,7 +58,7 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def canonical_bytes(document: Any) -> bytes:
-    """Deterministic JSON bytes (audit.compact.compact_json): sorted keys, no whitespace, UTF-8.
+    """Deterministic JSON bytes (audit.compact_json): sorted keys, no whitespace, UTF-8.
 
     Not RFC 8785: the context carries nanosecond integers beyond the I-JSON range, which this
     encoding keeps exact.
