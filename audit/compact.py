@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -76,7 +76,7 @@ def _write(value: Any, pieces: list[bytes]) -> None:
                 pieces.append(b",")
             _write(item, pieces)
         pieces.append(b"]")
-    elif kind is float:
+    elif isinstance(value, float):
         _check_float(value)
         pieces.append(orjson.dumps(value))
     else:
@@ -86,18 +86,22 @@ def _write(value: Any, pieces: list[bytes]) -> None:
             if str(exc) not in _REWRITTEN:
                 raise
             text = orjson.dumps(_for_orjson(value), option=_OPTIONS)
-        if (kind is dict or kind is list) and _has_null()(text):
+        if isinstance(value, _CONTAINERS) and _has_null()(text):
             _refuse_non_finite(value)
         pieces.append(text)
 
 
+_CONTAINERS = (dict, list, tuple)  # what orjson writes as objects and arrays, subclasses included
+
+
 def _refuse_non_finite(value: Any) -> None:
     """NotJSONError if the container holds NaN or an infinity anywhere."""
-    stack = [(value,) if type(value) is not dict else value.values()]
+    stack: list[Iterable[Any]] = [(value,)]
     pop, push = stack.pop, stack.append
     while stack:
         for item in pop():
             kind = type(item)
+            # The exact types first (the most of a document), then subclasses and tuples.
             if kind is str:
                 continue
             if kind is dict:
@@ -105,6 +109,14 @@ def _refuse_non_finite(value: Any) -> None:
             elif kind is list:
                 push(item)
             elif kind is float:
+                _check_float(item)
+            elif kind is int or kind is bool or item is None:
+                continue
+            elif isinstance(item, dict):
+                push(item.values())
+            elif isinstance(item, (list, tuple)):
+                push(item)
+            elif isinstance(item, float):
                 _check_float(item)
 
 
@@ -133,7 +145,7 @@ def _for_orjson(value: Any) -> Any:
 
 
 def _key(key: Any) -> str:
-    if type(key) is str:
+    if isinstance(key, str):
         return str(key)
     if key is None or type(key) is bool:
         return "null" if key is None else "true" if key else "false"

@@ -129,6 +129,31 @@ def test_the_input_document_with_nan_is_an_input_error(bad: float) -> None:
     assert "\n" not in caught.value.one_line()
 
 
+class _Float(float):
+    pass
+
+
+class _Dict(dict[str, Any]):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        (1, math.nan),
+        _Float("nan"),
+        [(math.inf,)] * 40,
+        _Dict(a=math.nan),
+        [{"k": (None, math.inf)}] * 40,
+        [_Dict(a=[math.nan])] * 40,
+    ],
+)
+def test_nan_is_refused_in_tuples_and_subclasses(value: Any) -> None:
+    """orjson writes tuples and subclasses of dict and float too: they are checked alike."""
+    with pytest.raises(NotJSONError):
+        compact_json({"v": value})
+
+
 def test_keys_that_are_not_strings_are_written_as_json_dumps_writes_them() -> None:
     assert compact_json({1: "a", "b": {None: 1, True: 2}, "c": [2**70]}) == (
         b'{"1":"a","b":{"null":1,"true":2},"c":[1180591620717411303424]}'
