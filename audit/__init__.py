@@ -1,0 +1,178 @@
+"""govgate's audit package: a signed, tamper-evident record of every decision, in a Merkle log.
+
+This module is the package's public API; the gate imports nothing else from it (a test holds
+both this and that the audit package never imports the gate).
+
+- settings and facts: `AuditSettings` (where records go, who signs them), `DecisionFacts` (what the
+  gate tells the package about one decision);
+- writing a record: `write_record`, and `stored_input_bytes` (the masked input stored beside it);
+- canonical bytes: `compact_json` (the input document's encoding);
+- the log: `AuditLog` (the folder store), checkpoints (`open_checkpoint`, `NoteSigner`,
+  `NoteVerifier`), keys (`keygen`, `load_public_key`), proofs (`verify_inclusion`,
+  `prove_in_checkpoint`);
+- verification: `Trust` and `Identity` (who may sign), `verify_log`, `verify_record`, and sigstore
+  trust roots and verifiers (`verifier_for`, from `audit.trust`), which the gate's signature
+  collectors use too;
+- queries: `iter_records`, `find_record`, `Filters`, `parse_time`, `detail_of`;
+- errors: `AuditError`, the base of every error the package raises, each with a remediation.
+
+Names load on first use (PEP 562): `import audit` costs nothing until a record is made.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit.compact import NotJSONError as NotJSONError
+    from audit.compact import compact_json as compact_json
+    from audit.errors import AuditError as AuditError
+    from audit.keys import PublicKey as PublicKey
+    from audit.keys import keygen as keygen
+    from audit.keys import load_public_key as load_public_key
+    from audit.log import CHECKPOINT as CHECKPOINT
+    from audit.log import AuditLog as AuditLog
+    from audit.log import LogError as LogError
+    from audit.log import not_of_log as not_of_log
+    from audit.log import open_checkpoint as open_checkpoint
+    from audit.log import sha256_digest as sha256_digest
+    from audit.merkle import verify_inclusion as verify_inclusion
+    from audit.note import Checkpoint as Checkpoint
+    from audit.note import NoteError as NoteError
+    from audit.note import NoteSigner as NoteSigner
+    from audit.note import NoteVerifier as NoteVerifier
+    from audit.query import Filters as Filters
+    from audit.query import Listed as Listed
+    from audit.query import find as find_record
+    from audit.query import iter_records as iter_records
+    from audit.query import parse_time as parse_time
+    from audit.query import prove_in_checkpoint as prove_in_checkpoint
+    from audit.record import DecisionFacts as DecisionFacts
+    from audit.record import detail_of as detail_of
+    from audit.signer import SignerError as SignerError
+    from audit.trust import CryptographicOnly as CryptographicOnly
+    from audit.trust import TrustRootError as TrustRootError
+    from audit.trust import bundle_identity as bundle_identity
+    from audit.trust import load_bundle as load_bundle
+    from audit.trust import sigstore_message as sigstore_message
+    from audit.trust import verifier_for as verifier_for
+    from audit.verify import Identity as Identity
+    from audit.verify import Report as Report
+    from audit.verify import Trust as Trust
+    from audit.verify import UsageError as UsageError
+    from audit.verify import VerifiedRecord as VerifiedRecord
+    from audit.verify import verify_log as verify_log
+    from audit.verify import verify_record as verify_record
+    from audit.writer import DEFAULT_LOG as DEFAULT_LOG
+    from audit.writer import AuditSettings as AuditSettings
+    from audit.writer import stored_input_bytes as stored_input_bytes
+    from audit.writer import write_record as write_record
+
+# name: (module, name there)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "AuditError": ("audit.errors", "AuditError"),
+    "AuditLog": ("audit.log", "AuditLog"),
+    "AuditSettings": ("audit.writer", "AuditSettings"),
+    "CHECKPOINT": ("audit.log", "CHECKPOINT"),
+    "Checkpoint": ("audit.note", "Checkpoint"),
+    "CryptographicOnly": ("audit.trust", "CryptographicOnly"),
+    "DEFAULT_LOG": ("audit.writer", "DEFAULT_LOG"),
+    "DecisionFacts": ("audit.record", "DecisionFacts"),
+    "Filters": ("audit.query", "Filters"),
+    "Identity": ("audit.verify", "Identity"),
+    "Listed": ("audit.query", "Listed"),
+    "LogError": ("audit.log", "LogError"),
+    "NoteError": ("audit.note", "NoteError"),
+    "NoteSigner": ("audit.note", "NoteSigner"),
+    "NoteVerifier": ("audit.note", "NoteVerifier"),
+    "NotJSONError": ("audit.compact", "NotJSONError"),
+    "PublicKey": ("audit.keys", "PublicKey"),
+    "Report": ("audit.verify", "Report"),
+    "SignerError": ("audit.signer", "SignerError"),
+    "Trust": ("audit.verify", "Trust"),
+    "TrustRootError": ("audit.trust", "TrustRootError"),
+    "UsageError": ("audit.verify", "UsageError"),
+    "VerifiedRecord": ("audit.verify", "VerifiedRecord"),
+    "bundle_identity": ("audit.trust", "bundle_identity"),
+    "compact_json": ("audit.compact", "compact_json"),
+    "detail_of": ("audit.record", "detail_of"),
+    "find_record": ("audit.query", "find"),
+    "iter_records": ("audit.query", "iter_records"),
+    "keygen": ("audit.keys", "keygen"),
+    "load_bundle": ("audit.trust", "load_bundle"),
+    "load_public_key": ("audit.keys", "load_public_key"),
+    "not_of_log": ("audit.log", "not_of_log"),
+    "open_checkpoint": ("audit.log", "open_checkpoint"),
+    "parse_time": ("audit.query", "parse_time"),
+    "prove_in_checkpoint": ("audit.query", "prove_in_checkpoint"),
+    "sha256_digest": ("audit.log", "sha256_digest"),
+    "sigstore_message": ("audit.trust", "sigstore_message"),
+    "stored_input_bytes": ("audit.writer", "stored_input_bytes"),
+    "verifier_for": ("audit.trust", "verifier_for"),
+    "verify_inclusion": ("audit.merkle", "verify_inclusion"),
+    "verify_log": ("audit.verify", "verify_log"),
+    "verify_record": ("audit.verify", "verify_record"),
+    "write_record": ("audit.writer", "write_record"),
+}
+
+__all__ = [
+    "CHECKPOINT",
+    "DEFAULT_LOG",
+    "AuditError",
+    "AuditLog",
+    "AuditSettings",
+    "Checkpoint",
+    "CryptographicOnly",
+    "DecisionFacts",
+    "Filters",
+    "Identity",
+    "Listed",
+    "LogError",
+    "NotJSONError",
+    "NoteError",
+    "NoteSigner",
+    "NoteVerifier",
+    "PublicKey",
+    "Report",
+    "SignerError",
+    "Trust",
+    "TrustRootError",
+    "UsageError",
+    "VerifiedRecord",
+    "bundle_identity",
+    "compact_json",
+    "detail_of",
+    "find_record",
+    "iter_records",
+    "keygen",
+    "load_bundle",
+    "load_public_key",
+    "not_of_log",
+    "open_checkpoint",
+    "parse_time",
+    "prove_in_checkpoint",
+    "sha256_digest",
+    "sigstore_message",
+    "stored_input_bytes",
+    "verifier_for",
+    "verify_inclusion",
+    "verify_log",
+    "verify_record",
+    "write_record",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Load an exported name from its module on first use."""
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module 'audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where[0]), where[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public API."""
+    return sorted(__all__)

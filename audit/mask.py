@@ -3,6 +3,12 @@
 A value is masked when its key looks like it names a secret (password, token, api key, private
 key, ...), or when a string looks like a credential whatever its key (a PEM private key, a GitHub
 or GitLab token, an AWS access key id, a JWT, a URL with a password).
+
+What looks like a secret is said once, in KEY_SECRETS and VALUE_SECRETS. Everything else is made
+from them: the patterns `mask` applies (SECRET_KEY, SECRET_VALUE), and the scans by which
+`needs_mask` clears a document from its JSON text without decoding it (the same value patterns
+without their word boundaries, the words every secret key holds, the marks every secret value
+holds). A secret added to a table is masked and scanned for alike.
 """
 
 from __future__ import annotations
@@ -11,20 +17,82 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 MASK = "[masked]"
-SECRET_KEY = re.compile(
-    r"(^|[_\-.])(pass(word|wd|phrase)?|secret|token|api[_\-]?key|apikey|private[_\-]?key|"
-    r"client[_\-]?secret|credentials?|auth(orization)?|cookie|session[_\-]?id|access[_\-]?key)($|[_\-.])"
+
+
+@dataclass(frozen=True)
+class KeySecret:
+    """Keys naming a secret: `word` then `rest` (a regex), as a word of the key (words are split
+    at `_`, `-`, `.` and camelCase, in any case)."""
+
+    word: str
+    rest: str = ""
+
+    @property
+    def pattern(self) -> str:
+        """The regex of the name."""
+        return re.escape(self.word) + self.rest
+
+
+@dataclass(frozen=True)
+class ValueSecret:
+    """Strings holding a credential: one of `marks` then `rest` (a regex), anywhere in the string;
+    `starts_word` / `ends_word`: only where a word starts or ends there."""
+
+    what: str
+    marks: tuple[str, ...]
+    rest: str
+    starts_word: bool = False
+    ends_word: bool = False
+
+    @property
+    def pattern(self) -> str:
+        """The regex of the credential, without word boundaries."""
+        return "(?:" + "|".join(re.escape(m) for m in self.marks) + ")" + self.rest
+
+
+KEY_SECRETS: tuple[KeySecret, ...] = (
+    KeySecret("pass", "(?:word|wd|phrase)?"),
+    KeySecret("secret"),
+    KeySecret("token"),
+    KeySecret("api", r"[_\-]?key"),
+    KeySecret("private", r"[_\-]?key"),
+    KeySecret("client", r"[_\-]?secret"),
+    KeySecret("credential", "s?"),
+    KeySecret("auth", "(?:orization)?"),
+    KeySecret("cookie"),
+    KeySecret("session", r"[_\-]?id"),
+    KeySecret("access", r"[_\-]?key"),
 )
+# Whitespace is spelled out as ASCII (not `\s`), so that the pattern means the same on a string
+# and on the bytes of its JSON text, where RE2 and Python's re read it alike.
+VALUE_SECRETS: tuple[ValueSecret, ...] = (
+    ValueSecret("a PEM private key", ("-----BEGIN ",), "[A-Z ]*PRIVATE KEY-----"),
+    ValueSecret(
+        "a GitHub token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        "[A-Za-z0-9_]{20,}",
+        starts_word=True,
+    ),
+    ValueSecret("a GitLab token", ("glpat-",), r"[A-Za-z0-9_\-]{20,}", starts_word=True),
+    ValueSecret("an AWS access key id", ("AKIA", "ASIA"), "[0-9A-Z]{16}", starts_word=True, ends_word=True),
+    ValueSecret(
+        "a JWT",
+        ("eyJ",),
+        r"[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        starts_word=True,
+    ),
+    ValueSecret("a URL with a password", ("://",), r"[^/\x09-\x0d :@]+:[^/\x09-\x0d @]+@"),
+)
+
+SECRET_KEY = re.compile(r"(^|[_\-.])(" + "|".join(k.pattern for k in KEY_SECRETS) + r")($|[_\-.])")
 SECRET_VALUE = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"
-    r"|\bglpat-[A-Za-z0-9_\-]{20,}"
-    r"|\b(AKIA|ASIA)[0-9A-Z]{16}\b"
-    r"|\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
-    r"|://[^/\s:@]+:[^/\s@]+@"
+    "|".join(
+        (r"\b" if v.starts_word else "") + v.pattern + (r"\b" if v.ends_word else "") for v in VALUE_SECRETS
+    )
 )
 
 
@@ -33,51 +101,20 @@ def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY.search(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()))
 
 
-# SECRET_VALUE loosened so that a match in a string implies a match in its JSON text (escaping
-# can remove a word boundary; `\s` is spelled out as the ASCII whitespace bytes, which both regex
-# engines below read alike): a text without a match holds no string that SECRET_VALUE would mask.
-_TEXT_VALUE_PATTERN = (
-    rb"-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    rb"|(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"
-    rb"|glpat-[A-Za-z0-9_\-]{20,}"
-    rb"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-    rb"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
-    rb"|://[^/\x09-\x0d :@]+:[^/\x09-\x0d @]+@"
-)
+# The value patterns without their word boundaries, on bytes: a match in a string implies a match
+# in its JSON text (escaping can remove a word boundary, and only adds characters the patterns'
+# classes take), so a text without a match holds no string that SECRET_VALUE would mask.
+_TEXT_VALUE_PATTERN = "|".join(v.pattern for v in VALUE_SECRETS).encode("ascii")
 _TEXT_VALUE = re.compile(_TEXT_VALUE_PATTERN)
 # Where a key SECRET_KEY flags must hold one of these, once its ASCII letters are lower-cased
 # (camelCase splitting only adds separators between them). Of the characters whose lower case is
 # ASCII, only the Kelvin sign (lower case: k) can make one of these words: a text holding it is
 # masked without this test.
-_KEY_WORDS: tuple[bytes, ...] = (
-    b"pass",
-    b"secret",
-    b"token",
-    b"api",
-    b"private",
-    b"credential",
-    b"auth",
-    b"cookie",
-    b"session",
-    b"access",
-)
+_KEY_WORDS: tuple[bytes, ...] = tuple(k.word.encode("ascii") for k in KEY_SECRETS)
 _KELVIN = "\u212a".encode()
 _KEY_VERDICTS: dict[bytes, bool] = {}
 # What every match of _TEXT_VALUE holds: substring searches rule most texts out faster than it.
-_VALUE_MARKS = (
-    b"-----BEGIN ",
-    b"ghp_",
-    b"gho_",
-    b"ghu_",
-    b"ghs_",
-    b"ghr_",
-    b"github_pat_",
-    b"glpat-",
-    b"AKIA",
-    b"ASIA",
-    b"eyJ",
-    b"://",
-)
+_VALUE_MARKS: tuple[bytes, ...] = tuple(m.encode("ascii") for v in VALUE_SECRETS for m in v.marks)
 # The key words in any case, or the Kelvin sign, for a one-pass scan.
 _WORDS_PATTERN = rb"(?i:" + b"|".join(_KEY_WORDS) + rb")|" + re.escape(_KELVIN)
 

@@ -47,6 +47,7 @@ from audit.log import (
 from audit.merkle import CompactTree, verify_inclusion
 from audit.note import Checkpoint, NoteVerifier
 from audit.record import EXTENSION, PAYLOAD_TYPE
+from audit.trust import keyless_identity, verify_keyless_dsse
 
 ENTRY_RE = re.compile(r"^(\d{12})\.json$")
 BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
@@ -147,8 +148,6 @@ def _verify_key(bundle: OpenedBundle, trust: Trust) -> str:
 
 
 def _verify_keyless(bundle: OpenedBundle, data: bytes, trust: Trust) -> str:
-    from gate.collect.sigstore_bundle import keyless_identity, verify_keyless_dsse
-
     san, issuer = keyless_identity(bundle.material)
     allowed = [i for i in trust.identities if i.issuer == issuer and san and re.search(i.san_regex, san)]
     if not allowed:

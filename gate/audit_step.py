@@ -11,12 +11,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate import __version__
 from gate.config import GateConfig
 from gate.decision import Decision, Outcome, error_decision
 from gate.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from audit import AuditSettings
 
 SIGNERS = ("local", "sigstore")
 
@@ -48,9 +51,9 @@ def check_disable(opts: AuditOptions, config: GateConfig, environment: str) -> N
         )
 
 
-def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str]) -> Any:
+def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str]) -> AuditSettings:
     """The audit package's settings from options, environment variables and the config."""
-    from audit.writer import DEFAULT_LOG, AuditSettings
+    from audit import DEFAULT_LOG, AuditSettings
 
     conf = config.audit
     signer = opts.signer or env.get("GATE_SIGNER") or conf.get("signer") or "local"
@@ -96,14 +99,14 @@ class StoredInput:
     def warm(self) -> None:
         """Load the audit package, signing included, ahead of the record."""
         if self._wanted:
-            import audit.writer  # noqa: F401
+            from audit import write_record  # noqa: F401
 
     def __call__(self, document: dict[str, Any], text: bytes) -> None:
         """Prepare the stored bytes of `document`, whose canonical bytes are `text`."""
         if not self._wanted:
             return
         try:
-            from audit.writer import stored_input_bytes
+            from audit import stored_input_bytes
 
             self.text = stored_input_bytes(document, text)
             self.document_json = text
@@ -132,9 +135,7 @@ def record(
     """
     if opts.disabled:
         return AuditResult(decision, ("audit record not written (--no-audit)",))
-    from audit.errors import AuditError
-    from audit.record import DecisionFacts
-    from audit.writer import write_record
+    from audit import AuditError, DecisionFacts, write_record
 
     notices: list[str] = []
     document = decision.document

@@ -102,9 +102,7 @@ def _small_file(path: Path, what: str) -> str:
 
 
 def _trust(keys: tuple[Path, ...], identities: tuple[str, ...], trust_root: str) -> Any:
-    from audit.errors import AuditError
-    from audit.keys import load_public_key
-    from audit.verify import Identity, Trust
+    from audit import AuditError, Identity, Trust, load_public_key
 
     if not keys and not identities:
         # never a key found lying in the working directory: the auditor names who may sign
@@ -145,7 +143,7 @@ def _log_key_text(log_key: Path | None, config: Path | None) -> tuple[str, str] 
 
 def _pinned_log_key(log_key: Path | None, config: Path | None, trust_folder: bool) -> Any:
     """The log's verifier as pinned by the auditor, or None when told to trust the folder's key."""
-    from audit.note import NoteError, NoteSigner, NoteVerifier
+    from audit import NoteError, NoteSigner, NoteVerifier
 
     found = _log_key_text(log_key, config)
     if found is None:
@@ -192,8 +190,8 @@ def keygen(out: Path) -> None:
     audit.key in a secret and pass it as GATE_SIGNING_KEY, and log.key's line as GATE_LOG_KEY.
     Give audit.pub and log.pub to the auditor: `gate audit verify --key audit.pub --log-key log.pub`.
     """
-    from audit.errors import AuditError
-    from audit.keys import keygen as make_keys
+    from audit import AuditError
+    from audit import keygen as make_keys
 
     try:
         paths = make_keys(out)
@@ -217,7 +215,7 @@ def checkpoint(log_dir: Path, log_key: Path | None) -> None:
     With --log-key, the checkpoint must verify with that key (else with the folder's log.pub).
     Exit codes: 0 printed, 1 the checkpoint does not verify with the log key, 2 no log there.
     """
-    from audit.log import CHECKPOINT, AuditLog, LogError, open_checkpoint
+    from audit import CHECKPOINT, AuditLog, LogError, open_checkpoint
 
     log = AuditLog(log_dir)
     if not log.exists():
@@ -280,8 +278,7 @@ def verify(
     """
     import base64
 
-    from audit.errors import AuditError
-    from audit.verify import verify_log
+    from audit import AuditError, verify_log
     from gate.report.escape import terminal_safe
 
     trust = _trust(keys, identities, trust_root)
@@ -357,9 +354,7 @@ def list_records(
     Records are decoded, not verified: `gate audit verify` proves them. Text from the records
     is printed with control characters escaped.
     """
-    from audit.errors import AuditError
-    from audit.log import AuditLog
-    from audit.query import Filters, iter_records, parse_time
+    from audit import AuditError, AuditLog, Filters, iter_records, parse_time
     from gate.report.escape import terminal_safe
 
     times = {}
@@ -432,12 +427,17 @@ def show(
     and the proof that this tree is contained in the log's checkpoint, signed by the pinned log key.
     Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
     """
-    from audit.errors import AuditError
-    from audit.log import AuditLog, not_of_log, sha256_digest
-    from audit.merkle import verify_inclusion
-    from audit.query import find, prove_in_checkpoint
-    from audit.record import detail_of
-    from audit.verify import verify_record
+    from audit import (
+        AuditError,
+        AuditLog,
+        detail_of,
+        not_of_log,
+        prove_in_checkpoint,
+        sha256_digest,
+        verify_inclusion,
+        verify_record,
+    )
+    from audit import find_record as find
 
     log = AuditLog(log_dir)
     if not log.exists():
@@ -518,8 +518,7 @@ def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], e
     Impact analysis before a check is promoted from warn to block. Exit codes: 0 no decision
     changes, 1 some would change, 2 usage or config error, 3 engine failure.
     """
-    from audit.errors import AuditError
-    from audit.log import AuditLog
+    from audit import AuditError, AuditLog
     from gate.errors import GateError
     from gate.replay import replay
 

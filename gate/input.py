@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from audit.compact import compact_json
+from audit import compact_json
 from gate import schemas
 from gate.errors import InputError
 
@@ -43,13 +43,13 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def canonical_bytes(document: Any) -> bytes:
-    """Deterministic JSON bytes (audit.compact.compact_json): sorted keys, no whitespace, UTF-8.
+    """Deterministic JSON bytes (audit.compact_json): sorted keys, no whitespace, UTF-8.
 
     Not RFC 8785: the context carries nanosecond integers beyond the I-JSON range, which this
     encoding keeps exact.
     """
     try:
-        return compact_json(document, allow_nan=False)
+        return compact_json(document)
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise InputError(
             f"input cannot be encoded as JSON: {exc}", "inputs must hold JSON-safe values"

@@ -85,8 +85,7 @@ def replay(
     today: dt.date | None = None,
 ) -> ReplayResult:
     """Re-decide every record of the log that has a stored input."""
-    from audit.log import AuditLog
-    from audit.query import iter_records
+    from audit import AuditLog, iter_records
 
     explicit = config_path is not None
     config = load_config(config_path if explicit else Path("gate.yaml"), explicit=explicit)

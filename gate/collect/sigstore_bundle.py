@@ -10,11 +10,10 @@ artifact or DSSE envelope. The signer's identity is not judged here: its SAN and
 from the leaf certificate and judged by the Rego policies (SIG-IDENTITY). The identity is what the
 certificate claims; it is worth something only when `verified` is true.
 
-Trust roots: `production` and `staging` are the roots embedded in the installed sigstore-python,
-read directly from the package. The TUF cache under the user's home is never read or written, and
-nothing is fetched: a gate runs after the change under review, which could have planted a cache
-file, and verification must give the same answer on every machine. A pinned `trusted_root.json`
-(or a `ClientTrustConfig` that holds one) is taken from the configured path.
+Trust roots and verifiers come from `audit.trust` (through the audit package's API): `production`
+and `staging` are the roots embedded in the installed sigstore-python, nothing is fetched and no TUF
+cache is read; a pinned `trusted_root.json` (or a `ClientTrustConfig`) is taken from the configured
+path, relative to the config's folder.
 
 Artifact pairing: `X.sigstore.json` / `X.sigstore` (and `X.intoto.jsonl`, `X.intoto.sigstore` for
 attestation bundles) pair with the file `X` beside them. A `--artifact` file whose sha256 is the
@@ -27,14 +26,12 @@ import base64
 import binascii
 import copy
 import hashlib
-import json
-import re
-import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from audit import CryptographicOnly, TrustRootError, bundle_identity, load_bundle, sigstore_message
+from audit import verifier_for as trust_verifier
 from gate.collect.attestation import (
     decode_dsse_payload,
     parse_payload_json,
@@ -43,9 +40,6 @@ from gate.collect.attestation import (
 )
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile
-
-if TYPE_CHECKING:
-    from cryptography.x509 import Certificate
 
 KIND = "signature"
 SECTION = "signatures"
@@ -61,17 +55,9 @@ INTOTO_ENTRY_HINT = (
 # File-name suffixes of a bundle, longest first; the artifact is the same name without the suffix.
 BUNDLE_SUFFIXES = (".intoto.sigstore", ".sigstore.json", ".sigstore", ".intoto.jsonl", ".intoto.json")
 
-# Fulcio certificate extensions (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
-_OID_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
-_OID_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
-_OID_OTHERNAME_SAN = "1.3.6.1.4.1.57264.1.7"
-
-_MAX_ERROR = 400
 _HEX = frozenset("0123456789abcdef")
 
-_verifiers: dict[str, Any] = {}
 _file_digests: dict[tuple[str, int, int, int], str] = {}
-_verifiers_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -80,17 +66,6 @@ class _Artifact:
 
     path: str | None
     sha256: str | None
-
-
-class _CryptographicOnly:
-    """A verification policy that accepts any signer: identity is judged by the Rego policies.
-
-    Like sigstore's `UnsafeNoOp`, but silent: the gate reports the identity instead of checking it.
-    """
-
-    def verify(self, cert: Certificate) -> None:
-        """Accept every certificate (chain, SCT and log checks still run in the Verifier)."""
-        del cert
 
 
 def recognise(parsed: ParsedFile) -> bool:
@@ -121,7 +96,7 @@ def _collect_bundle(
         "path": parsed.path,
         "sha256": parsed.sha256,
         "source": "sigstore",
-        "identity": _identity(material),
+        "identity": bundle_identity(material),
         "tlog_entries": _tlog_entries(material),
         "trust_root": settings.trust_root,
     }
@@ -147,7 +122,7 @@ def _collect_message(
         artifact = _Artifact(str(only), _artifact_sha256(only))
 
     error: str | None = _unverifiable(bundle)
-    loaded = _load(bundle) if error is None else None
+    loaded = load_bundle(bundle) if error is None else None
     if error is None and isinstance(loaded, str):
         error = loaded
     if error is None and artifact is None:
@@ -173,7 +148,7 @@ def _collect_dsse(
         artifact = _beside_artifact(_beside(parsed.path))
 
     error = _unverifiable(bundle)
-    loaded = _load(bundle) if error is None else None
+    loaded = load_bundle(bundle) if error is None else None
     if error is None and isinstance(loaded, str):
         error = loaded
     if error is None:
@@ -282,122 +257,6 @@ def int_or_none(value: Any) -> int | None:
     return None
 
 
-def keyless_identity(material: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The (SAN, OIDC issuer) a bundle's leaf certificate claims; nulls when there is none."""
-    found = _identity(material)
-    return found["san"], found["issuer"]
-
-
-def verify_keyless_dsse(data: bytes, trust_root: str, payload: bytes) -> str | None:
-    """Verify a keyless DSSE bundle offline against a trust root; None when it verifies, else why.
-
-    The signed payload must be `payload`. The signer's identity is the caller's to judge.
-    """
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return f"bundle is not JSON ({exc})"
-    bundle = _load(doc)
-    if isinstance(bundle, str):
-        return bundle
-    settings = CollectSettings(trust_root=trust_root, base_dir=Path.cwd())
-    try:
-        verifier = verifier_for(settings)
-        _, signed = verifier.verify_dsse(bundle, _CryptographicOnly())
-    except CollectError as exc:
-        return exc.one_line()
-    except Exception as exc:  # every failure, of any kind, means "not verified" (fail closed)
-        return f"verification failed: {_one_line(exc)}"
-    return None if signed == payload else "the bundle signs another payload"
-
-
-def _identity(material: dict[str, Any]) -> dict[str, str | None]:
-    """Signer SAN and OIDC issuer claimed by the leaf certificate (nulls if there is none)."""
-    none: dict[str, str | None] = {"san": None, "issuer": None}
-    der = _leaf_der(material)
-    if der is None:
-        return none
-    from cryptography import x509
-
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError:
-        return none
-    return {"san": _san(cert), "issuer": _issuer(cert)}
-
-
-def _leaf_der(material: dict[str, Any]) -> bytes | None:
-    raw: Any = None
-    cert = material.get("certificate")
-    if isinstance(cert, dict):
-        raw = cert.get("rawBytes")
-    chain = material.get("x509CertificateChain")
-    if raw is None and isinstance(chain, dict):
-        certs = chain.get("certificates")
-        if isinstance(certs, list) and certs and isinstance(certs[0], dict):
-            raw = certs[0].get("rawBytes")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _san(cert: Certificate) -> str | None:
-    from cryptography import x509
-    from cryptography.x509.oid import ObjectIdentifier
-
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-    for kind in (x509.UniformResourceIdentifier, x509.RFC822Name):
-        values = names.get_values_for_type(kind)
-        if values:
-            return str(values[0])
-    for other in names.get_values_for_type(x509.OtherName):
-        if other.type_id == ObjectIdentifier(_OID_OTHERNAME_SAN):
-            return _der_utf8(other.value)
-    return None
-
-
-def _issuer(cert: Certificate) -> str | None:
-    from cryptography import x509
-    from cryptography.x509.oid import ObjectIdentifier
-
-    for oid, der in ((_OID_ISSUER_V2, True), (_OID_ISSUER_V1, False)):
-        try:
-            ext = cert.extensions.get_extension_for_oid(ObjectIdentifier(oid)).value
-        except (x509.ExtensionNotFound, ValueError):
-            continue
-        raw = getattr(ext, "value", None)
-        if not isinstance(raw, bytes):
-            continue
-        text = _der_utf8(raw) if der else _utf8(raw)
-        if text:
-            return text
-    return None
-
-
-def _der_utf8(raw: bytes) -> str | None:
-    """Decode a DER UTF8String (tag 0x0C); fall back to the raw bytes as UTF-8."""
-    if len(raw) >= 2 and raw[0] == 0x0C:
-        length, start = raw[1], 2
-        if length & 0x80:
-            count = length & 0x7F
-            length, start = int.from_bytes(raw[2 : 2 + count], "big"), 2 + count
-        return _utf8(raw[start : start + length])
-    return _utf8(raw)
-
-
-def _utf8(raw: bytes) -> str | None:
-    try:
-        return raw.decode("utf-8") or None
-    except UnicodeDecodeError:
-        return None
-
-
 # --- artifacts -------------------------------------------------------------------------------------
 
 
@@ -492,42 +351,8 @@ def _sha256_or_none(value: Any) -> str | None:
 # --- sigstore ------------------------------------------------------------------------------------
 
 
-def _quiet_sigstore() -> None:
-    """Keep sigstore's warnings (e.g. about root CAs in old bundles) off stderr unless logging is set up."""
-    import logging
-
-    logger = logging.getLogger("sigstore")
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
-
-
-_PYDANTIC_NOISE = (
-    (re.compile(r"\s*For further information visit \S+"), ""),
-    (re.compile(r"\[type=([\w.]+), input_value=.*?, input_type=\w+\]"), r"[\1]"),
-)
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception as one short line (pydantic's input echoes and help links removed)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    for pattern, replacement in _PYDANTIC_NOISE:
-        text = pattern.sub(replacement, text)
-    return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
-
-
-def _load(bundle: dict[str, Any]) -> Any:
-    """A sigstore `Bundle`, or the reason it does not load (a str)."""
-    _quiet_sigstore()
-    from sigstore.models import Bundle
-
-    try:
-        return Bundle.from_json(json.dumps(bundle))
-    except Exception as exc:  # InvalidBundle, pydantic errors, bad certificates: all mean "does not load"
-        return f"bundle does not load: {_one_line(exc).removeprefix('failed to load bundle: ')}"
-
-
 def _failure(exc: BaseException, base: dict[str, Any]) -> str:
-    message = f"verification failed: {_one_line(exc)}"
+    message = f"verification failed: {sigstore_message(exc)}"
     kinds = [k for e in base["tlog_entries"] if isinstance(k := e["kind"], str) and k.startswith("intoto/")]
     if kinds:
         message += INTOTO_ENTRY_HINT.format(kind=kinds[0])
@@ -543,7 +368,7 @@ def _verify_message(
     verifier = verifier_for(settings)
     hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(sha256_hex))
     try:
-        verifier.verify_artifact(hashed, bundle, _CryptographicOnly())
+        verifier.verify_artifact(hashed, bundle, CryptographicOnly())
     except Exception as exc:  # every failure, of any kind, is an unverified signature (fail closed)
         return _failure(exc, base)
     return None
@@ -552,99 +377,16 @@ def _verify_message(
 def _verify_dsse(bundle: Any, settings: CollectSettings, base: dict[str, Any]) -> str | None:
     verifier = verifier_for(settings)
     try:
-        verifier.verify_dsse(bundle, _CryptographicOnly())
+        verifier.verify_dsse(bundle, CryptographicOnly())
     except Exception as exc:  # every failure, of any kind, is an unverified signature (fail closed)
         return _failure(exc, base)
     return None
 
 
 def verifier_for(settings: CollectSettings) -> Any:
-    """The sigstore `Verifier` for the configured trust root, built once per root and reused.
-
-    `production` / `staging`: the root embedded in sigstore-python (no network, no TUF cache).
-    Otherwise a path (relative to `settings.base_dir`) to a `trusted_root.json` or a client trust
-    config. Raises CollectError if the root cannot be loaded.
-    """
-    name = settings.trust_root
-    if name in ("production", "staging"):
-        key = name
-        build = partial(_embedded_root, name)
-    else:
-        path = Path(name)
-        if not path.is_absolute():
-            path = settings.base_dir / path
-        data = _read_root(path, name)
-        key = f"file:{path.resolve()}:{hashlib.sha256(data).hexdigest()}"
-        build = partial(_root_from_file, data, name)
-    with _verifiers_lock:
-        verifier = _verifiers.get(key)
-        if verifier is None:
-            verifier = _make_verifier(build(), name)
-            _verifiers[key] = verifier
-    return verifier
-
-
-def _embedded_root(name: str) -> Any:
-    """The production or staging trusted root shipped inside sigstore-python."""
-    from sigstore.models import TrustedRoot
-    from sigstore_models.trustroot.v1 import TrustedRoot as TrustedRootMessage
-
+    """The sigstore `Verifier` for the configured trust root (audit.trust.verifier_for, built once
+    per root); CollectError, naming the root as configured, if it cannot be loaded."""
     try:
-        from sigstore._internal.tuf import DEFAULT_TUF_URL, STAGING_TUF_URL
-        from sigstore._utils import read_embedded
-
-        url = DEFAULT_TUF_URL if name == "production" else STAGING_TUF_URL
-        data = read_embedded("trusted_root.json", url)
-        return TrustedRoot(TrustedRootMessage.from_json(data))
-    except Exception as exc:  # a sigstore-python that no longer embeds roots this way
-        raise CollectError(
-            f"cannot read the {name} trust root embedded in sigstore-python: {_one_line(exc)}",
-            "set `signatures.trust_root` in gate.yaml to the path of a pinned trusted_root.json",
-            path=name,
-        ) from None
-
-
-def _read_root(path: Path, shown: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CollectError(
-            f"trust root {path}: cannot read ({exc.strerror})",
-            "set `signatures.trust_root` to production, staging, or the path of a trusted_root.json",
-            path=shown,
-        ) from None
-
-
-def _root_from_file(data: bytes, shown: str) -> Any:
-    """A TrustedRoot from a trusted_root.json, or from the root inside a ClientTrustConfig."""
-    from sigstore.models import ClientTrustConfig, TrustedRoot
-    from sigstore_models.trustroot.v1 import TrustedRoot as TrustedRootMessage
-
-    fix = "pin a trusted_root.json from the sigstore instance's TUF repository (`sigstore trust-instance`)"
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CollectError(f"trust root is not JSON: {exc}", fix, path=shown) from None
-    media = doc.get("mediaType") if isinstance(doc, dict) else None
-    try:
-        if isinstance(media, str) and media.startswith("application/vnd.dev.sigstore.clienttrustconfig"):
-            return ClientTrustConfig.from_json(data.decode("utf-8")).trusted_root
-        if isinstance(media, str) and media.startswith("application/vnd.dev.sigstore.trustedroot"):
-            return TrustedRoot(TrustedRootMessage.from_json(data))
-    except Exception as exc:
-        raise CollectError(f"trust root does not load: {_one_line(exc)}", fix, path=shown) from None
-    raise CollectError(f"not a sigstore trusted root (mediaType {media!r})", fix, path=shown)
-
-
-def _make_verifier(root: Any, shown: str) -> Any:
-    from sigstore.verify import Verifier
-
-    _quiet_sigstore()
-    try:
-        return Verifier(trusted_root=root)
-    except Exception as exc:
-        raise CollectError(
-            f"trust root cannot verify anything: {_one_line(exc)}",
-            "pin a complete trusted_root.json (it needs certificate authorities and transparency logs)",
-            path=shown,
-        ) from None
+        return trust_verifier(settings.trust_root, settings.base_dir)
+    except TrustRootError as exc:
+        raise CollectError(str(exc), exc.remediation, path=exc.root) from None

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+import audit.trust
 from gate.collect import sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.files import ParsedFile, parse_file
@@ -343,7 +344,7 @@ def test_verification_never_touches_the_network_or_the_tuf_cache(
     home.mkdir()
     for var, sub in (("HOME", ""), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data")):
         monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setattr(sigstore_bundle, "_verifiers", {})  # build fresh verifiers under the blocked network
+    monkeypatch.setattr(audit.trust, "_verifiers", {})  # build fresh verifiers under the blocked network
 
     [prod] = collect(
         parse_file(conformance / "happy-path-v0.1" / "bundle.sigstore.json"),
