@@ -1,4 +1,4 @@
-"""The `gate` command line: a thin layer over gate.check; the only module that exits."""
+"""The `gate` command line: a thin layer over gate.pipeline; the only module that exits."""
 
 from __future__ import annotations
 
