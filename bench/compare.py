@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -382,8 +381,8 @@ def in_dir(path: Path) -> Iterator[None]:
 
 def policy_tree(work: Path) -> tuple[Path, Path]:
     """The project's policies and default data, written where `opa eval` reads them."""
-    from gate.check import CheckOptions, prepare
     from gate.engine.opa import write_modules
+    from gate.pipeline import CheckOptions, prepare
 
     with in_dir(work):  # as `gate check` runs: without a gate.yaml of the caller's folder
         prepared = prepare(CheckOptions(engine="embedded", env=clean_env()))
@@ -395,8 +394,8 @@ def policy_tree(work: Path) -> tuple[Path, Path]:
 
 
 def input_document(s: Scenario, work: Path) -> Path:
-    """govgate's input document for the scenario (gate.check.run_check), written to a file."""
-    from gate.check import CheckOptions, run_check
+    """govgate's input document for the scenario (gate.pipeline.run_check), written to a file."""
+    from gate.pipeline import CheckOptions, run_check
 
     with in_dir(work):  # as `gate check` runs: without a gate.yaml of the caller's folder
         decision = run_check(
@@ -607,28 +606,25 @@ def serve_table(row: dict[str, Any]) -> str:
 
 
 def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
-    """Seconds per stage of one `gate check` of `paths` (embedded engine) in this process.
+    """Seconds per stage of one `gate check` of `paths` (embedded engine) in this process, each
+    stage the gate.pipeline function `gate check` calls.
 
     Meant for a fresh interpreter (see `profile_in_subprocess`): imports are the first stage.
     """
     import gc
 
-    gc.disable()  # as `gate check` runs
+    gc.disable()  # as the `gate check` console script runs
     stages: dict[str, float] = {}
     start = time.perf_counter()
-    from gate import check
-    from gate import input as input_doc
-    from gate.audit_step import AuditOptions, StoredInput, record
-    from gate.check import CheckOptions, evaluate, prepare
-    from gate.collect.registry import collect_paths
+    from gate import pipeline
+    from gate.audit_step import AuditOptions
     from gate.context import build_context
-    from gate.engine.embedded import EmbeddedEngine
     from gate.report.base import get_reporter
 
-    stages["imports not yet loaded (gate.check, collectors, audit step)"] = round(
+    stages["imports not yet loaded (gate.pipeline, collectors, audit step)"] = round(
         time.perf_counter() - start, 3
     )
-    opts = CheckOptions(paths=tuple(paths), environment="prod", engine="embedded", env=clean_env())
+    opts = pipeline.CheckOptions(paths=tuple(paths), environment="prod", engine="embedded", env=clean_env())
 
     def stage(name: str, fn: Callable[[], Any]) -> Any:
         start = time.perf_counter()
@@ -637,45 +633,24 @@ def stage_profile(paths: list[Path], work: Path) -> dict[str, float]:
         return value
 
     with in_dir(work):
-        prepared = stage("config, waivers, policy set, engine", lambda: prepare(opts))
-        settings = prepared.config.collect_settings(opts.artifacts)
+        prepared = stage("config, waivers, policy set, engine", lambda: pipeline.prepare(opts))
         sections = stage(
             "read, parse, validate, normalise (on every core, as the CLI does)",
-            lambda: collect_paths(list(opts.paths), settings, parallel=True),
+            lambda: pipeline.collect(prepared, opts.paths, parallel=True),
         )
         context = build_context(prepared.environment, opts.env)
-
-        def assemble() -> tuple[dict[str, Any], bytes]:
-            doc = input_doc.assemble(context, prepared.config.require, sections)
-            return doc, input_doc.canonical_bytes(doc)
-
-        document, text = stage("assemble the input document, its canonical bytes", assemble)
-        engine = prepared.engine
-        assert isinstance(engine, EmbeddedEngine)
-        stage("load the engine's runtime (the Wasm build)", lambda: engine.load(prepared.policy))
-
-        def evaluate_alongside() -> None:
-            # as gate.check.evaluate: the input's schema check, digest and stored form in a thread
-            running = threading.Event()
-            stored = StoredInput(AuditOptions())
-            side = check._Thread(check._input_work, document, text, True, stored, running)
-            engine = prepared.engine
-            assert isinstance(engine, EmbeddedEngine)
-            engine.evaluate(prepared.policy, document, text, running=running)
-            running.set()
-            side.result()
-
-        stage(
-            "evaluate (Wasm), the input's schema check, digest and stored form alongside",
-            evaluate_alongside,
+        document = stage(
+            "assemble the input document", lambda: pipeline.assemble(prepared, context, sections)
         )
-        stored = StoredInput(AuditOptions())
-        decision = evaluate(prepared, opts, alongside=stored)  # once more, whole, for the record
+        decision = stage(
+            "decide: canonical bytes, schema check, evaluate (Wasm, loaded on first use)",
+            lambda: pipeline.decide(prepared, document),
+        )
         recorded = stage(
             "the signed audit record (signing, storing record and input)",
-            lambda: record(decision, AuditOptions(), prepared.config, opts.env, stored=stored),
+            lambda: pipeline.record(prepared, decision, AuditOptions(), opts.env, lambda _: None),
         )
-        stage("the JSON report", lambda: get_reporter("json").render(recorded.decision, color=False))
+        stage("the JSON report", lambda: get_reporter("json").render(recorded, color=False))
     return stages
 
 

@@ -82,15 +82,14 @@ ENGINE_ONLY = """
 import sys, time
 from pathlib import Path
 from gate import input as input_doc
-from gate.check import CheckOptions, prepare
-from gate.collect.registry import collect_paths
+from gate import pipeline
 from gate.context import build_context
-opts = CheckOptions(paths=(Path(sys.argv[1]),), environment="prod", engine="embedded", config=Path(sys.argv[2]))
-prepared = prepare(opts)
+opts = pipeline.CheckOptions(paths=(Path(sys.argv[1]),), environment="prod", engine="embedded", config=Path(sys.argv[2]))
+prepared = pipeline.prepare(opts)
 prepared.engine.load(prepared.policy)
-sections = collect_paths(list(opts.paths), prepared.config.collect_settings(()))
+sections = pipeline.collect(prepared, opts.paths)
 context = build_context("prod", {"GATE_TIME": "2026-12-01T00:00:00Z"})
-document = input_doc.assemble(context, prepared.config.require, sections)
+document = pipeline.assemble(prepared, context, sections)
 text = input_doc.canonical_bytes(document)
 start = time.perf_counter()
 prepared.engine.evaluate(prepared.policy, document, text)
@@ -104,7 +103,7 @@ MEMORY_STAGES = """
 import json, sys
 from pathlib import Path
 from gate import input as input_doc
-from gate.check import CheckOptions, prepare
+from gate import pipeline
 from gate.collect.files import parse_file
 from gate.collect.registry import collect_file, collectors
 from gate.context import build_context
@@ -117,8 +116,8 @@ stages = []
 def stage(name):
     stages.append({"stage": name, "rss_mb": mb("VmRSS"), "peak_mb": mb("VmHWM")})
 
-opts = CheckOptions(paths=(Path(sys.argv[1]),), environment="prod", engine="embedded", config=Path(sys.argv[2]))
-prepared = prepare(opts)
+opts = pipeline.CheckOptions(paths=(Path(sys.argv[1]),), environment="prod", engine="embedded", config=Path(sys.argv[2]))
+prepared = pipeline.prepare(opts)
 prepared.engine.load(prepared.policy)
 stage("interpreter, config, policies, the Wasm runtime")
 settings = prepared.config.collect_settings(())
@@ -128,7 +127,7 @@ sections = collect_file(parsed, settings, collectors())
 del parsed
 stage("validate and normalise it (gate.collect.cyclonedx); the raw parse released")
 context = build_context("prod", {"GATE_TIME": "2026-12-01T00:00:00Z"})
-document = input_doc.assemble(context, prepared.config.require, sections)
+document = pipeline.assemble(prepared, context, sections)
 text = input_doc.canonical_bytes(document)
 stage(f"the input document's canonical bytes ({len(text) // 1000000} MB, gate.input.canonical_bytes)")
 prepared.engine.evaluate(prepared.policy, document, text)

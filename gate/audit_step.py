@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from gate import __version__
 from gate.config import GateConfig
-from gate.decision import Decision, Outcome, error_decision
-from gate.errors import ConfigError, InputError
+from gate.decision import Decision, Outcome
+from gate.errors import ConfigError
 
 if TYPE_CHECKING:
     from audit import AuditSettings
@@ -86,52 +86,16 @@ def subjects_of(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found.items()))
 
 
-class StoredInput:
-    """The input document as the log stores it (secrets masked), made while the engine evaluates:
-    pass the instance as `alongside` to gate.check.evaluate, then to `record`. It also loads the
-    audit package, signing included, before the record needs it."""
-
-    def __init__(self, opts: AuditOptions) -> None:
-        self._wanted = not opts.disabled
-        self.text: bytes | None = None
-        self.document_json: bytes | None = None
-
-    def warm(self) -> None:
-        """Load the audit package, signing included, ahead of the record."""
-        if self._wanted:
-            from audit import write_record  # noqa: F401
-
-    def __call__(self, document: dict[str, Any], text: bytes) -> None:
-        """Prepare the stored bytes of `document`, whose canonical bytes are `text`."""
-        if not self._wanted:
-            return
-        try:
-            from audit import stored_input_bytes
-
-            self.text = stored_input_bytes(document, text)
-            self.document_json = text
-        except Exception:  # `record` does the work again and reports what fails
-            self.text = None
-
-    def for_decision(self, decision: Decision) -> bytes | None:
-        """The stored bytes, when they were made from this decision's input document."""
-        if self.document_json is not None and self.document_json is decision.document_json:
-            return self.text
-        return None
-
-
 def record(
     decision: Decision,
     opts: AuditOptions,
     config: GateConfig,
     env: Mapping[str, str],
     store_input: bool = True,
-    stored: StoredInput | None = None,
 ) -> AuditResult:
     """Write the decision's record; on failure fail closed where the environment blocks.
 
-    The input document is stored beside the record (for replays) unless store_input is false;
-    `stored`, when given, holds its stored bytes already.
+    The input document is stored beside the record (for replays) unless store_input is false.
     """
     if opts.disabled:
         return AuditResult(decision, ("audit record not written (--no-audit)",))
@@ -158,7 +122,6 @@ def record(
             env,
             notices,
             document_json=decision.document_json if store_input else None,
-            stored_input=stored.for_decision(decision) if stored is not None and store_input else None,
         )
     except AuditError as exc:
         message = f"audit record not written: {exc}" + (f". {exc.remediation}" if exc.remediation else "")
@@ -167,22 +130,3 @@ def record(
             return AuditResult(failed, tuple(notices))
         return AuditResult(decision, (*notices, f"warning: {message}"))
     return AuditResult(dataclasses.replace(decision, audit=field), tuple(notices))
-
-
-def record_refusal(
-    exc: InputError, prepared: Any, opts: AuditOptions, env: Mapping[str, str]
-) -> tuple[str, ...]:
-    """Record that the gate refused its input (exit 2): outcome error, the one-line reason, no
-    stored input. Returns notices; a record that cannot be written only adds a warning, since the
-    gate exits non-zero anyway."""
-    from gate.context import build_context
-
-    engine = {"name": prepared.engine.name, "version": "not run"}
-    decision = error_decision(prepared.environment, exc.one_line(), engine, prepared.policy.digest, "")
-    context = build_context(prepared.environment, env)
-    decision = dataclasses.replace(decision, document={"context": context}, sources=prepared.sources_json())
-    result = record(decision, opts, prepared.config, env, store_input=False)
-    notices = list(result.notices)
-    if result.decision.outcome is Outcome.ERROR and result.decision.error != decision.error:
-        notices.append(f"warning: {result.decision.error}")
-    return tuple(notices)

@@ -1,4 +1,4 @@
-"""The `gate` command line: a thin layer over gate.check; the only module that exits."""
+"""The `gate` command line: a thin layer over gate.pipeline; the only module that exits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 
 from gate import __version__
 from gate.cli_options import ENGINE_CHOICES, engine_options, policy_input_options
-from gate.errors import ExitCode, GateError, InputError
+from gate.errors import ExitCode, GateError
 from gate.report.base import FORMATS
 from gate.report.escape import terminal_safe
 
@@ -170,13 +170,16 @@ def check(
     Waivers (waivers.yaml): id, check, subject (glob over the finding's ref or path), owner,
     reason, expires (YYYY-MM-DD, at most 90 days out by default).
     """
-    import gc
+    if _CONSOLE:
+        import gc
 
-    # One short-lived decision: reference counting frees what it can, and the cyclic collector
-    # would only rescan the growing heap of parsed inputs, over and over (~15% of a large check).
-    gc.disable()
-    from gate.audit_step import AuditOptions, StoredInput, check_disable, record, record_refusal
-    from gate.check import CheckOptions, evaluate, prepare
+        # One short-lived decision, in a process of its own that ends in `_finish`: reference
+        # counting frees what it can, and the cyclic collector would only rescan the growing heap
+        # of parsed inputs, over and over. Only from the console script: a library call (click's
+        # test runner, an embedding program) leaves the process as it found it.
+        gc.disable()
+    from gate import pipeline
+    from gate.audit_step import AuditOptions, check_disable
     from gate.report.base import get_reporter
 
     try:
@@ -184,7 +187,7 @@ def check(
     except click.BadParameter as exc:
         click.echo(f"gate: --report {exc.message}", err=True)
         sys.exit(ExitCode.USAGE)
-    opts = CheckOptions(
+    opts = pipeline.CheckOptions(
         paths=paths or (Path("."),),
         environment=environment,
         config=config,
@@ -208,25 +211,19 @@ def check(
         parallel=True,
     )
     audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
+
+    def notify(notice: str) -> None:
+        click.echo(f"gate: {terminal_safe(notice)}", err=True)
+
     try:
-        prepared = prepare(opts)
+        prepared = pipeline.prepare(opts)
         for notice in prepared.notices:
-            click.echo(f"gate: {terminal_safe(notice)}", err=True)
+            notify(notice)
         check_disable(audit_opts, prepared.config, prepared.environment)
-        stored = StoredInput(audit_opts)
-        try:
-            decision = evaluate(prepared, opts, alongside=stored, warm=stored.warm)
-        except InputError as exc:
-            for notice in record_refusal(exc, prepared, audit_opts, opts.env):
-                click.echo(f"gate: {terminal_safe(notice)}", err=True)
-            raise
-        recorded = record(decision, audit_opts, prepared.config, opts.env, stored=stored)
+        decision = pipeline.run(prepared, opts, audit_opts, notify)
     except GateError as exc:
         _fail(exc)
         return
-    decision = recorded.decision
-    for notice in recorded.notices:
-        click.echo(f"gate: {terminal_safe(notice)}", err=True)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     try:
         click.echo(get_reporter(fmt).render(decision, color=color), nl=False)
@@ -266,14 +263,15 @@ def _stdout_failed(exc: OSError) -> None:
     sys.exit(ExitCode.ENGINE)
 
 
-# Set by the console script (`entry`): the process may end without the interpreter's teardown.
-_FAST_EXIT = False
+# Set by the console script (`entry`): the process is the gate's own, so `gate check` may turn
+# the cyclic garbage collector off and end without the interpreter's teardown.
+_CONSOLE = False
 
 
 def entry() -> None:
     """The `gate` console script: the CLI, where a finished `gate check` skips the teardown."""
-    global _FAST_EXIT
-    _FAST_EXIT = True
+    global _CONSOLE
+    _CONSOLE = True
     main()
 
 
@@ -281,7 +279,7 @@ def _finish(code: int, engine: object) -> None:
     """Exit with `code`. From the console script, once the engine is closed and the streams are
     flushed, without freeing every object of the decision one by one (~0.15 s on a large SBOM):
     every file the check writes is closed by now."""
-    if not _FAST_EXIT:
+    if not _CONSOLE:
         sys.exit(code)
     close = getattr(engine, "close", None)
     if callable(close):
@@ -436,8 +434,8 @@ def policy_push(
     For development and tests: production servers load signed bundles instead.
     Exit codes: 0 loaded, 2 bad usage or config, 3 the server refused or failed.
     """
-    from gate.check import CheckOptions, prepare
     from gate.opa_push import push
+    from gate.pipeline import CheckOptions, prepare
 
     opts = CheckOptions(config=config, policies=policies, data=data_files, waivers=waivers, engine="embedded")
     try:

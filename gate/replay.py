@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.config import load_config
-from gate.decision import from_policy_result
-from gate.engine.base import get_engine
-from gate.errors import EngineError
-from gate.policy import build_policy_set
-from gate.waivers import load_waivers
+from gate.decision import Outcome
+from gate.pipeline import CheckOptions, decide, prepare
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,27 @@ def replay(
     policies: list[Path],
     engine_name: str = "embedded",
     today: dt.date | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ReplayResult:
-    """Re-decide every record of the log that has a stored input."""
+    """Re-decide every record of the log that has a stored input, as gate.pipeline decides.
+
+    The config and policies are the auditor's own (nothing in them is judged as the change's);
+    waivers expire as of `today` (default: $GATE_TIME, else now).
+    """
     from audit import AuditLog, iter_records
 
-    explicit = config_path is not None
-    config = load_config(config_path if explicit else Path("gate.yaml"), explicit=explicit)
-    today = today or dt.datetime.now(dt.UTC).date()
-    waivers = load_waivers(config.waivers, today, config.max_waiver_days) if config.waivers else []
-    policy = build_policy_set(list(config.policies) + policies, config.policy_data(), waivers)
-    engine = get_engine(engine_name)
+    given = dict(os.environ if env is None else env)
+    if today is not None:
+        given["GATE_TIME"] = f"{today.isoformat()}T00:00:00Z"
+    opts = CheckOptions(
+        paths=(),
+        config=config_path,
+        policies=tuple(policies),
+        engine=engine_name,
+        env=given,
+        working_tree=(),
+    )
+    prepared = prepare(opts)
     log = AuditLog(log_dir)
     result = ReplayResult()
     for item in iter_records(log):
@@ -102,19 +111,11 @@ def replay(
             continue
         document = json.loads(log.stored_input(item.entry.input))
         environment = str(detail.get("environment"))
-        try:
-            decision = from_policy_result(
-                engine.evaluate(policy, document),
-                environment=environment,
-                engine={"name": engine.name},
-                policy_digest=policy.digest,
-                input_digest="",
-                inputs={},
-            )
-            after, after_findings = decision.outcome.value, [f.to_json() for f in decision.findings]
-        except EngineError as exc:
-            after, after_findings = "error", []
-            result.skipped.append(f"index {item.index}: {exc.one_line()}")
+        decision = decide(prepared, document, environment=environment)
+        after, after_findings = decision.outcome.value, [f.to_json() for f in decision.findings]
+        if decision.outcome is Outcome.ERROR:
+            after_findings = []
+            result.skipped.append(f"index {item.index}: {decision.error}")
         result.replayed += 1
         before = str(detail.get("outcome"))
         old, new = _keys(detail.get("findings")), _keys(after_findings)

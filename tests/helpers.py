@@ -79,7 +79,7 @@ def example_pins() -> dict[str, str]:
 
 
 def example_check_pins() -> dict[str, str]:
-    """example_pins as gate.check.CheckOptions takes them."""
+    """example_pins as gate.pipeline.CheckOptions takes them."""
     pins = example_pins()
     return {"config_digest": pins["GATE_CONFIG_DIGEST"], "waivers_digest": pins["GATE_WAIVERS_DIGEST"]}
 

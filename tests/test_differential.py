@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from gate import input as input_doc
-from gate.check import CheckOptions, prepare
 from gate.collect.base import CollectError
 from gate.collect.registry import collect_paths
 from gate.config import GateConfig, load_config
@@ -32,6 +31,7 @@ from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa import OpaEngine
 from gate.engine.opa_server import OpaServerEngine
 from gate.opa_push import push
+from gate.pipeline import CheckOptions, prepare
 from gate.policy import PolicySet, build_policy_set
 from gate.waivers import load_waivers
 from tests.conftest import CORPUS
@@ -79,10 +79,10 @@ class Engines:
             push(policy, self.server.url)
             self.pushed = {policy.digest}
         decisions = {
-            "embedded (regopy)": self.regopy.evaluate(policy, document),
-            "embedded (wasm)": self.wasm.evaluate(policy, document),
-            "opa": self.opa.evaluate(policy, document),
-            "opa-server": self.server.evaluate(policy, document),
+            "embedded (regopy)": self.regopy.evaluate(policy, document).decision,
+            "embedded (wasm)": self.wasm.evaluate(policy, document).decision,
+            "opa": self.opa.evaluate(policy, document).decision,
+            "opa-server": self.server.evaluate(policy, document).decision,
         }
         shapes = {name: shape(decision) for name, decision in decisions.items()}
         wasm, opa = decisions["embedded (wasm)"], decisions["opa"]

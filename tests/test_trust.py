@@ -251,7 +251,7 @@ def test_a_caller_that_names_the_working_tree_trusts_its_own_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`gate serve` receives the change in the request: its own config beside it is its operator's."""
-    from gate.check import CheckOptions, prepare
+    from gate.pipeline import CheckOptions, prepare
 
     server = tmp_path / "server"
     write_yaml(server / "gate.yaml", LENIENT)

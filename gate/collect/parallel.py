@@ -2,8 +2,7 @@
 
 A monorepo check reads a thousand catalog files and a hundred SBOMs; parsing and normalising
 them is pure Python, one core's work. Where the platform forks (Linux), `collect_files` deals the
-files out by size and kind: to one process per core for PARALLEL_MIN files or more, and to one
-worker for a few files while the parent does other work meanwhile (loading the engine). Workers
+files out by size and kind to one process per core, for PARALLEL_MIN files or more. Workers
 hand back, per file, the items collected or the error met, in an in-memory file; the parent goes
 through them in the walk's order, so the sections, and the first error reported, are the ones a
 sequential walk gives. Only callers without threads of their own use it (`gate check`): forking
@@ -22,12 +21,6 @@ from gate.collect.base import CollectError
 
 PARALLEL_MIN = 64
 _PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in JSON bytes' worth
-# What this process does meanwhile (loading the engine's runtime and the audit package, ~0.07 s),
-# in the same unit; and the work a process of its own is worth for a few files: at least ~5 ms,
-# at most about what it hides (beyond that, handing back what a large file yields costs more).
-MEANWHILE_COST = 1_500_000
-MEANWHILE_MIN_COST = 128_000
-MEANWHILE_MAX_COST = 1_500_000
 _YAML_BYTE = 30  # a byte of YAML takes as long to collect as about 30 bytes of JSON
 # One file's outcome: ("ok", items by section) or ("error", message, remediation, shown path).
 Outcome = tuple[Any, ...]
@@ -36,18 +29,15 @@ Work = Callable[[Path, bool, str], dict[str, list[Any]]]
 _WORK: Work | None = None
 
 
-def workers_for(count: int, cost: int = 0, meanwhile: bool = False) -> int:
-    """How many processes (this one included) collect `count` files of `cost` in all (job_costs):
-    one per core for PARALLEL_MIN files or more; two for fewer files when this process has other
-    work to do `meanwhile` and the files are worth a process of their own (MEANWHILE_MIN_COST to
-    MEANWHILE_MAX_COST); else 1, and always 1 on one core or where processes cannot be forked."""
+def workers_for(count: int) -> int:
+    """How many processes (this one included) collect `count` files: one per core (at most 8) for
+    PARALLEL_MIN files or more; else 1, and always 1 on one core or where processes cannot be
+    forked."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     # Linux only: elsewhere fork is missing or not safe (macOS), and spawning re-imports everything.
     if cores < 2 or not sys.platform.startswith("linux"):
         return 1
-    if count >= PARALLEL_MIN:
-        return min(cores, 8)
-    return 2 if meanwhile and MEANWHILE_MIN_COST <= cost <= MEANWHILE_MAX_COST else 1
+    return min(cores, 8) if count >= PARALLEL_MIN else 1
 
 
 def job_costs(jobs: list[tuple[Path, bool, str]]) -> list[int]:
@@ -91,12 +81,11 @@ def _unpacked(data: bytes) -> list[Outcome]:
     return outcomes
 
 
-def deal(sizes: list[int], workers: int, head: int = 0) -> list[list[int]]:
+def deal(sizes: list[int], workers: int) -> list[list[int]]:
     """Job indexes per process, in walk order within each: each job goes to the process with the
-    least work so far (`sizes`: each job's work, to which a fixed cost per file is added; this
-    process, number 0, starts with `head`: what it does meanwhile)."""
+    least work so far (`sizes`: each job's work, to which a fixed cost per file is added)."""
     groups: list[list[int]] = [[] for _ in range(workers)]
-    load = [head] + [0] * (workers - 1)
+    load = [0] * workers
     for i, size in enumerate(sizes):
         k = min(range(workers), key=load.__getitem__)
         groups[k].append(i)
@@ -148,25 +137,20 @@ def collect_files(
     work: Work,
     workers: int,
     costs: list[int],
-    meanwhile: Callable[[], None] | None = None,
 ) -> list[dict[str, list[Any]]]:
     """`work(path, explicit, shown)` for every job, in order, in this process and `workers - 1`
-    forked ones, the jobs dealt out by cost (`deal`, `costs` from job_costs). `meanwhile`, when
-    given, runs here once the workers are forked, before this process's own share. A worker that
+    forked ones, the jobs dealt out by cost (`deal`, `costs` from job_costs). A worker that
     fails (killed, out of memory) has its jobs collected here instead.
 
     Raises the CollectError of the first job (in order) that failed.
     """
     global _WORK  # the workers inherit it, and what it holds (the settings), through the fork
     _WORK = work
-    head = MEANWHILE_COST if meanwhile is not None else 0
-    groups = deal(costs, workers, head)
+    groups = deal(costs, workers)
     per_group: list[list[Outcome]] = []
     children: list[tuple[int, int]] = []
     try:
         children = [_fork_worker([jobs[i] for i in group]) for group in groups[1:]]
-        if meanwhile is not None:
-            meanwhile()
         per_group.append(_run([jobs[i] for i in groups[0]]))
         while children:
             data = _gather(*children.pop(0))

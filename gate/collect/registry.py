@@ -95,16 +95,14 @@ def collect_paths(
     settings: CollectSettings,
     *,
     parallel: bool = False,
-    meanwhile: Callable[[], None] | None = None,
     notice: Callable[[str], None] = warn_on_stderr,
 ) -> dict[str, list[Any]]:
     """Collect every input under `paths` into the input document's sections.
 
     Files named explicitly must be recognised inputs; files met in a directory walk are inputs only
     when their name suggests structured data and their content is recognised. With `parallel`,
-    files are collected in forked processes (gate.collect.parallel), with the same result: many
-    files on every core, and a few while this process runs `meanwhile`. `meanwhile` runs only
-    where processes are forked, once they are, before this process collects anything itself.
+    many files are collected in forked processes on every core (gate.collect.parallel), with
+    the same result.
     What a walk skips (links out of its folder, FIFOs, devices) is told to `notice`, one line each
     (on stderr by default).
     """
@@ -134,10 +132,9 @@ def collect_paths(
             )
         return found
 
-    costs = job_costs(jobs) if parallel else []
-    workers = workers_for(len(jobs), sum(costs), meanwhile is not None) if parallel else 1
+    workers = workers_for(len(jobs)) if parallel else 1
     if workers > 1:
-        results = collect_files(jobs, work, workers, costs, meanwhile)
+        results = collect_files(jobs, work, workers, job_costs(jobs))
     else:
         results = [work(*job) for job in jobs]
     for found in results:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gate.policy import PolicySet
 
 DECISION_QUERY = "data.gate.main.decision"
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What an engine returns: the decision object the policies computed, and what the engine
+    says about how it decided (recorded in the decision's `engine` field beside its name and
+    version: for `opa-server`, the server's `url`, OPA's `decision_id` and the bundle
+    `revisions`; other engines add nothing)."""
+
+    decision: dict[str, Any]
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -20,7 +33,7 @@ class Engine(Protocol):
 
     def evaluate(
         self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
-    ) -> dict[str, Any]:
+    ) -> EngineResult:
         """Evaluate the decision query over the (validated) input document.
 
         `text`, when given, is the document's canonical JSON (gate.input.canonical_bytes), for
@@ -42,44 +55,3 @@ def decision_object(value: Any, undefined_fix: str = BROKEN_MAIN) -> dict[str, A
     if not isinstance(value, dict):
         raise EngineError(f"{DECISION_QUERY} is not an object", "check package gate.main")
     return value
-
-
-def get_engine(name: str, **options: Any) -> Engine:
-    """The engine named on the command line or in the config.
-
-    Options: `limits` (gate.engine.limits.EvalLimits: each evaluation's time and memory bound;
-    for `opa-server`, the time bound caps `opa_timeout`);
-    `embedded_runtime` (auto, wasm or regopy; default: $GATE_EMBEDDED_RUNTIME, else auto);
-    `opa_path` (the opa binary for the `opa` engine; default: found on PATH or in
-    $(go env GOPATH)/bin); `opa_url`, `opa_token`, `opa_ca`, `opa_timeout`, `opa_retries` for
-    `opa-server`. Options an engine does not use are ignored.
-    """
-    from gate.engine.limits import EvalLimits
-    from gate.errors import ConfigError
-
-    limits = options.get("limits") or EvalLimits()
-    if name == "embedded":
-        from gate.engine.embedded import EmbeddedEngine
-
-        return EmbeddedEngine(options.get("embedded_runtime"), limits)
-    if name == "opa":
-        from gate.engine.opa import OpaEngine
-
-        return OpaEngine(options.get("opa_path"), limits=limits)
-    if name == "opa-server":
-        url = options.get("opa_url")
-        if not url:
-            raise ConfigError(
-                "--engine opa-server needs --opa-url URL",
-                "name the OPA server, e.g. https://opa.internal:8181",
-            )
-        from gate.engine.opa_server import OpaServerEngine
-
-        return OpaServerEngine(
-            url,
-            options.get("opa_token"),
-            ca=options.get("opa_ca"),
-            timeout=min(float(options.get("opa_timeout") or 10.0), limits.timeout_seconds),
-            retries=int(options.get("opa_retries", 2)),
-        )
-    raise ConfigError(f"unknown engine {name!r}", "use --engine embedded, opa or opa-server")

@@ -58,11 +58,11 @@ def data_limit(limit_bytes: int, *, relative: bool = True) -> Callable[[], None]
     return apply
 
 
-def run_bounded(fn: Callable[[], Any], limits: EvalLimits, what: str, started: Callable[[], None]) -> Any:
+def run_bounded(fn: Callable[[], Any], limits: EvalLimits, what: str) -> Any:
     """`fn()` (returning a JSON value, or raising EngineError) in a forked child under `limits`.
 
-    `started` is called in the parent once the child runs. Past the time bound the child is
-    killed; a child that dies or runs out of memory is an EngineError, as is what fn raised.
+    Past the time bound the child is killed; a child that dies or runs out of memory is an
+    EngineError, as is what fn raised.
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -88,7 +88,6 @@ def run_bounded(fn: Callable[[], Any], limits: EvalLimits, what: str, started: C
         finally:
             os._exit(status)
     os.close(write_end)
-    started()
     try:
         data = _read_until(read_end, pid, limits, what)
     finally:

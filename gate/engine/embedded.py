@@ -2,7 +2,7 @@
 
 Two runtimes stand behind the one engine:
 - the shipped library alone (the usual case) runs as the Wasm module OPA compiled from it
-  (policies/build/, gate.engine.wasm_build) on wasmtime: OPA's own planner, ~15x faster than
+  (policies/build/, read by gate.engine.wasm_shipped) on wasmtime: OPA's own planner, ~15x faster than
   regopy on large inputs;
 - any other policy set (user --policy folders, conftest adapters) runs on regopy, which compiles
   Rego at run time, with strict builtin errors.
@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from typing import Any
 
 from gate.engine import parts
-from gate.engine.base import DECISION_QUERY, decision_object
+from gate.engine.base import DECISION_QUERY, EngineResult, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
@@ -105,7 +104,7 @@ class EmbeddedEngine:
             return None
         if self._wasm is not None and self._wasm_digest == policy.digest:
             return self._wasm
-        from gate.engine.wasm_build import shipped_wasm
+        from gate.engine.wasm_shipped import shipped_wasm
 
         found = shipped_wasm(policy.modules)
         if found is None:
@@ -133,27 +132,23 @@ class EmbeddedEngine:
         self._wasm_version = f"opa-wasm ({manifest.get('opa', 'opa')}) on wasmtime {wasmtime_version()}"
         return instance
 
-    def _evaluate_wasm(
-        self, instance: Any, document: dict[str, Any], text: bytes | None, running: threading.Event | None
-    ) -> dict[str, Any]:
+    def _evaluate_wasm(self, instance: Any, document: dict[str, Any], text: bytes | None) -> dict[str, Any]:
         from gate.input import canonical_bytes
 
         if parts.component_count(document) <= self.components_per_part:
             whole = text if text is not None else canonical_bytes(document)
-            return self._wasm_decision(instance, whole, running)
+            return self._wasm_decision(instance, whole)
         deadline = time.monotonic() + self.limits.timeout_seconds
         decisions = []
         for part in parts.split(document, self.components_per_part):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self.limits.time_exceeded("the policy module was interrupted")
-            decisions.append(self._wasm_decision(instance, canonical_bytes(part), running, left))
+            decisions.append(self._wasm_decision(instance, canonical_bytes(part), left))
         return parts.merge(decisions)
 
-    def _wasm_decision(
-        self, instance: Any, text: bytes, running: threading.Event | None, timeout: float | None = None
-    ) -> dict[str, Any]:
-        results = instance.evaluate("gate/main/decision", text, running, timeout)
+    def _wasm_decision(self, instance: Any, text: bytes, timeout: float | None = None) -> dict[str, Any]:
+        results = instance.evaluate("gate/main/decision", text, timeout)
         value = results[0].get("result") if isinstance(results, list) and results else None
         return decision_object(value, "the shipped library's Wasm build is broken; reinstall govgate")
 
@@ -205,35 +200,23 @@ class EmbeddedEngine:
             self._load(policy)
 
     def evaluate(
-        self,
-        policy: PolicySet,
-        document: dict[str, Any],
-        text: bytes | None = None,
-        *,
-        running: threading.Event | None = None,
-    ) -> dict[str, Any]:
-        """Evaluate the decision; a builtin error or an undefined decision is an EngineError.
-
-        `running`, when given, is set once the Wasm module evaluates (see WasmPolicy.evaluate),
-        or once regopy's child process runs.
-        """
+        self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
+    ) -> EngineResult:
+        """Evaluate the decision; a builtin error or an undefined decision is an EngineError."""
         instance = self._wasm_for(policy)
         if instance is not None:
             self._last = "wasm"
-            return self._evaluate_wasm(instance, document, text, running)
+            return EngineResult(self._evaluate_wasm(instance, document, text))
         self._last = "regopy"
         interp = self._load(policy)
         from gate.engine.bounded import can_fork, run_bounded
 
         if not can_fork():  # no fork (Windows): in process, without the bounds
-            return decision_object(self._query_regopy(interp, document))
+            return EngineResult(decision_object(self._query_regopy(interp, document)))
         value = run_bounded(
-            lambda: self._query_regopy(interp, document),
-            self.limits,
-            "the regopy evaluation",
-            running.set if running is not None else lambda: None,
+            lambda: self._query_regopy(interp, document), self.limits, "the regopy evaluation"
         )
-        return decision_object(value)
+        return EngineResult(decision_object(value))
 
     def _query_regopy(self, interp: Any, document: dict[str, Any]) -> Any:
         """The decision's value (JSON) on regopy, unchecked; evaluation errors are EngineErrors."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gate.engine.base import DECISION_QUERY, decision_object
+from gate.engine.base import DECISION_QUERY, EngineResult, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import EngineError
 from gate.policy import PolicySet
@@ -265,7 +265,7 @@ class OpaEngine:
 
     def evaluate(
         self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
-    ) -> dict[str, Any]:
+    ) -> EngineResult:
         """Evaluate the decision; compile and evaluation errors carry OPA's file:line."""
         binary = self.binary
         tree, data_file = self._load(policy)
@@ -284,7 +284,7 @@ class OpaEngine:
         ]
         stdin = text if text is not None else json.dumps(document).encode("utf-8")
         proc = run_opa(argv, stdin=stdin, limits=self.limits)
-        return decision_of(proc, tree)
+        return EngineResult(decision_of(proc, tree))
 
 
 def decision_of(proc: subprocess.CompletedProcess[bytes], tree: ModuleTree) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from gate.engine.base import DECISION_QUERY
+from gate.engine.base import DECISION_QUERY, EngineResult
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
 
@@ -370,8 +370,9 @@ class OpaServerEngine:
 
     def evaluate(
         self, policy: PolicySet, document: dict[str, Any], text: bytes | None = None
-    ) -> dict[str, Any]:
-        """Query the decision; the result carries `_server`: decision id, bundle revisions, version.
+    ) -> EngineResult:
+        """Query the decision; the result's meta names the server (`url`), OPA's `decision_id`
+        and the bundle `revisions` it decided with.
 
         `policy` is not sent: the server decides with the policies it holds (see `gate policy push`).
         """
@@ -388,7 +389,7 @@ class OpaServerEngine:
         )
         return self._decision(body)
 
-    def _decision(self, body: Any) -> dict[str, Any]:
+    def _decision(self, body: Any) -> EngineResult:
         where = f"the OPA server at {self.url}"
         if not isinstance(body, dict):
             raise EngineError(
@@ -413,13 +414,12 @@ class OpaServerEngine:
         version = provenance.get("version")
         if isinstance(version, str) and version:
             self._version = version
-        result["_server"] = {
+        meta = {
             "url": self.url,
             "decision_id": body.get("decision_id") if isinstance(body.get("decision_id"), str) else None,
             "revisions": _revisions(provenance),
-            "version": self._version,
         }
-        return result
+        return EngineResult(result, meta)
 
 
 def _revisions(provenance: dict[str, Any]) -> dict[str, str]:

@@ -5,10 +5,8 @@ and `opa_abort` functions; the host parses the data document once into the modul
 for each evaluation resets the heap to just after it, copies the input JSON in and calls
 `opa_eval`, which returns the result set as JSON text.
 
-Calls between Python and the module go through wasmtime's raw ("unchecked") C entry points where
-the installed wasmtime-py has them: its public `Func.__call__` checks the function's type on every
-call, which costs ~60 µs, and a decision makes thousands of calls into the module from its
-builtins. Where they are missing the public API is used; the results are the same, only slower.
+Calls between Python and the module go through wasmtime-py's public API only (`Func.__call__`,
+`Func(store, type, fn)`, `Memory.read`/`Memory.write`).
 
 Builtins the module does not carry natively (the SDK-dependent ones OPA lists in the module's
 `builtins` export) are computed here by gate.engine.wasm_builtins; a module that needs one of
@@ -22,7 +20,6 @@ against the memory's current size, and a result larger than its bound is an Engi
 
 from __future__ import annotations
 
-import ctypes
 import json
 import threading
 from collections.abc import Callable
@@ -72,116 +69,30 @@ class _TooLarge(_Abort):
 
 
 class _Calls:
-    """Calls into the module's exports and host functions for its imports, fast where possible."""
+    """Calls into the module's exports, and host functions for its imports (wasmtime's public API)."""
 
-    def __init__(self, wasmtime: Any, store: Any, fast: bool) -> None:
+    def __init__(self, wasmtime: Any, store: Any) -> None:
         self._wasmtime = wasmtime
         self._store = store
-        self.raw: Any = None
-        if not fast:
-            return
-        try:
-            from wasmtime import _bindings
-
-            needed = (
-                "_wasmtime_func_call_unchecked",
-                "_wasmtime_func_new_unchecked",
-                "wasmtime_func_unchecked_callback_t",
-                "wasmtime_val_raw_t",
-                "wasm_trap_t",
-                "wasmtime_func_t",
-                "_wasmtime_trap_new",
-                "_wasmtime_error_delete",
-                "_wasm_trap_delete",
-            )
-            if all(hasattr(_bindings, n) for n in needed) and hasattr(store, "_context"):
-                self.raw = _bindings
-        except ImportError:
-            self.raw = None
-        self._keep: list[Any] = []  # ctypes callbacks must outlive the module
-
-    @property
-    def fast(self) -> bool:
-        """Whether the raw entry points are in use."""
-        return self.raw is not None
 
     def export(self, func: Any, nparams: int) -> Callable[..., int]:
-        """A Python callable for an exported function of i32 parameters returning one i32 (or none)."""
-        if self.raw is None:
-            store = self._store
+        """A Python callable for an exported function of `nparams` i32 parameters returning one
+        i32 (or none), its values unsigned."""
+        store = self._store
 
-            def slow(*args: int) -> int:
-                out = func(store, *(a - (1 << 32) if a > 0x7FFFFFFF else a for a in args))
-                return int(out) & _U32 if out is not None else 0
+        def call(*args: int) -> int:
+            out = func(store, *(a - (1 << 32) if a > 0x7FFFFFFF else a for a in args))
+            return int(out) & _U32 if out is not None else 0
 
-            return slow
-        b = self.raw
-        slots = (b.wasmtime_val_raw_t * max(nparams, 1))()
-        func_ref = ctypes.byref(func._func)
-        context = self._store._context()
-        call = b._wasmtime_func_call_unchecked
-        trap_type = ctypes.POINTER(b.wasm_trap_t)
-        count = max(nparams, 1)
-
-        def fast(*args: int) -> int:
-            for i, a in enumerate(args):
-                slots[i].i32 = a
-            trap = trap_type()
-            error = call(context, func_ref, slots, count, ctypes.byref(trap))
-            if error or trap:
-                _raise_from(error, trap)
-            return int(slots[0].i32) & _U32
-
-        return fast
+        return call
 
     def host(self, nparams: int, nresults: int, fn: Callable[..., int | None]) -> Any:
-        """A wasmtime function of `nparams` i32 parameters (and 0 or 1 i32 result) calling `fn`."""
+        """A wasmtime function of `nparams` i32 parameters (and 0 or 1 i32 result) calling `fn`
+        with unsigned values; what `fn` raises is raised again where the export call returns."""
         wt = self._wasmtime
         i32 = wt.ValType.i32()
         ty = wt.FuncType([i32] * nparams, [i32] * nresults)
-        if self.raw is None:
-            return wt.Func(self._store, ty, lambda *args: fn(*(a & _U32 for a in args)))
-        b = self.raw
-
-        def callback(_env: Any, _caller: Any, slots: Any, _n: int) -> int:
-            try:
-                out = fn(*(slots[i].i32 & _U32 for i in range(nparams)))
-                if nresults:
-                    slots[0].i32 = int(out or 0)
-                return 0
-            except BaseException as exc:  # handed back to the caller of the export
-                _PENDING.append(exc)
-                message = b"host function failed"
-                return int(
-                    ctypes.cast(b._wasmtime_trap_new(message, len(message)), ctypes.c_void_p).value or 0
-                )
-
-        c_callback = b.wasmtime_func_unchecked_callback_t(callback)
-        finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _env: None)
-        self._keep += [c_callback, finalizer]
-        out = b.wasmtime_func_t()
-        b._wasmtime_func_new_unchecked(
-            self._store._context(), ty.ptr(), c_callback, None, finalizer, ctypes.byref(out)
-        )
-        return wt.Func._from_raw(out)
-
-
-# Exceptions raised inside host functions, re-raised where the export call returns.
-_PENDING: list[BaseException] = []
-
-
-def _raise_from(error: Any, trap: Any) -> None:
-    """Raise for a failed raw call: the host function's exception if one failed, else the trap."""
-    from wasmtime import Trap, WasmtimeError
-
-    problem: Exception = WasmtimeError._from_ptr(error) if error else Trap._from_ptr(trap)
-    pending = _PENDING.pop() if _PENDING else None
-    _PENDING.clear()
-    if isinstance(pending, _Abort):
-        raise pending from None
-    if pending is not None:
-        raise _Abort(f"a host function failed: {pending!r}") from None
-    raise _trap_abort(problem)
+        return wt.Func(self._store, ty, lambda *args: fn(*(a & _U32 for a in args)))
 
 
 def _trap_abort(problem: Exception) -> _Abort:
@@ -197,7 +108,6 @@ def _trap_abort(problem: Exception) -> _Abort:
 class WasmPolicy:
     """One compiled policy module, instantiated once; `evaluate` may be called many times.
 
-    `fast=False` keeps to wasmtime-py's public API (the raw entry points are then never used).
     `limits` bound each evaluation's time and the module's memory; `max_result_bytes` the JSON
     text of a result.
     """
@@ -217,7 +127,6 @@ class WasmPolicy:
         self,
         wasm: bytes,
         *,
-        fast: bool = True,
         limits: EvalLimits | None = None,
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
     ) -> None:
@@ -241,7 +150,7 @@ class WasmPolicy:
             module = load_module(wasmtime, engine, wasm)
         except wasmtime.WasmtimeError as exc:
             raise WasmUnsupported(f"the module does not load: {str(exc).splitlines()[0]}") from None
-        self._calls = _Calls(wasmtime, self._store, fast)
+        self._calls = _Calls(wasmtime, self._store)
         self._results: dict[tuple[int, str], bytes] = {}
         self._builtin_ids: dict[int, str] = {}
         imports: list[Any] = []
@@ -288,11 +197,6 @@ class WasmPolicy:
         self._base_heap = self._heap_get()
 
     @property
-    def fast_calls(self) -> bool:
-        """Whether calls use wasmtime's raw entry points."""
-        return self._calls.fast
-
-    @property
     def builtin_names(self) -> set[str]:
         """The builtins the module asks its host for."""
         return set(self._builtin_ids.values())
@@ -316,9 +220,6 @@ class WasmPolicy:
 
     # ----------------------------------------------------------------- memory
 
-    def _base(self) -> int:
-        return int(ctypes.addressof(self._memory.data_ptr(self._store).contents))
-
     def _size(self) -> int:
         return int(self._memory.data_len(self._store))
 
@@ -329,11 +230,10 @@ class WasmPolicy:
         if not 0 < addr < size:
             raise _Abort(f"the module returned an address outside its memory ({addr})")
         bound = self.max_result_bytes if limit is None else limit
-        base = self._base()
         parts: list[bytes] = []
         pos, total, chunk = addr, 0, 4096
         while pos < size:
-            piece = ctypes.string_at(base + pos, min(chunk, size - pos))  # checked length
+            piece = bytes(self._memory.read(self._store, pos, min(pos + chunk, size)))  # checked length
             end = piece.find(b"\0")
             if end >= 0:
                 piece = piece[:end]
@@ -351,7 +251,7 @@ class WasmPolicy:
         addr: int = self._malloc(len(data))
         if addr <= 0 or addr + len(data) > self._size():
             raise _Abort(f"the module's allocator returned no room for {len(data)} bytes")
-        ctypes.memmove(self._base() + addr, data, len(data))
+        self._memory.write(self._store, data, addr)
         return addr
 
     def _dump(self, value_addr: int) -> Any:
@@ -441,19 +341,11 @@ class WasmPolicy:
         self._data_addr = addr
         self._eval_heap = self._heap_get()
 
-    def evaluate(
-        self,
-        entrypoint: str,
-        input_json: bytes,
-        running: threading.Event | None = None,
-        timeout: float | None = None,
-    ) -> Any:
+    def evaluate(self, entrypoint: str, input_json: bytes, timeout: float | None = None) -> Any:
         """The result set of `entrypoint` for the input (JSON text): a list of {"result": …}.
 
-        `running`, when given, is set as the module starts evaluating: from then on until the
-        result is back, this thread runs no Python, and other threads can. Past the time bound
-        (`timeout` seconds, or the limits'), the memory bound, or for a result over its bound,
-        an EngineError.
+        Past the time bound (`timeout` seconds, or the limits'), the memory bound, or for a
+        result over its bound, an EngineError.
         """
         try:
             ep = self.entrypoints[entrypoint]
@@ -470,8 +362,6 @@ class WasmPolicy:
             heap = self._heap_get()
             self._store.set_epoch_deadline(1)
             timer.start()
-            if running is not None:
-                running.set()
             out = self._eval(0, ep, self._data_addr, addr, len(input_json), heap, 0)
             timer.cancel()
             self._store.set_epoch_deadline(_NO_DEADLINE)
@@ -493,7 +383,6 @@ class WasmPolicy:
         finally:
             timer.cancel()
             self._store.set_epoch_deadline(_NO_DEADLINE)
-            _PENDING.clear()
         return json.loads(text)
 
     def _failure(self, detail: str) -> EngineError:

@@ -1,9 +1,11 @@
-"""The shipped library compiled to Wasm by OPA, and the command that rebuilds it.
+"""The maintainer's command that compiles the shipped library to Wasm with OPA (not imported at
+run time: the runtime reads the build through gate.engine.wasm_shipped).
 
 `policies/build/decision.wasm` is `opa build -t wasm -e gate/main/decision` of the shipped
 modules (tests left out); `policies/build/decision.json` names the OPA version that built it and
 the digest of the modules it was built from. The embedded engine runs the Wasm form only when the
-policy set's modules are exactly those (`shipped_wasm`); any other set runs on regopy.
+policy set's modules are exactly those (gate.engine.wasm_shipped.shipped_wasm); any other set runs
+on regopy.
 
     .venv/bin/python -m gate.engine.wasm_build           # rebuild after changing policies/
     .venv/bin/python -m gate.engine.wasm_build --check   # exit 1 if the build is stale (CI)
@@ -15,41 +17,14 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gate.engine.wasm_shipped import ENTRYPOINT, MANIFEST_NAME, WASM_NAME
 from gate.errors import EngineError, GateError
 from gate.policy import modules_digest
-from gate.resources import shipped
 
-ENTRYPOINT = "gate/main/decision"
-WASM_NAME = "decision.wasm"
-MANIFEST_NAME = "decision.json"
-
-
-@cache
-def _shipped_build() -> tuple[dict[str, Any], bytes] | None:
-    folder = shipped("policies").joinpath("build")
-    try:
-        manifest = json.loads(folder.joinpath(MANIFEST_NAME).read_text(encoding="utf-8"))
-        wasm = folder.joinpath(WASM_NAME).read_bytes()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("wasm_sha256") != hashlib.sha256(wasm).hexdigest():
-        return None
-    return manifest, wasm
-
-
-def shipped_wasm(modules: Mapping[str, str]) -> tuple[bytes, dict[str, Any]] | None:
-    """The compiled library and its manifest, when `modules` are the ones it was built from."""
-    build = _shipped_build()
-    if build is None:
-        return None
-    manifest, wasm = build
-    if manifest.get("modules") != modules_digest(modules) or manifest.get("entrypoint") != ENTRYPOINT:
-        return None
-    return wasm, manifest
+__all__ = ["ENTRYPOINT", "build_shipped", "build_wasm", "main"]
 
 
 def build_wasm(modules: Mapping[str, str], opa: str) -> bytes:

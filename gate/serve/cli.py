@@ -157,7 +157,7 @@ def serve_command(
     Exit codes: 0 stopped, 2 bad usage or config, 3 the engine is missing or broken.
     """
     from gate.audit_step import AuditOptions
-    from gate.check import CheckOptions
+    from gate.pipeline import CheckOptions
     from gate.serve.service import CheckService, Limits
 
     _check_token(token, host)

@@ -34,8 +34,8 @@ from gate.errors import ConfigError, EngineError, GateError, InputError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from gate.check import Prepared
     from gate.decision import Decision
+    from gate.pipeline import Prepared
     from gate.serve.service import Job, Limits
 
 log = logging.getLogger("gate.serve")

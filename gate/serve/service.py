@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import logging
 import tempfile
 from collections.abc import Mapping
@@ -29,14 +28,14 @@ from typing import Any
 
 import yaml
 
-from gate import input as input_doc
-from gate.audit_step import AuditOptions, record, settings_for
-from gate.check import CheckOptions, Prepared, prepare
-from gate.collect.registry import collect_paths, display_path
+from gate import pipeline
+from gate.audit_step import AuditOptions, settings_for
+from gate.collect.registry import display_path
 from gate.config import resolve_environment
 from gate.context import build_context
-from gate.decision import Decision, error_decision, from_policy_result
+from gate.decision import Decision, Outcome
 from gate.errors import ConfigError, EngineError, GateError, InputError
+from gate.pipeline import CheckOptions, Prepared, prepare
 from gate.serve.models import CheckRequest
 
 log = logging.getLogger("gate.serve")
@@ -44,7 +43,6 @@ log = logging.getLogger("gate.serve")
 CONTEXT_ENV_KEYS = ("GATE_TIME",)
 # Engines that run on this machine: compiled (or found) at start-up, so a broken one stops the server.
 LOCAL_ENGINES = ("embedded", "opa")
-KNOWN_REQUIREMENTS = frozenset({"sbom", "signature", "provenance"})
 # Python refuses to turn longer digit strings into integers (the conversion costs the square of
 # the length); a collector that meets one raises ValueError with this text.
 _LONG_INTEGER = "integer string conversion"
@@ -172,11 +170,12 @@ class Decider:
     def warm_up(self) -> str:
         """Evaluate an empty input once, so the engine compiles now and a broken one fails now;
         returns the engine's version."""
-        context = build_context(self._prepared.environment, {})
-        document = input_doc.assemble(context, self._prepared.config.require, {})
-        input_doc.validate(document)
-        self._prepared.engine.evaluate(self._prepared.policy, document)
-        return self._prepared.engine.version()
+        prepared = self._prepared
+        document = pipeline.assemble(prepared, build_context(prepared.environment, {}), {})
+        decision = pipeline.decide(prepared, document)
+        if decision.outcome is Outcome.ERROR:
+            raise EngineError(decision.error or "the engine failed on an empty input")
+        return prepared.engine.version()
 
     def decide(self, job: Job) -> Decision:
         """Collect the request and decide it (the audit record is the server's to write).
@@ -184,11 +183,11 @@ class Decider:
         Raises InputError or ConfigError for a request that cannot be checked; engine failures
         and a decision over the findings limit come back as a decision with outcome error.
         """
-        config = self._prepared.config
+        prepared = self._prepared
         with tempfile.TemporaryDirectory(prefix="gate-serve-") as tmp:
             folder = write_request(job.request, Path(tmp))
             try:
-                sections = collect_paths(list(folder.paths), config.collect_settings())
+                sections = pipeline.collect(prepared, folder.paths)
             except RecursionError:
                 raise InputError(
                     "nested too deeply to process", "inputs this deep are not real metadata"
@@ -203,47 +202,10 @@ class Decider:
                     "send numbers of at most 4300 digits (as a string if it must be longer)",
                 ) from None
             sections = folder.rename(sections)
-        document = input_doc.assemble(job.context, config.require, sections)
-        return self._decide(job.environment, document)
-
-    def _decide(self, environment: str, document: dict[str, Any]) -> Decision:
-        """As gate.check.evaluate decides, over a document this module assembled."""
-        prepared = self._prepared
-        text = input_doc.canonical_bytes(document)
-        in_digest = input_doc.digest_of(text)
-        engine_info: dict[str, Any] = {"name": prepared.engine.name, "version": "unknown"}
-        counts = {
-            k: len(v)
-            for k, v in document.items()
-            if k in ("templates", "catalog", "sboms", "signatures", "attestations")
-        }
-        try:
-            input_doc.validate(document)
-            raw = prepared.engine.evaluate(prepared.policy, document, text)
-            engine_info["version"] = prepared.engine.version()
-            server = raw.pop("_server", None)
-            if isinstance(server, dict):
-                engine_info.update({k: server.get(k) for k in ("url", "decision_id", "revisions")})
-            found = raw.get("findings")
-            if isinstance(found, list) and len(found) > self._max_findings:
-                raise EngineError(
-                    f"the policies found {len(found)} findings, over the server's limit of "
-                    f"{self._max_findings}",
-                    "split the change into smaller ones, or start the server with a larger --max-findings",
-                )
-            decision = from_policy_result(
-                raw,
-                environment=environment,
-                engine=engine_info,
-                policy_digest=prepared.policy.digest,
-                input_digest=in_digest,
-                inputs=counts,
-            )
-        except EngineError as exc:
-            decision = error_decision(
-                environment, exc.one_line(), engine_info, prepared.policy.digest, in_digest
-            )
-        return dataclasses.replace(decision, document=document, document_json=text)
+        document = pipeline.assemble(prepared, job.context, sections)
+        return pipeline.decide(
+            prepared, document, environment=job.environment, max_findings=self._max_findings
+        )
 
 
 class CheckService:
@@ -269,15 +231,6 @@ class CheckService:
         policies that do not compile, a missing `opa` binary (each worker readies a local engine).
         """
         prepared = prepare(opts)
-        if opts.require is not None:
-            prepared = dataclasses.replace(
-                prepared, config=dataclasses.replace(prepared.config, require=opts.require)
-            )
-        unknown = sorted(set(prepared.config.require) - KNOWN_REQUIREMENTS)
-        if unknown:
-            raise ConfigError(
-                f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
-            )
         settings_for(audit, prepared.config, opts.env)
         service = cls(prepared, audit, opts.env, limits)
         service._pool.start()
@@ -301,39 +254,52 @@ class CheckService:
         """Decide the request in a worker and write its audit record, within the time limit from
         `received` (time.monotonic() when its body was in; None: now).
 
-        Raises InputError or ConfigError for a request that cannot be checked (nothing is recorded);
-        engine and audit failures, a worker that died and a request over its limits come back as a
-        decision with outcome error (recorded too).
+        Raises ConfigError for a request that names an unknown environment (nothing is recorded),
+        and InputError or ConfigError for a request whose files are refused (recorded as a
+        refusal, as gate.pipeline says); engine and audit failures, a worker that died and a
+        request over its limits come back as a decision with outcome error (recorded too).
         """
         from gate.serve.pool import Decided, Refused
 
-        config = self._prepared.config
+        prepared = self._prepared
         environment = self.environment
         if request.environment is not None:
             try:
-                environment = resolve_environment(request.environment, None, config)
+                environment = resolve_environment(request.environment, None, prepared.config)
             except ConfigError as exc:
                 raise ConfigError(exc.message, exc.remediation, path="environment") from None
         context = self._context(environment, request.service, request)
         job = Job(request, environment, context)
         result = self._pool.run(job, self._limits.request_timeout, received)
+        notices: list[str] = []
+
+        def notify(notice: str) -> None:
+            log.warning("%s", notice)
+            notices.append(notice)
+
         if isinstance(result, Refused):
-            raise result.error()
+            error = result.error()
+            refused = pipeline.refusal(prepared, error, context, environment=environment)
+            pipeline.record_refusal(prepared, refused, self._audit, self._env, notify)
+            raise error
         if isinstance(result, Decided):
             decision, store_input = result.decision, True
         else:
             log.error("a request was not decided: %s", result.error)
             if result.trace:
                 log.error("%s", result.trace)
-            engine = {"name": self.engine_name, "version": self._pool.engine_version}
-            decision = error_decision(environment, result.error, engine, self._prepared.policy.digest, "")
-            decision = dataclasses.replace(decision, document={"context": context})
+            decision = pipeline.failure(
+                prepared,
+                result.error,
+                context,
+                environment=environment,
+                engine_version=self._pool.engine_version,
+            )
             store_input = False
-        decision = dataclasses.replace(decision, sources=self._prepared.sources_json())
-        recorded = record(decision, self._audit, config, self._env, store_input=store_input)
-        for notice in recorded.notices:
-            log.warning("%s", notice)
-        return Checked(recorded.decision, recorded.notices)
+        recorded = pipeline.record(
+            prepared, decision, self._audit, self._env, notify, store_input=store_input
+        )
+        return Checked(recorded, tuple(notices))
 
     def _context(self, environment: str, service: str | None, request: CheckRequest | None) -> dict[str, Any]:
         context = build_context(environment, self._context_env, service=service)

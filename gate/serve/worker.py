@@ -14,8 +14,8 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
-from gate.check import Prepared
 from gate.errors import ConfigError, ExitCode, GateError, InputError
+from gate.pipeline import Prepared
 from gate.serve.pool import TEST_HOOKS, Decided, Lost, Ready, Refused, Result, StartFailed, WorkerSettings
 from gate.serve.service import Decider, Job
 

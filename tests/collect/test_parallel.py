@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -75,34 +74,3 @@ def test_files_are_dealt_by_size_in_walk_order() -> None:
     assert max(load) < 0.7 * sum(sizes)  # not dealt by count: the two large files part
     parent, worker = parallel.deal([10] * 100, 2)
     assert len(parent) == len(worker) == 50
-
-
-def test_a_few_files_are_collected_by_a_worker_while_this_process_works(tmp_path: Path) -> None:
-    root = _tree(tmp_path / "repo", catalogs=3, boms=2)
-    comps = [npm_component(f"big-{k}", "2.0.0") for k in range(500)]
-    write_json(root / "sboms/big.cdx.json", cyclonedx_bom(comps))
-    one = collect_paths([root], CollectSettings())
-    ran: list[int] = []
-    many = collect_paths([root], CollectSettings(), parallel=True, meanwhile=lambda: ran.append(os.getpid()))
-    assert ran == [os.getpid()]  # once, here
-    assert json.dumps(many, sort_keys=True) == json.dumps(one, sort_keys=True)
-    costs = parallel.job_costs([(p, False, str(p)) for p in sorted(root.rglob("*.*"))])
-    assert parallel.workers_for(6, sum(costs), meanwhile=True) == 2
-    assert parallel.workers_for(6, sum(costs), meanwhile=False) == 1
-
-
-def test_meanwhile_runs_only_beside_forked_workers() -> None:
-    assert parallel.workers_for(1, parallel.MEANWHILE_MIN_COST - 1, meanwhile=True) == 1  # too little
-    assert (
-        parallel.workers_for(1, parallel.MEANWHILE_MAX_COST + 1, meanwhile=True) == 1
-    )  # too much to hand back
-    assert parallel.workers_for(parallel.PARALLEL_MIN, 0, meanwhile=True) > 1
-    ran: list[str] = []
-    collect_paths([], CollectSettings(), parallel=True, meanwhile=lambda: ran.append("x"))
-    collect_paths([], CollectSettings(), meanwhile=lambda: ran.append("y"))
-    assert ran == []  # nothing forked: nothing to do meanwhile
-
-
-def test_this_process_takes_less_while_it_works_meanwhile() -> None:
-    parent, worker = parallel.deal([10_000] * 400, 2, head=parallel.MEANWHILE_COST)
-    assert len(parent) < len(worker) and sorted(parent + worker) == list(range(400))

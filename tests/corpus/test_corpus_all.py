@@ -57,7 +57,7 @@ def test_corpus_file_is_decided_or_refused_clearly(
     assert any(sections.values())
     document = input_doc.assemble(build_context("prod", {}, now_ns=1_800_000_000 * 10**9), (), sections)
     input_doc.validate(document)
-    raw = engine.evaluate(policy, document)
+    raw = engine.evaluate(policy, document).decision
     decision = from_policy_result(
         raw, environment="prod", engine={}, policy_digest="", input_digest="", inputs={}
     )

@@ -27,8 +27,8 @@ def _input(**kw: object) -> dict[str, object]:
 
 def test_evaluates_the_decision() -> None:
     engine = EmbeddedEngine()
-    assert engine.evaluate(_policy(), _input(x=2))["outcome"] == "block"
-    assert engine.evaluate(_policy(), _input(x=0))["outcome"] == "pass"
+    assert engine.evaluate(_policy(), _input(x=2)).decision["outcome"] == "block"
+    assert engine.evaluate(_policy(), _input(x=0)).decision["outcome"] == "pass"
     assert engine.version().startswith("regopy ")
 
 
@@ -70,7 +70,7 @@ def test_comments_and_strings_do_not_count_as_calls() -> None:
     user = {
         "user/c.rego": '# http.send(req) is not used here\npackage gate.checks.x.y\n\nmsg := "call http.send(x) later"\n'
     }
-    assert EmbeddedEngine().evaluate(_policy(user), _input(x=0))["outcome"] == "pass"
+    assert EmbeddedEngine().evaluate(_policy(user), _input(x=0)).decision["outcome"] == "pass"
 
 
 def test_strings_with_quotes_backslashes_and_newlines_survive() -> None:
@@ -81,7 +81,7 @@ decision := {"outcome": "pass", "environment": "prod", "findings": [], "summary"
 """
     text = 'we"ird\\pkg\nline2\ttab é'
     policy = PolicySet(modules={"lib/gate/main.rego": main}, data={"gate": {"config": {"s": text}}})
-    out = EmbeddedEngine().evaluate(policy, {"s": text})
+    out = EmbeddedEngine().evaluate(policy, {"s": text}).decision
     assert out["echo"] == text
     assert out["same"] is True
     assert out["joined"] == text + "|x"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.engine.base import get_engine
+from gate.engine import get_engine
 from gate.engine.opa import OpaEngine, locate_opa, module_path, write_modules
 from gate.errors import ConfigError, EngineError
 from gate.policy import PolicySet
@@ -47,9 +47,11 @@ def _input(**kw: object) -> dict[str, object]:
 
 
 def test_evaluates_the_decision_with_data_at_the_root(engine: OpaEngine) -> None:
-    assert engine.evaluate(_policy(), _input(x=2))["outcome"] == "block"
-    assert engine.evaluate(_policy(), _input(x=0))["outcome"] == "pass"
-    assert engine.evaluate(_policy(limit=5), _input(x=2))["outcome"] == "pass"  # data.gate.config.limit
+    assert engine.evaluate(_policy(), _input(x=2)).decision["outcome"] == "block"
+    assert engine.evaluate(_policy(), _input(x=0)).decision["outcome"] == "pass"
+    assert (
+        engine.evaluate(_policy(limit=5), _input(x=2)).decision["outcome"] == "pass"
+    )  # data.gate.config.limit
 
 
 def test_version_names_opa(engine: OpaEngine) -> None:
@@ -59,7 +61,7 @@ def test_version_names_opa(engine: OpaEngine) -> None:
 def test_get_engine_wires_opa(opa: str) -> None:
     engine = get_engine("opa", opa_path=opa)
     assert engine.name == "opa" and isinstance(engine, OpaEngine)
-    assert engine.evaluate(_policy(), _input(x=2))["outcome"] == "block"
+    assert engine.evaluate(_policy(), _input(x=2)).decision["outcome"] == "block"
 
 
 def test_unknown_engine_is_a_config_error() -> None:

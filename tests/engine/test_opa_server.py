@@ -131,7 +131,7 @@ def _comparable(decision: dict[str, Any]) -> dict[str, Any]:
             (f["check"], f["action"], json.dumps(f.get("subject"), sort_keys=True)) for f in findings
         },
         "full": sorted(json.dumps(f, sort_keys=True) for f in findings),
-        "rest": {k: v for k, v in decision.items() if k not in ("findings", "_server")},
+        "rest": {k: v for k, v in decision.items() if k != "findings"},
     }
 
 
@@ -222,8 +222,8 @@ def test_decision_equals_the_embedded_engine(
 ) -> None:
     srv, policy = pushed
     document = documents[doc_name]
-    got = OpaServerEngine(srv.url).evaluate(policy, document)
-    want = EmbeddedEngine().evaluate(policy, document)
+    got = OpaServerEngine(srv.url).evaluate(policy, document).decision
+    want = EmbeddedEngine().evaluate(policy, document).decision
     assert _comparable(got) == _comparable(want), f"{doc_name}: {json.dumps(document)}"
 
 
@@ -232,7 +232,7 @@ def test_scenarios_reach_every_outcome(
 ) -> None:
     srv, policy = pushed
     engine = OpaServerEngine(srv.url)
-    outcomes = {engine.evaluate(policy, doc)["outcome"] for doc in documents.values()}
+    outcomes = {engine.evaluate(policy, doc).decision["outcome"] for doc in documents.values()}
     assert outcomes == {"pass", "warn", "block"}
 
 
@@ -241,13 +241,14 @@ def test_decision_id_and_version_are_kept(fresh_server: OpaServer) -> None:
     push(policy, fresh_server.url)
     engine = OpaServerEngine(fresh_server.url)
     got = engine.evaluate(policy, {"name": "x"})
-    assert got["level"] == 3 and got["seen"] == ["X"]
-    first = got["_server"]
-    second = engine.evaluate(policy, DOC)["_server"]
+    assert got.decision["level"] == 3 and got.decision["seen"] == ["X"]
+    assert "_server" not in got.decision  # what the engine says of itself is in meta
+    first = got.meta
+    second = engine.evaluate(policy, DOC).meta
     assert first["url"] == fresh_server.url
     assert first["decision_id"] and second["decision_id"] and first["decision_id"] != second["decision_id"]
     assert first["revisions"] == {}  # pushed policies come from no bundle
-    assert first["version"] and engine.version() == f"opa {first['version']} ({fresh_server.url})"
+    assert re.fullmatch(rf"opa \d+\.\d+\.\d+\S* \({re.escape(fresh_server.url)}\)", engine.version())
 
 
 def test_bundle_revision_is_kept(tmp_path: Path, documents: dict[str, dict[str, Any]]) -> None:
@@ -256,8 +257,9 @@ def test_bundle_revision_is_kept(tmp_path: Path, documents: dict[str, dict[str, 
         engine = OpaServerEngine(srv.url)
         assert engine.version().startswith("opa 1.")  # asked before any decision
         got = engine.evaluate(policy, documents["example/prod"])
-        assert got["_server"]["revisions"] == {srv.bundle_name: "policies-2026.11.23"}
-        assert _comparable(got) == _comparable(EmbeddedEngine().evaluate(policy, documents["example/prod"]))
+        assert got.meta["revisions"] == {srv.bundle_name: "policies-2026.11.23"}
+        want = EmbeddedEngine().evaluate(policy, documents["example/prod"]).decision
+        assert _comparable(got.decision) == _comparable(want)
         # The bundle owns the tree: a push is refused, saying why.
         message = _engine_error(lambda: push(policy, srv.url))
         assert "owned by bundle" in message and "publish a new bundle" in message
@@ -304,7 +306,7 @@ def test_transient_errors_are_retried_with_backoff() -> None:
     busy = json.dumps({"code": "unavailable", "message": "try later"})
     with _Stub([(503, busy), (502, "bad gateway"), (200, ok)]) as stub:
         got = OpaServerEngine(stub.url, retries=2, backoff=0).evaluate(default_policy(), DOC)
-        assert got["outcome"] == "pass" and got["_server"]["decision_id"] == "d-1"
+        assert got.decision["outcome"] == "pass" and got.meta["decision_id"] == "d-1"
         assert len(stub.requests) == 3
         assert (
             stub.requests[0] == "POST /v1/data/gate/main/decision?provenance=true&strict-builtin-errors=true"
@@ -373,7 +375,7 @@ def test_bearer_token(tmp_path: Path) -> None:
         assert "--opa-token" in _engine_error(lambda: push(policy, srv.url))
         assert "--opa-token" in _engine_error(lambda: push(policy, srv.url, "wrong"))
         push(policy, srv.url, "t0ken-for-tests")
-        assert OpaServerEngine(srv.url, "t0ken-for-tests").evaluate(policy, DOC)["outcome"] == "pass"
+        assert OpaServerEngine(srv.url, "t0ken-for-tests").evaluate(policy, DOC).decision["outcome"] == "pass"
         for token in (None, "wrong"):
             message = _engine_error(partial(OpaServerEngine(srv.url, token).evaluate, policy, DOC))
             assert "rejected the request: HTTP 401" in message
@@ -386,14 +388,14 @@ def test_tls_with_ca_bundle_and_client_certificate(tmp_path: Path) -> None:
     policy = default_policy()
     with opa_server(tmp_path / "opa", tls=tls, bundle=policy) as srv:
         assert srv.url.startswith("https://127.0.0.1:")
-        assert OpaServerEngine(srv.url, ca=tls.ca).evaluate(policy, DOC)["outcome"] == "pass"
+        assert OpaServerEngine(srv.url, ca=tls.ca).evaluate(policy, DOC).decision["outcome"] == "pass"
         with pytest.warns(InsecureRequestWarning):  # the escape hatch is loud
-            assert OpaServerEngine(srv.url, verify=False).evaluate(policy, DOC)["outcome"] == "pass"
+            assert OpaServerEngine(srv.url, verify=False).evaluate(policy, DOC).decision["outcome"] == "pass"
         message = _engine_error(lambda: OpaServerEngine(srv.url).evaluate(policy, DOC))
         assert "TLS connection to the OPA server at" in message and "--opa-ca" in message
     with opa_server(tmp_path / "opa-mtls", tls=tls, mutual_tls=True, bundle=policy) as srv:
         engine = OpaServerEngine(srv.url, ca=tls.ca, client_cert=tls.client_cert, client_key=tls.client_key)
-        assert engine.evaluate(policy, DOC)["outcome"] == "pass"
+        assert engine.evaluate(policy, DOC).decision["outcome"] == "pass"
         message = _engine_error(lambda: OpaServerEngine(srv.url, ca=tls.ca, retries=0).evaluate(policy, DOC))
         assert "TLS connection to the OPA server at" in message or "HTTP 401" in message
 
@@ -444,7 +446,7 @@ def test_push_syncs_modules_and_leaves_others_alone(fresh_server: OpaServer) -> 
         ids = set(client.get_policies_list())
         assert ids == {PREFIX + n for n in base.modules} | {"other/keep.rego"}
         assert client.get_data("gate/config")["result"] == base.data["gate"]["config"]
-        assert engine.evaluate(base, DOC)["outcome"] == "pass"
+        assert engine.evaluate(base, DOC).decision["outcome"] == "pass"
         assert delete_all(fresh_server.url) == tuple(sorted(PREFIX + n for n in base.modules))
         assert client.get_policies_list() == ["other/keep.rego"]
     finally:

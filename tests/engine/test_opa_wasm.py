@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gate.check import CheckOptions, run_check
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa_wasm import WasmPolicy, WasmUnsupported
-from gate.engine.wasm_build import ENTRYPOINT, build_shipped, build_wasm, shipped_wasm
+from gate.engine.wasm_build import ENTRYPOINT, build_shipped, build_wasm
 from gate.engine.wasm_builtins import HOST_BUILTINS
+from gate.engine.wasm_shipped import shipped_wasm
 from gate.errors import EngineError
+from gate.pipeline import CheckOptions, run_check
 from gate.policy import PolicySet, build_policy_set, shipped_modules
 from gate.trust import policy_digest
 from tests.helpers import ROOT, require_binary
@@ -26,8 +27,8 @@ def _module(rego: str) -> bytes:
     return build_wasm({"lib/gate/main.rego": rego}, require_binary("opa"))
 
 
-def _run(wasm: bytes, data: object, doc: object, *, fast: bool = True) -> object:
-    policy = WasmPolicy(wasm, fast=fast)
+def _run(wasm: bytes, data: object, doc: object) -> object:
+    policy = WasmPolicy(wasm)
     policy.set_data(json.dumps(data).encode())
     return policy.evaluate(ENTRYPOINT, json.dumps(doc).encode())
 
@@ -40,7 +41,6 @@ def test_shipped_build_is_current_and_runs_on_this_host() -> None:
     assert found is not None, "policies/build/ is stale: run `.venv/bin/python -m gate.engine.wasm_build`"
     assert found[0] == wasm and found[1] == manifest
     policy = WasmPolicy(wasm)
-    assert policy.fast_calls, "wasmtime-py lost the raw call entry points; the host runs ~20x slower"
     assert set(policy.entrypoints) == {ENTRYPOINT}
 
 
@@ -54,17 +54,16 @@ def test_shipped_build_is_used_only_for_the_shipped_modules() -> None:
     assert shipped_wasm(changed) is None
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["raw calls", "public api"])
-def test_evaluates_with_data_and_input(fast: bool) -> None:
+def test_evaluates_with_data_and_input() -> None:
     rego = (
         "package gate.main\n\n"
-        'decision := {"outcome": o, "n": count(input.xs), "label": sprintf("%05d-%s", [input.n, data.tag]),'
+        'decision := {"outcome": o, "n": count(input.xs), "label": concat("-", [input.w, data.tag]),'
         ' "hex": hex.encode(input.s)}\n\n'
         'o := "block" if input.n > data.limit\nelse := "pass"\n'
     )
     wasm = _module(rego)
-    doc = {"xs": [1, 2, 3], "n": 42, "s": 'é"\\'}
-    out = _run(wasm, {"limit": 10, "tag": "t"}, doc, fast=fast)
+    doc = {"xs": [1, 2, 3], "n": 42, "w": "00042", "s": 'é"\\'}
+    out = _run(wasm, {"limit": 10, "tag": "t"}, doc)
     assert out == [{"result": {"outcome": "block", "n": 3, "label": "00042-t", "hex": 'é"\\'.encode().hex()}}]
 
 
@@ -166,7 +165,7 @@ def test_many_findings_come_out_as_opa_orders_them(tmp_path: Path) -> None:
     decision = run_check(opts)
     assert decision.engine["version"].startswith("opa-wasm") and len(decision.findings) >= 6000
     assert decision.document is not None and decision.document_json is not None
-    from gate.check import prepare
+    from gate.pipeline import prepare
 
     policy = prepare(opts).policy
     wasm = EmbeddedEngine("wasm").evaluate(policy, decision.document, decision.document_json)

@@ -15,13 +15,13 @@ import orjson
 import pytest
 
 from gate import input as input_doc
-from gate.check import CheckOptions, prepare
 from gate.collect.registry import collect_paths
 from gate.context import build_context
 from gate.engine import parts
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.limits import EvalLimits
 from gate.errors import EngineError
+from gate.pipeline import CheckOptions, prepare
 from tests.helpers import component_entity, cyclonedx_bom, npm_component, write_json, write_yaml
 
 PINNED = {"GATE_TIME": "2026-11-23T12:00:00Z"}
@@ -132,7 +132,7 @@ def _wasm() -> EmbeddedEngine:
 def test_the_decision_in_parts_is_the_whole_decision(tmp_path: Path, environment: str, per_part: int) -> None:
     folder, config = _inputs(tmp_path)
     policy, document = _document(folder, config, environment)
-    whole = _wasm().evaluate(policy, document)
+    whole = _wasm().evaluate(policy, document).decision
     reported = {f["check"] for f in whole["findings"]}
     assert reported >= COMPONENT_CHECKS, COMPONENT_CHECKS - reported
     assert {"SBOM-NOT-EMPTY", "SBOM-VULN-CRITICAL", "SBOM-VULN-HIGH", "WAIVER-EXPIRED"} <= reported
@@ -141,7 +141,7 @@ def test_the_decision_in_parts_is_the_whole_decision(tmp_path: Path, environment
 
     engine = _wasm()
     engine.components_per_part = per_part
-    in_parts = engine.evaluate(policy, document)
+    in_parts = engine.evaluate(policy, document).decision
     assert _canonical(in_parts) == _canonical(whole)
 
 
@@ -163,9 +163,9 @@ def test_an_unknown_environment_is_an_error_in_parts_too(tmp_path: Path) -> None
     document = {**document, "context": {**document["context"], "environment": "staging-eu"}}
     engine = _wasm()
     engine.components_per_part = 5
-    decision = engine.evaluate(policy, document)
+    decision = engine.evaluate(policy, document).decision
     assert decision["outcome"] == "error"
-    assert decision == _wasm().evaluate(policy, document) | {"findings": decision["findings"]}
+    assert decision == _wasm().evaluate(policy, document).decision | {"findings": decision["findings"]}
 
 
 def test_a_field_that_differs_between_parts_fails_the_evaluation() -> None:

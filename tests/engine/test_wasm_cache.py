@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gate.engine import wasm_cache
-from gate.engine.wasm_build import shipped_wasm
+from gate.engine.wasm_shipped import shipped_wasm
 from gate.policy import shipped_modules
 
 

@@ -416,6 +416,27 @@ def test_every_decision_gets_a_verifiable_record(tmp_path: Path) -> None:
     assert second["context"]["service"] == "payments-api"
 
 
+def test_a_request_whose_file_is_refused_is_recorded_as_gate_check_records_it(tmp_path: Path) -> None:
+    """One rule for `gate check` and `gate serve` (gate.pipeline): an input refused while it is
+    collected leaves a refusal record, outcome error, with no stored input."""
+    from audit.log import AuditLog
+
+    body = {
+        "environment": "prod",
+        "files": [{"path": "sbom.cdx.json", "content": '{"bomFormat": "CycloneDX", '}],
+    }
+    with gate_server(tmp_path / "server") as running:
+        resp = running.check(body)
+        log = running.audit_log
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"].startswith("sbom.cdx.json: ")
+    audit_log = AuditLog(log)
+    assert audit_log.size() == 1 and audit_log.entry(0).input is None
+    detail = _record_statement(log, 0, tmp_path)["detail"]
+    assert detail["outcome"] == "error" and detail["environment"] == "prod"
+    assert "sbom.cdx.json" in detail["error"] and str(tmp_path) not in detail["error"]
+
+
 def test_gate_audit_verify_accepts_the_servers_log(tmp_path: Path) -> None:
     with gate_server(tmp_path / "server") as running:
         resp = running.check(

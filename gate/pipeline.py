@@ -1,0 +1,360 @@
+"""The check pipeline, the one every caller runs: prepare -> collect -> decide -> record.
+
+`gate check` (gate.cli), `gate serve` (gate.serve.service: its workers collect and decide, the
+server records), `gate audit replay` (gate.replay: prepare and decide) and the benchmarks call
+these stages; none decides on its own.
+
+- `prepare`: config, environment, requirements, waivers, policies, engine, where each came from.
+- `collect` and `assemble`: the input files into the input document (gate.input).
+- `decide`: the document's canonical bytes and schema check, the engine, the decision.
+- `record`: the signed audit record (gate.audit_step), failing closed where the environment blocks.
+
+Which failure leaves which record (one rule, for the command line and the server alike):
+
+- before the policies are prepared (bad usage, config, pins, an unknown engine or requirement):
+  no record, since no trusted config says where to write one; exit 2 (the server does not start);
+- an input refused while it is collected or encoded (InputError, ConfigError): a refusal record,
+  outcome error with the one-line reason and no stored input; exit 2 (HTTP 400);
+- everything once the input document is assembled (a document that fails its schema, an engine
+  that fails, a decision over the server's findings limit, a server worker that dies): an error
+  decision, recorded with its input; exit 3 (HTTP 503);
+- every other decision: recorded; a record that cannot be written turns the decision into an
+  error where the environment blocks (exit 3), and is a warning elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gate import audit_step, trust
+from gate import input as input_doc
+from gate.collect.registry import collect_paths
+from gate.config import DEFAULT_TIERS, GateConfig, load_config, resolve_environment
+from gate.context import build_context
+from gate.decision import Decision, Outcome, error_decision, from_policy_result
+from gate.engine import Engine, get_engine
+from gate.engine.limits import EvalLimits
+from gate.errors import ConfigError, EngineError, GateError, InputError
+from gate.policy import PolicySet, build_policy_set
+from gate.waivers import load_waivers
+
+REQUIREMENTS = ("sbom", "signature", "provenance")
+# The input document's sections of collected files, counted in a decision's `inputs`.
+SECTIONS = ("templates", "catalog", "sboms", "signatures", "attestations")
+# Where notices for the user go (stderr for the command line, the log for the server).
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything `gate check` takes from the command line; None means "from the config"."""
+
+    paths: tuple[Path, ...] = (Path("."),)
+    environment: str | None = None
+    config: Path | None = None
+    policies: tuple[Path, ...] = ()
+    data: tuple[Path, ...] = ()
+    require: tuple[str, ...] | None = None
+    waivers: Path | None = None
+    artifacts: tuple[Path, ...] = ()
+    engine: str | None = None
+    opa_path: Path | None = None
+    opa_url: str | None = None
+    opa_token: str | None = None
+    opa_ca: Path | None = None
+    opa_timeout: float = 10.0
+    opa_retries: int = 2
+    service: str | None = None
+    # Pinned digests (`sha256:<hex>`) of a config, policy set or waivers file that lies in the
+    # working tree: see gate.trust.
+    config_digest: str | None = None
+    policy_digest: str | None = None
+    waivers_digest: str | None = None
+    # What the change under review controls, where it is not the working directory and the
+    # checked paths (gate.trust.untrusted_roots); None: those.
+    working_tree: tuple[Path, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Collect many files in forked worker processes (gate.collect.parallel): for callers that
+    # run no threads of their own, such as the command line.
+    parallel: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The parts of a check that do not depend on the inputs: config, environment, policies."""
+
+    config: GateConfig
+    environment: str
+    policy: PolicySet
+    engine: Engine
+    # What the input document requires (`--require`, else the config's `require:`).
+    require: tuple[str, ...] = ()
+    # Where the config, policies and waivers came from (gate.trust), and warnings about them.
+    sources: tuple[trust.Source, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    def sources_json(self) -> tuple[dict[str, Any], ...]:
+        """The sources as a decision names them (Decision.sources)."""
+        return tuple(s.to_json() for s in self.sources)
+
+
+def prepare(opts: CheckOptions) -> Prepared:
+    """Load the config, waivers and policies; pick the environment, the requirements and the engine.
+
+    A config, policy folder, data file or waivers file from the working tree must be pinned
+    where the environment blocks (gate.trust); the sources are recorded in the decision.
+    Raises GateError (exit 2): nothing is recorded, since no trusted config says where.
+    """
+    explicit = opts.config is not None
+    config = load_config(opts.config if explicit else Path("gate.yaml"), explicit=explicit)
+    environment = resolve_environment(opts.environment, opts.env.get("GATE_ENV"), config)
+    require = tuple(opts.require if opts.require is not None else config.require)
+    unknown = sorted(set(require) - set(REQUIREMENTS))
+    if unknown:
+        raise ConfigError(
+            f"unknown requirement {', '.join(unknown)}", "use --require with sbom, signature, provenance"
+        )
+    waivers_path = opts.waivers or config.waivers
+    sources, notices = _sources(opts, config, environment, waivers_path)
+    today = _today(opts.env)
+    waivers = load_waivers(waivers_path, today, config.max_waiver_days) if waivers_path else []
+    policy = build_policy_set(
+        list(config.policies) + list(opts.policies), config.policy_data(), waivers, opts.data
+    )
+    engine = get_engine(
+        opts.engine or config.engine,
+        opa_path=opts.opa_path,
+        opa_url=opts.opa_url,
+        opa_token=opts.opa_token,
+        opa_ca=opts.opa_ca,
+        opa_timeout=opts.opa_timeout,
+        opa_retries=opts.opa_retries,
+        embedded_runtime=opts.env.get("GATE_EMBEDDED_RUNTIME"),
+        limits=EvalLimits(config.eval_timeout_seconds, config.eval_memory_mb),
+    )
+    return Prepared(config, environment, policy, engine, require, sources=sources, notices=notices)
+
+
+def _sources(
+    opts: CheckOptions, config: GateConfig, environment: str, waivers: Path | None
+) -> tuple[tuple[trust.Source, ...], tuple[str, ...]]:
+    """Judge where the config, policies, trust root and waivers come from; refuse what the change
+    under review could have written where the environment blocks."""
+    roots = trust.untrusted_roots(opts.paths, opts.env, opts.working_tree)
+    if config.source is None:
+        if opts.config_digest is not None:
+            raise ConfigError("--config-digest pins a config, but none was read", "pass --config FILE")
+        sources = [trust.Source("config", None, "", trust.BUILT_IN)]
+    else:
+        sources = [trust.judge("config", [config.source], config.digest, opts.config_digest, roots)]
+    # A config the change may have written must not decide whether its own environment blocks.
+    blocks = config.blocks(environment)
+    if sources[0].origin == trust.UNPINNED:
+        blocks = blocks or _blocks_by_default(environment)
+    notices = trust.refuse_unpinned(sources, environment, blocks)
+    others: list[trust.Source] = []
+    if config.trust_root not in ("production", "staging"):
+        root = Path(config.trust_root)
+        others.append(trust.judge("trust-root", [root], trust.file_digest(root), None, roots))
+    folders = [*config.policies, *opts.policies]
+    if folders or opts.data:
+        digest = trust.policy_digest(folders, opts.data)
+        others.append(trust.judge("policies", [*folders, *opts.data], digest, opts.policy_digest, roots))
+    elif opts.policy_digest is not None:
+        raise ConfigError("--policy-digest pins policies, but none were given", "pass --policy DIR")
+    if waivers is not None and waivers.is_file():
+        others.append(
+            trust.judge("waivers", [waivers], trust.file_digest(waivers), opts.waivers_digest, roots)
+        )
+    elif opts.waivers_digest is not None:
+        raise ConfigError("--waivers-digest pins a waivers file, but none was read", "pass --waivers FILE")
+    notices += trust.refuse_unpinned(others, environment, blocks)
+    return (*sources, *others), tuple(notices)
+
+
+def _blocks_by_default(environment: str) -> bool:
+    """Whether the built-in tiers block in `environment` (one they do not know: yes)."""
+    tiers = DEFAULT_TIERS.get(environment)
+    return tiers is None or "block" in tiers.values()
+
+
+def _today(env: Mapping[str, str]) -> dt.date:
+    from gate.context import parse_time
+
+    ns = parse_time(env.get("GATE_TIME"))
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).date()
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def collect(
+    prepared: Prepared, paths: Sequence[Path], *, artifacts: Sequence[Path] = (), parallel: bool = False
+) -> dict[str, list[Any]]:
+    """The input document's sections from the files under `paths` (raises InputError for a file
+    the gate refuses). With `parallel`, many files are collected in forked processes: only for a
+    caller that runs no threads of its own (the command line)."""
+    settings = prepared.config.collect_settings(tuple(artifacts))
+    return collect_paths(list(paths), settings, parallel=parallel)
+
+
+def assemble(prepared: Prepared, context: dict[str, Any], sections: dict[str, list[Any]]) -> dict[str, Any]:
+    """The input document: the CI context, the requirements and the collected sections."""
+    return input_doc.assemble(context, prepared.require, sections)
+
+
+# --------------------------------------------------------------------------- decide
+
+
+def decide(
+    prepared: Prepared,
+    document: dict[str, Any],
+    *,
+    environment: str | None = None,
+    max_findings: int | None = None,
+) -> Decision:
+    """Decide the input document in `environment` (default: the prepared one).
+
+    A document that cannot be encoded as JSON raises InputError (a refusal). Every failure after
+    that is an error decision (exit 3), recorded like any other: a document that fails its
+    schema (a collector bug; the engine never sees it), an engine failure, a decision with more
+    than `max_findings` findings.
+    """
+    environment = environment or prepared.environment
+    text = input_doc.canonical_bytes(document)
+    in_digest = input_doc.digest_of(text)
+    engine = prepared.engine
+    info: dict[str, Any] = {"name": engine.name, "version": "not run"}
+    counts = {k: len(document.get(k) or []) for k in SECTIONS}
+    try:
+        input_doc.validate(document)
+        info["version"] = "unknown"
+        result = engine.evaluate(prepared.policy, document, text)
+        # After evaluating: the embedded engine names the runtime that decided.
+        info["version"] = engine.version()
+        info.update(result.meta)
+        _within(result.decision, max_findings)
+        decision = from_policy_result(
+            result.decision,
+            environment=environment,
+            engine=info,
+            policy_digest=prepared.policy.digest,
+            input_digest=in_digest,
+            inputs=counts,
+        )
+    except EngineError as exc:
+        if info["version"] == "unknown":
+            info["version"] = _version_or_unknown(engine)
+        decision = error_decision(environment, exc.one_line(), info, prepared.policy.digest, in_digest)
+    return dataclasses.replace(
+        decision, document=document, document_json=text, sources=prepared.sources_json()
+    )
+
+
+def _within(raw: dict[str, Any], max_findings: int | None) -> None:
+    found = raw.get("findings")
+    if max_findings is not None and isinstance(found, list) and len(found) > max_findings:
+        raise EngineError(
+            f"the policies found {len(found)} findings, over the server's limit of {max_findings}",
+            "split the change into smaller ones, or start the server with a larger --max-findings",
+        )
+
+
+def _version_or_unknown(engine: Engine) -> str:
+    try:
+        return engine.version()
+    except EngineError:  # an external engine may be missing
+        return "unknown"
+
+
+def refusal(
+    prepared: Prepared, exc: GateError, context: dict[str, Any], *, environment: str | None = None
+) -> Decision:
+    """The decision for an input the gate refused: outcome error, the one-line reason, the CI
+    context, no input document (nothing is stored for it)."""
+    return failure(prepared, exc.one_line(), context, environment=environment)
+
+
+def failure(
+    prepared: Prepared,
+    message: str,
+    context: dict[str, Any],
+    *,
+    environment: str | None = None,
+    engine_version: str = "not run",
+) -> Decision:
+    """An error decision made without a decided input document (a refused input, a server worker
+    that died): outcome error, `message`, the CI context."""
+    engine = {"name": prepared.engine.name, "version": engine_version}
+    decision = error_decision(
+        environment or prepared.environment, message, engine, prepared.policy.digest, ""
+    )
+    return dataclasses.replace(decision, document={"context": context}, sources=prepared.sources_json())
+
+
+# --------------------------------------------------------------------------- record
+
+
+def record(
+    prepared: Prepared,
+    decision: Decision,
+    audit: audit_step.AuditOptions,
+    env: Mapping[str, str],
+    notify: Notify,
+    *,
+    store_input: bool = True,
+) -> Decision:
+    """Write the decision's audit record (gate.audit_step): the decision with its `audit` field,
+    or, where the environment blocks and the record cannot be written, an error decision. The
+    input document is stored beside the record unless `store_input` is false."""
+    result = audit_step.record(decision, audit, prepared.config, env, store_input=store_input)
+    for notice in result.notices:
+        notify(notice)
+    return result.decision
+
+
+def record_refusal(
+    prepared: Prepared,
+    decision: Decision,
+    audit: audit_step.AuditOptions,
+    env: Mapping[str, str],
+    notify: Notify,
+) -> None:
+    """Record a refusal (see `refusal`). The gate refuses anyway, so a record that cannot be
+    written is only a warning."""
+    written = record(prepared, decision, audit, env, notify, store_input=False)
+    if written.outcome is Outcome.ERROR and written.error != decision.error:
+        notify(f"warning: {written.error}")
+
+
+# --------------------------------------------------------------------------- the whole check
+
+
+def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, notify: Notify) -> Decision:
+    """collect -> decide -> record for `gate check`: the recorded decision.
+
+    An input the gate refuses raises its InputError or ConfigError once the refusal is recorded.
+    """
+    context = build_context(prepared.environment, opts.env, service=opts.service)
+    try:
+        sections = collect(prepared, opts.paths, artifacts=opts.artifacts, parallel=opts.parallel)
+        decision = decide(prepared, assemble(prepared, context, sections))
+    except (InputError, ConfigError) as exc:
+        record_refusal(prepared, refusal(prepared, exc, context), audit, opts.env, notify)
+        raise
+    return record(prepared, decision, audit, opts.env, notify)
+
+
+def run_check(opts: CheckOptions) -> Decision:
+    """Prepare, collect and decide in one call, without an audit record (a library call: it leaves
+    the process as it found it)."""
+    prepared = prepare(opts)
+    context = build_context(prepared.environment, opts.env, service=opts.service)
+    sections = collect(prepared, opts.paths, artifacts=opts.artifacts, parallel=opts.parallel)
+    return decide(prepared, assemble(prepared, context, sections))
