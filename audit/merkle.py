@@ -47,7 +47,7 @@ def _split_point(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def _check_leaf_hashes(leaf_hashes: Sequence[bytes]) -> None:
+def _check_leaf_hashes(leaf_hashes: Sequence[object]) -> None:  # checked: callers pass anything
     for i, h in enumerate(leaf_hashes):
         if not isinstance(h, bytes) or len(h) != HASH_SIZE:
             raise MerkleError(
@@ -149,7 +149,16 @@ def consistency_proof(old_size: int, leaf_hashes: Sequence[bytes]) -> list[bytes
     return proof
 
 
-def _all_hashes(values: Iterable[bytes]) -> bool:
+def _is_mapping(value: object) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _is_count(value: object) -> bool:
+    """A non-negative int that is not a bool (typed callers may still pass anything at run time)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _all_hashes(values: Iterable[object]) -> bool:
     return all(isinstance(v, bytes) and len(v) == HASH_SIZE for v in values)
 
 
@@ -259,7 +268,7 @@ class CompactTree:
         Raises :class:`MerkleError` if the number of roots does not match the
         size or a root is not 32 bytes.
         """
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        if not _is_count(size):
             raise MerkleError(f"compact tree size {size!r} is not a non-negative integer")
         if len(nodes) != size.bit_count():
             raise MerkleError(
@@ -285,7 +294,7 @@ class CompactTree:
 
     def append(self, leaf_hash: bytes) -> int:
         """Append one leaf hash and return its index in the tree."""
-        if not isinstance(leaf_hash, bytes) or len(leaf_hash) != HASH_SIZE:
+        if not _all_hashes([leaf_hash]):
             raise MerkleError(
                 f"leaf hash is not {HASH_SIZE} bytes",
                 "append the SHA-256 leaf hash from leaf_hash(), not the leaf data",
@@ -334,7 +343,7 @@ class CompactTree:
         hashes that are not 64 lowercase hex digits, or a hash count that does
         not match the size.
         """
-        if not isinstance(data, Mapping) or set(data) != {"size", "hashes"}:
+        if not _is_mapping(data) or set(data) != {"size", "hashes"}:
             raise MerkleError(
                 'compact tree state must be an object with exactly the keys "size" and "hashes"',
                 "restore the tree from the state that to_json() wrote",

@@ -163,7 +163,7 @@ class NoteVerifier:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if not isinstance(self.public_key, bytes) or len(self.public_key) != 32:
+        if not _is_bytes(self.public_key, 32):
             raise KeyFormatError("an Ed25519 public key is 32 bytes", _KEY_HELP)
         try:
             key = Ed25519PublicKey.from_public_bytes(self.public_key)
@@ -442,9 +442,10 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         _check_checkpoint_line(self.origin, "origin")
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size < 1 << 64:
+        size: object = self.size  # checked: the dataclass takes whatever it is given
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 64:
             raise CheckpointError(f"checkpoint size {self.size!r} is not an integer in 0..2**64-1")
-        if not isinstance(self.root_hash, bytes) or len(self.root_hash) != 32:
+        if not _is_bytes(self.root_hash, 32):
             raise CheckpointError("checkpoint root hash is not 32 bytes")
         object.__setattr__(self, "extensions", tuple(self.extensions))
         for line in self.extensions:
@@ -477,3 +478,8 @@ class Checkpoint:
         if root_hash is None:
             raise CheckpointError("checkpoint root hash is not valid base64")
         return cls(origin, int(size_text), root_hash, tuple(extensions))
+
+
+def _is_bytes(value: object, size: int) -> bool:
+    """Whether a field typed bytes holds `size` bytes (a caller may pass anything at run time)."""
+    return isinstance(value, bytes) and len(value) == size

@@ -16,7 +16,7 @@ TODAY = dt.date(2026, 11, 23)
 
 
 def _waiver(**kw: Any) -> dict[str, Any]:
-    w = {
+    w: dict[str, Any] = {
         "id": "W-1",
         "check": "SBOM-LICENSE-DENIED",
         "subject": "pkg:npm/left-pad@*",

@@ -117,7 +117,6 @@ def _tlog_entries(optional: dict[str, Any]) -> list[dict[str, Any]]:
             "kind": _body_kind(payload.get("body")),
         }
     ]
-    return None
 
 
 def _body_kind(body: Any) -> str | None:

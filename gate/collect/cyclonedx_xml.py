@@ -31,7 +31,8 @@ _MESSAGE_LIMIT = 240
 
 def spec_version(root: Element) -> str | None:
     """The CycloneDX version named by the root element's namespace, or None if it is not a BOM."""
-    match = NAMESPACE_RE.match(root.tag) if isinstance(root.tag, str) else None
+    tag: object = root.tag  # a comment or processing instruction has a function for a tag
+    match = NAMESPACE_RE.match(tag) if isinstance(tag, str) else None
     return match.group(1) if match else None
 
 

@@ -161,8 +161,10 @@ class WasmPolicy:
             instance = wasmtime.Instance(self._store, module, imports)
         except wasmtime.WasmtimeError as exc:
             raise WasmUnsupported(f"the module does not instantiate: {str(exc).splitlines()[0]}") from None
-        exports = instance.exports(self._store)
-        if self._memory is None:
+        exports: Any = instance.exports(
+            self._store
+        )  # read defensively below: any export may be missing or odd
+        if not self._has_memory():
             raise WasmUnsupported("the module does not import its memory")
 
         def fn(name: str, nparams: int) -> Callable[..., int]:
@@ -219,6 +221,10 @@ class WasmPolicy:
         raise WasmUnsupported(f"unknown import env.{imp.name}")
 
     # ----------------------------------------------------------------- memory
+
+    def _has_memory(self) -> bool:
+        """Whether the module imported its memory (`_import` sets it)."""
+        return self._memory is not None
 
     def _size(self) -> int:
         return int(self._memory.data_len(self._store))

@@ -294,19 +294,20 @@ class WorkerPool:
             threading.Thread(target=self._replace, name="gate-serve-replace", daemon=True).start()
         return status
 
+    def _is_closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
     def _replace(self) -> None:
         """Start a worker in the place of one that was retired; retry (backing off) until one starts."""
         delay = 1.0
         while True:
-            with self._lock:
-                if self._closed:
-                    return
+            if self._is_closed():
+                return
             worker = self._spawn()
             ready = self._await_ready(worker)
             if isinstance(ready, Ready):
-                with self._lock:
-                    closed = self._closed
-                if closed:
+                if self._is_closed():
                     self._retire(worker)
                 else:
                     self._idle.put(worker)
