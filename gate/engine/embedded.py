@@ -162,8 +162,11 @@ class EmbeddedEngine:
                 f"policy {where} calls {call}(), which the embedded engine does not provide",
                 "run with --engine opa (the OPA binary) for this policy",
             )
+        from gate.engine.regopy_adapter import adapted
+
         try:
-            for name, source in sorted(policy.modules.items()):
+            # The shipped modules as rewritten for regopy's costs (gate.engine.regopy_adapter).
+            for name, source in sorted(adapted(policy.modules).items()):
                 interp.add_module(name, source)
             interp.add_data_json(json.dumps(policy.data, ensure_ascii=False))
         except RegoError as exc:

@@ -12,11 +12,6 @@ test_config_lists_keep_strings if {
 	lib.config_list("lifecycles") == [] with data.gate.config as {"lifecycles": "a"}
 }
 
-test_indexes if {
-	lib.indexes(3) == [0, 1, 2]
-	lib.indexes(0) == []
-}
-
 test_present if {
 	lib.present("x")
 	not lib.present(" ")
@@ -148,23 +143,4 @@ test_waivers_keep_well_formed_entries if {
 test_sorted_strings_in_byte_order if {
 	lib.sorted_strings(["é", "z", "a b", "a", "a!", "a", 3]) == ["a", "a b", "a!", "z", "é"]
 	lib.sorted_strings([]) == []
-}
-
-test_order_key_orders_field_by_field if {
-	lib.order_key(["a", "z"]) < lib.order_key(["a b", "a"])
-	lib.order_key(["x", "a"]) < lib.order_key(["x", "a b"])
-	lib.order_key(["b"]) > lib.order_key(["a", "z"])
-}
-
-test_order_fields_orders_field_by_field if {
-	lib.order_fields(["a", "z"]) < lib.order_fields(["a b", "a"])
-	lib.order_fields(["x", "a"]) < lib.order_fields(["x", "a b"])
-	lib.order_fields(["b"]) > lib.order_fields(["a", "z"])
-	lib.order_fields(["é"]) > lib.order_fields(["z", "z"])
-	lib.order_fields(["a", "b"]) == lib.order_fields(["a", "b"])
-}
-
-test_byte_order_names_the_engine_order if {
-	first := sort(["a b", "a"])[0]
-	lib.byte_order == {"a": true, "a b": false}[first]
 }

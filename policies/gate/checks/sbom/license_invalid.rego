@@ -19,8 +19,7 @@ meta := {
 # known ids inside it are still in license_ids. Only components with such entries are visited
 # past one lookup.
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	some bad in c.invalid_licenses
 	ref := lib.component_ref(c)

@@ -1,8 +1,6 @@
 # SBOM-NOT-EMPTY: an SBOM lists what is inside.
 package gate.checks.sbom.not_empty
 
-import data.gate.lib
-
 meta := {
 	"id": "SBOM-NOT-EMPTY",
 	"title": "SBOM lists components",
@@ -11,8 +9,7 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	count(sbom.components) == 0
 	msg := concat("", ["SBOM ", sbom.path, " lists no components"])
 }

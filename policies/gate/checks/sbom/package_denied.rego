@@ -17,23 +17,19 @@ meta := {
 # normalised the same way (a pattern with version `*` or none also matches the purl without a
 # version). A component matches a pattern as in lib.matches_any: equal to it, or matched by it as
 # a glob. The message names the purl as written.
-#
-# Written for SBOMs with thousands of components (see lib.indexes): nothing is visited when no
-# package is denied, equality is one set lookup per component, and only the patterns that can be
-# globs (decided once) are tried as globs.
+# Equality is one set lookup per component; only the patterns that can be globs (decided once)
+# are tried as globs.
 violation contains finding(sbom.path, c, c.purl_normalised) if {
 	count(patterns) > 0
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
-	patterns[c.purl_normalised]
 	is_string(c.purl_normalised)
+	c.purl_normalised in patterns
 }
 
 violation contains finding(sbom.path, c, pattern) if {
 	some pattern in globs
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	is_string(c.purl_normalised)
 	glob.match(pattern, null, c.purl_normalised)

@@ -16,8 +16,7 @@ meta := {
 # The collectors set purl_error only for a purl that does not parse (and then no purl_normalised).
 # The component is named by name and version: its purl is what is wrong.
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	reason := c.purl_error
 	ref := lib.component_ref(object.remove(c, ["purl"]))

@@ -10,19 +10,14 @@ meta := {
 	"remediation": "Use an SBOM generator that records package URLs (purl), or add `purl` to the component.",
 }
 
-# Written for SBOMs with thousands of components (see lib.indexes): one test per component, and
-# the message only for a violation.
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	not has_purl(c)
 	ref := lib.component_ref(c)
 	msg := concat("", ["component ", ref, " has no purl"])
 }
 
-# lib.present(c.purl), spelled out (a call less per component). The purl is looked up inside:
-# `not lib.present(c.purl)` would differ between engines when the component has no purl key.
 has_purl(c) if {
 	is_string(c.purl)
 	trim_space(c.purl) != ""

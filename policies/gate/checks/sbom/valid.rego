@@ -11,8 +11,7 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	sbom.valid == false
 	msg := concat("", ["SBOM ", sbom.path, " fails the ", spec_name(sbom), " schema: ", lib.errors_summary(sbom.errors)])
 }

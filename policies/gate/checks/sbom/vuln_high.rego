@@ -14,8 +14,7 @@ meta := {
 }
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": v.id, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some v in sbom.vulnerabilities
 	v.severity == "high"
 	lib.vuln_open(v)

@@ -9,8 +9,6 @@
 # as present here; SIG-VERIFIED reports it.
 package gate.checks.signature.present
 
-import data.gate.lib
-
 meta := {
 	"id": "SIG-PRESENT",
 	"title": "Required signatures are present",
@@ -33,8 +31,7 @@ violation contains {
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
 	"signature" in input.require
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	not signed(sbom)
 	msg := concat("", [
 		"SBOM ", sbom.path, " has no signature (require: signature); expected a bundle such as ",
