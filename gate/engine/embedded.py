@@ -153,20 +153,22 @@ class EmbeddedEngine:
             return self._interp
         from regopy import Interpreter, RegoError
 
+        from gate.engine.regopy_adapter import adapted
+
         interp = Interpreter()
         interp.strict_built_in_errors = True
-        missing = self._missing_builtins(interp, policy.modules)
+        # The shipped modules as rewritten for regopy, rego.metadata calls as values
+        # (gate.engine.regopy_adapter).
+        modules = adapted(policy.modules)
+        missing = self._missing_builtins(interp, modules)
         if missing:
             where, call = missing[0]
             raise EngineError(
                 f"policy {where} calls {call}(), which the embedded engine does not provide",
                 "run with --engine opa (the OPA binary) for this policy",
             )
-        from gate.engine.regopy_adapter import adapted
-
         try:
-            # The shipped modules as rewritten for regopy's costs (gate.engine.regopy_adapter).
-            for name, source in sorted(adapted(policy.modules).items()):
+            for name, source in sorted(modules.items()):
                 interp.add_module(name, source)
             interp.add_data_json(json.dumps(policy.data, ensure_ascii=False))
         except RegoError as exc:

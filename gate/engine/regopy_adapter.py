@@ -14,7 +14,14 @@ gives the same findings:
 - **`some sbom in input.sboms` copies each SBOM** (~0.03 s per rule for 10,000 components, on
   a dozen rules): the SBOMs are iterated by index (`input.sboms[i]`), which does not copy.
 
-Rewrites apply only to a module whose text is exactly the shipped one (user modules and edited
+- **regopy has no `rego.metadata.chain()` / `rego.metadata.rule()`**, which the shipped checks
+  read their METADATA annotations with (`meta := lib.check_meta(rego.metadata.chain())`). OPA
+  replaces these calls with the annotations when it compiles; so does `with_metadata`, in every
+  module (user modules too): each call becomes the literal value OPA gives, built from the
+  `# METADATA` blocks of the rule and of the package (scopes rule and package; other scopes are
+  an EngineError naming --engine opa).
+
+The performance rewrites apply only to a module whose text is exactly the shipped one (user modules and edited
 copies run as written) and keep every line where it was, so regopy's messages name the shipped
 lines. A shipped module that no longer has the shape a rewrite expects is an AdapterError: the
 tests (tests/engine/test_regopy_adapter.py) catch it when the library changes.
@@ -22,7 +29,7 @@ tests (tests/engine/test_regopy_adapter.py) catch it when the library changes.
 What regopy lacks or does differently, for anyone writing policies for the embedded engine (the
 shipped library keeps to these; one helper, lib.sorted_strings, exists for the last but one):
 
-- no `rego.metadata.*`, `net.*`, `json.match_schema`, `http.send`, `time.parse_rfc3339_ns` with
+- no `net.*`, `json.match_schema`, `http.send`, `time.parse_rfc3339_ns` with
   `Z`, `(?i)` regexes (the gate names a missing builtin before evaluating);
 - builtin errors are strict: guard calls that can fail on bad types (is_string, is_number);
 - `with input as {...}` in tests crashes regopy when the rule under it calls a builtin: replace
@@ -45,10 +52,15 @@ shipped library keeps to these; one helper, lib.sorted_strings, exists for the l
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+import yaml
 
 from gate.errors import EngineError
 
@@ -122,6 +134,111 @@ def _set_comprehension_as_list(head: str) -> Callable[[str], str]:
     return apply
 
 
+def _as_json(value: Any) -> Any:
+    """YAML values as OPA hands annotations over: dates and times as RFC 3339 text (OPA reads
+    `2026-01-01` as 2026-01-01T00:00:00Z)."""
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() == dt.timedelta(0):
+            text = value.replace(tzinfo=None).isoformat()
+            return text + "Z"
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()}T00:00:00Z"
+    return value
+
+
+_METADATA_CALL = re.compile(r"\brego\.metadata\.(chain|rule)\(\)")
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_RULE_HEAD = re.compile(r"^(?:default\s+)?([A-Za-z_]\w*)")
+_NOT_A_HEAD = ("#", "}", "]", ")", "else", "import ", "package ")
+
+
+def _annotations(lines: list[str], name: str) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
+    """The package's annotations, and each rule head's (by line index), from `# METADATA` blocks."""
+    package: dict[str, Any] | None = None
+    rules: dict[int, dict[str, Any]] = {}
+    i = 0
+    while i < len(lines):
+        if lines[i].rstrip() != "# METADATA":
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].startswith("#"):
+            j += 1
+        text = "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in lines[i + 1 : j])
+        try:
+            value = _as_json(yaml.safe_load(text) or {})
+        except yaml.YAMLError as exc:
+            raise EngineError(
+                f"policy {name}: a METADATA block is not YAML ({exc})".split("\n")[0], "fix it"
+            ) from None
+        if not isinstance(value, dict) or j >= len(lines):
+            raise EngineError(f"policy {name}: a METADATA block is not a mapping above a rule", "fix it")
+        target = "package" if lines[j].startswith("package ") else "rule"
+        value.setdefault("scope", target)
+        if value["scope"] != target:
+            raise EngineError(
+                f"policy {name} uses METADATA scope {value['scope']!r}, which the embedded engine does not read",
+                "run with --engine opa for this policy",
+            )
+        if target == "package":
+            package = value
+        else:
+            rules[j] = value
+        i = j
+    return package, rules
+
+
+def _metadata_literals(name: str, source: str) -> str:
+    """Each rego.metadata.chain() / rule() call in `source` as the value OPA gives it."""
+    found = _PACKAGE.search(source)
+    if found is None:
+        return source
+    path = found.group(1).split(".")
+    lines = source.split("\n")
+    package, rules = _annotations(lines, name)
+    for index, line in enumerate(lines):
+        if "rego.metadata." not in line or line.lstrip().startswith("#"):
+            continue
+        head = next(
+            (
+                k
+                for k in range(index, -1, -1)
+                if lines[k][:1].strip() and not lines[k].startswith(_NOT_A_HEAD)
+            ),
+            None,
+        )
+        match = _RULE_HEAD.match(lines[head]) if head is not None else None
+        if head is None or match is None:
+            continue
+        rule = rules.get(head)
+        chain: list[dict[str, Any]] = [{"path": [*path, match.group(1)]}]
+        if rule is not None:
+            chain[0]["annotations"] = rule
+        if package is not None:
+            chain.append({"annotations": package, "path": path})
+
+        def literal(m: re.Match[str], chain: list[dict[str, Any]] = chain, rule: Any = rule) -> str:
+            value = chain if m.group(1) == "chain" else (rule or {})
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+        lines[index] = _METADATA_CALL.sub(literal, line)
+    return "\n".join(lines)
+
+
+def with_metadata(modules: Mapping[str, str]) -> dict[str, str]:
+    """The modules with every rego.metadata.chain() and rego.metadata.rule() call replaced by its
+    value, as OPA's compiler does (regopy has neither builtin)."""
+    return {
+        name: _metadata_literals(name, source) if "rego.metadata." in source else source
+        for name, source in modules.items()
+    }
+
+
 MAIN = "lib/gate/main.rego"
 
 REWRITES = (
@@ -153,9 +270,9 @@ def _adapted_shipped() -> dict[str, str]:
 
 def adapted(modules: Mapping[str, str]) -> dict[str, str]:
     """The modules as regopy compiles them: each shipped module, unchanged by the user, rewritten
-    (see the module's docstring); every other module as given."""
+    (see the module's docstring), every other module as given; rego.metadata calls as values."""
     shipped = _shipped()
     rewritten = _adapted_shipped()
-    return {
-        name: rewritten[name] if shipped.get(name) == source else source for name, source in modules.items()
-    }
+    return with_metadata(
+        {name: rewritten[name] if shipped.get(name) == source else source for name, source in modules.items()}
+    )

@@ -9,6 +9,27 @@
 #   is written down in gate/engine/regopy_adapter.py; only sorted_strings below is here for it.
 package gate.lib
 
+# METADATA
+# title: A check's meta, from its package's METADATA annotations
+# description: |-
+#   The annotations' title and the custom fields id, severity, remediation and (optional)
+#   effective_on. A check writes them above its `package` line and says
+#   `meta := lib.check_meta(rego.metadata.chain())`. OPA reads an unquoted YAML date as a
+#   time ("2026-01-01T00:00:00Z"): effective_on keeps its date.
+check_meta(chain) := object.union_n([
+	object.filter(custom, ["id", "severity", "remediation"]),
+	{"title": entry.annotations.title},
+	effective_on(custom),
+]) if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	custom := object.get(entry.annotations, "custom", {})
+}
+
+effective_on(custom) := {"effective_on": substring(custom.effective_on, 0, 10)} if {
+	is_string(custom.effective_on)
+} else := {}
+
 # data.gate.config, or an empty object when it is absent.
 default config := {}
 

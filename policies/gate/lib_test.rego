@@ -144,3 +144,19 @@ test_sorted_strings_in_byte_order if {
 	lib.sorted_strings(["é", "z", "a b", "a", "a!", "a", 3]) == ["a", "a b", "a!", "z", "é"]
 	lib.sorted_strings([]) == []
 }
+
+test_check_meta_reads_the_package_annotations if {
+	chain := [
+		{"path": ["gate", "checks", "a", "b", "meta"]},
+		{"path": ["gate", "checks", "a", "b"], "annotations": {
+			"scope": "package", "title": "T", "description": "D",
+			"custom": {
+				"id": "A-B", "severity": "low", "remediation": "R",
+				"effective_on": "2026-01-01T00:00:00Z", "x": 1,
+			},
+		}},
+	]
+	meta := {"id": "A-B", "title": "T", "severity": "low", "remediation": "R", "effective_on": "2026-01-01"}
+	lib.check_meta(chain) == meta
+	lib.check_meta([{"path": [], "annotations": {"scope": "package", "title": "T"}}]) == {"title": "T"}
+}

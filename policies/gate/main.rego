@@ -29,8 +29,6 @@
 #
 #   The findings are a set: the gate orders them (gate.decision.ordered), so the order never
 #   depends on the engine.
-# custom:
-#   entrypoint: gate/main/decision
 package gate.main
 
 import data.gate.lib
@@ -41,6 +39,7 @@ import data.gate.lib
 #   {"outcome", "environment", "findings", "summary"}. It only gathers (the violations,
 #   data.gate.config, data.gate.waivers, input.context) and hands them to decide, a pure function
 #   of its arguments that the unit tests call directly.
+# entrypoint: true
 decision := decide(raw_violations, lib.config, lib.waivers, context)
 
 # input.context, or {} (also without an input document).

@@ -7,13 +7,15 @@ the decisions OPA gives.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from gate.check import CheckOptions, run_check
-from gate.engine.regopy_adapter import MAIN, AdapterError, _set_rule_as_list, adapted
-from gate.policy import shipped_modules
+from gate.engine.opa import OpaEngine
+from gate.engine.regopy_adapter import MAIN, AdapterError, _set_rule_as_list, adapted, with_metadata
+from gate.policy import PolicySet, shipped_modules
 from tests.helpers import cyclonedx_bom, require_binary, write_json
 
 PINNED = {"GATE_TIME": "2026-11-23T12:00:00Z"}
@@ -72,3 +74,65 @@ def test_regopy_with_a_user_folder_decides_as_opa_and_reports_a_twin_finding_onc
     purl = [f for f in embedded.findings if f.check == "SBOM-PURL-MISSING"]
     assert len(purl) == 30 and len({f.subject.ref for f in purl}) == 30
     assert embedded.summary() == opa.summary()
+
+
+ANNOTATED = """# METADATA
+# title: A user check
+# description: |-
+#   Two lines
+#   of text: "quoted", `ticks`.
+# custom:
+#   id: USER-X
+#   effective_on: 2026-01-01
+#   levels: [1, 2]
+package gate.main
+
+# METADATA
+# title: the rule
+# custom:
+#   n: 3
+annotated := rego.metadata.chain()
+
+plain := rego.metadata.chain()
+
+rule := rego.metadata.rule()
+
+f(x) := rego.metadata.rule() if x
+
+decision := {"outcome": "pass", "findings": [], "summary": {}, "chains": [annotated, plain, rule, f(true)]}
+"""
+
+
+def test_metadata_values_on_regopy_are_opas() -> None:
+    """rego.metadata.chain() and rule() as OPA gives them: rule and package scope, dates as text."""
+    from regopy import Interpreter
+
+    interp = Interpreter()
+    interp.add_module("user/m.rego", with_metadata({"user/m.rego": ANNOTATED})["user/m.rego"])
+    regopy_value = json.loads(str(interp.query("x := data.gate.main.decision")))["bindings"]["x"]
+    policy = PolicySet(modules={"user/m.rego": ANNOTATED}, data={})
+    opa_value = OpaEngine(require_binary("opa")).evaluate(policy, {})
+    assert regopy_value == opa_value
+    assert opa_value["chains"][0][1]["annotations"]["custom"]["effective_on"] == "2026-01-01T00:00:00Z"
+
+
+def test_the_shipped_checks_meta_is_the_same_on_regopy_and_opa() -> None:
+    from regopy import Interpreter
+
+    modules, _tests = shipped_modules()
+    query = 'x := {p: m | some a, n; m := data.gate.checks[a][n].meta; p := concat(".", [a, n])}'
+    interp = Interpreter()
+    for name, source in adapted(modules).items():
+        interp.add_module(name, source)
+    on_regopy = json.loads(str(interp.query(query)))["bindings"]["x"]
+    main = 'package gate.main\n\ndecision := {p: m | some a, n; m := data.gate.checks[a][n].meta; p := concat(".", [a, n])}\n'
+    on_opa = OpaEngine(require_binary("opa")).evaluate(
+        PolicySet(modules={**modules, MAIN: main}, data={}), {}
+    )
+    assert on_regopy == on_opa and len(on_opa) >= 30
+    assert on_opa["sbom.license_denied"] == {
+        "id": "SBOM-LICENSE-DENIED",
+        "title": "No component has a denied license",
+        "severity": "critical",
+        "remediation": "Replace the component with one under an acceptable license, or get legal approval and add a waiver.",
+    }

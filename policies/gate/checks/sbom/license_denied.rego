@@ -1,14 +1,18 @@
-# SBOM-LICENSE-DENIED: no component carries a license the organisation denies.
+# METADATA
+# title: No component has a denied license
+# description: |-
+#   No component carries a license the organisation denies.
+# custom:
+#   id: SBOM-LICENSE-DENIED
+#   severity: critical
+#   remediation: >-
+#     Replace the component with one under an acceptable license, or get legal approval and add
+#     a waiver.
 package gate.checks.sbom.license_denied
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-LICENSE-DENIED",
-	"title": "No component has a denied license",
-	"severity": "critical",
-	"remediation": "Replace the component with one under an acceptable license, or get legal approval and add a waiver.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # license_ids holds the current SPDX id of every license a component names, inside expressions
 # too ("MIT OR GPL-3.0-only" names GPL-3.0-only): the collectors map deprecated ids, `+`, license

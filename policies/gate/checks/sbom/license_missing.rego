@@ -1,14 +1,18 @@
-# SBOM-LICENSE-MISSING: every component states its license.
+# METADATA
+# title: Every component has a license
+# description: |-
+#   Every component states its license.
+# custom:
+#   id: SBOM-LICENSE-MISSING
+#   severity: low
+#   remediation: >-
+#     Use an SBOM generator that records licenses (e.g. syft, cdxgen), or add the license by
+#     hand.
 package gate.checks.sbom.license_missing
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-LICENSE-MISSING",
-	"title": "Every component has a license",
-	"severity": "low",
-	"remediation": "Use an SBOM generator that records licenses (e.g. syft, cdxgen), or add the license by hand.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
 	some sbom in input.sboms

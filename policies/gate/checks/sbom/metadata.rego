@@ -1,15 +1,18 @@
-# SBOM-METADATA: an SBOM says when it was made and what it describes.
+# METADATA
+# title: SBOM has a timestamp and names its subject
+# description: |-
+#   An SBOM says when it was made and what it describes.
+# custom:
+#   id: SBOM-METADATA
+#   severity: low
+#   remediation: >-
+#     Set metadata.timestamp and metadata.component (CycloneDX), or creationInfo.created and
+#     documentDescribes (SPDX).
 package gate.checks.sbom.metadata
 
-meta := {
-	"id": "SBOM-METADATA",
-	"title": "SBOM has a timestamp and names its subject",
-	"severity": "low",
-	"remediation": concat(" ", [
-		"Set metadata.timestamp and metadata.component (CycloneDX),",
-		"or creationInfo.created and documentDescribes (SPDX).",
-	]),
-}
+import data.gate.lib
+
+meta := lib.check_meta(rego.metadata.chain())
 
 # Each field is true when the SBOM has it. A missing field is not reported (the input schema
 # requires both).

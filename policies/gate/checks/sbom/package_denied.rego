@@ -1,14 +1,16 @@
-# SBOM-PACKAGE-DENIED: no component is a package the organisation denies.
+# METADATA
+# title: No component is a denied package
+# description: |-
+#   No component is a package the organisation denies.
+# custom:
+#   id: SBOM-PACKAGE-DENIED
+#   severity: critical
+#   remediation: Remove the package or replace it; see why it is denied with the platform team.
 package gate.checks.sbom.package_denied
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-PACKAGE-DENIED",
-	"title": "No component is a denied package",
-	"severity": "critical",
-	"remediation": "Remove the package or replace it; see why it is denied with the platform team.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # denied_packages holds purls or purl globs (`*` spans any characters: "pkg:npm/event-stream@*").
 # Both sides are normalised per the purl spec before they get here (gate/collect/purls.py): a

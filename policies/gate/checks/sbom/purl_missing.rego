@@ -1,14 +1,17 @@
-# SBOM-PURL-MISSING: every component has a package URL, so scanners and policies can identify it.
+# METADATA
+# title: Every component has a purl
+# description: |-
+#   Every component has a package URL, so scanners and policies can identify it.
+# custom:
+#   id: SBOM-PURL-MISSING
+#   severity: low
+#   remediation: >-
+#     Use an SBOM generator that records package URLs (purl), or add `purl` to the component.
 package gate.checks.sbom.purl_missing
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-PURL-MISSING",
-	"title": "Every component has a purl",
-	"severity": "low",
-	"remediation": "Use an SBOM generator that records package URLs (purl), or add `purl` to the component.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
 	some sbom in input.sboms
