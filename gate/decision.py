@@ -78,7 +78,7 @@ class Finding:
             self.subject.ref is None,
             self.title,
             self.remediation,
-            json.dumps(self.waiver, sort_keys=True, ensure_ascii=False),
+            "" if self.waiver is None else json.dumps(self.waiver, sort_keys=True, ensure_ascii=False),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -50,9 +50,11 @@ context := input.context if is_object(input.context)
 # METADATA
 # title: Every violation of every check package
 # description: Each with the package's name ("<area>.<name>") and meta.
-raw_violations contains {"package": concat(".", [area, name]), "meta": meta_of(pkg), "item": item} if {
+raw_violations contains {"package": pkg_name, "meta": meta, "item": item} if {
 	some area, name
 	pkg := data.gate.checks[area][name]
+	pkg_name := concat(".", [area, name])
+	meta := meta_of(pkg)
 	some item in pkg.violation
 }
 

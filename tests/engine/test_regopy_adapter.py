@@ -31,6 +31,9 @@ def test_every_rewrite_fits_the_shipped_library_and_keeps_its_lines() -> None:
     assert "raw_violations := [" in out[MAIN] and "raw_violations contains" not in out[MAIN]
     assert "findings_of(raws, config, waivers, ctx) := [f |" in out[MAIN]
     assert any("input.sboms[gate_regopy_i" in text for text in out.values())
+    checks = [text for name, text in out.items() if "/checks/" in name]
+    assert len(checks) >= 30
+    assert all("lib.check_meta(" not in text and "\nmeta := {" in text for text in checks)
 
 
 def test_user_modules_and_edited_copies_run_as_written() -> None:

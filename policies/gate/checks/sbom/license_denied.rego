@@ -26,7 +26,7 @@ violation contains finding(sbom.path, c, id) if {
 	some c in sbom.components
 	some id in c.license_ids
 	is_string(id)
-	lower(id) in denied
+	denied[lower(id)]
 }
 
 # The denied ids, lower-cased.

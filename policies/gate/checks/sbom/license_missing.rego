@@ -27,6 +27,6 @@ unknown := {"noassertion", "none", ""}
 
 # No license entry and no license id names a license.
 unlicensed(c) if {
-	count([l | some l in c.licenses; v := l.value; is_string(v); not lower(trim_space(v)) in unknown]) == 0
-	count([v | some v in c.license_ids; is_string(v); not lower(trim_space(v)) in unknown]) == 0
+	count([l | some l in c.licenses; v := l.value; is_string(v); not unknown[lower(trim_space(v))]]) == 0
+	count([v | some v in c.license_ids; is_string(v); not unknown[lower(trim_space(v))]]) == 0
 }

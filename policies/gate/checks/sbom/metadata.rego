@@ -23,7 +23,7 @@ required := [
 
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": null, "line": null}} if {
 	some sbom in input.sboms
-	missing := [r.what | some r in required; sbom[r.field] != true]
+	missing := [r.what | some r in required; object.get(sbom, r.field, true) != true]
 	count(missing) > 0
 	msg := concat("", ["SBOM ", sbom.path, " lacks ", concat(" and ", missing)])
 }

@@ -25,8 +25,7 @@ violation contains finding(sbom.path, c, c.purl_normalised) if {
 	count(patterns) > 0
 	some sbom in input.sboms
 	some c in sbom.components
-	is_string(c.purl_normalised)
-	c.purl_normalised in patterns
+	patterns[c.purl_normalised]
 }
 
 violation contains finding(sbom.path, c, pattern) if {
