@@ -79,8 +79,10 @@ class EmbeddedEngine:
             )
         self.runtime = chosen
         self.limits = limits or EvalLimits()
-        # Above this many SBOM components the Wasm module evaluates the input in parts
-        # (gate.engine.parts); tests lower it to check the parts' decision against the whole's.
+        # Above `parts_above` SBOM components the Wasm module evaluates the input in parts of
+        # `components_per_part` (gate.engine.parts); tests lower both to check the parts'
+        # decision against the whole's.
+        self.parts_above = parts.PARTS_ABOVE
         self.components_per_part = parts.COMPONENTS_PER_PART
         self._interp: Any = None
         self._bundle: Any = None
@@ -135,7 +137,7 @@ class EmbeddedEngine:
     def _evaluate_wasm(self, instance: Any, document: dict[str, Any], text: bytes | None) -> dict[str, Any]:
         from gate.input import canonical_bytes
 
-        if parts.component_count(document) <= self.components_per_part:
+        if parts.component_count(document) <= self.parts_above:
             whole = text if text is not None else canonical_bytes(document)
             return self._wasm_decision(instance, whole)
         deadline = time.monotonic() + self.limits.timeout_seconds

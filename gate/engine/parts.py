@@ -1,8 +1,8 @@
 """A very large input evaluated in parts: the SBOM components spread over several evaluations.
 
 OPA's values for an input take about fifteen times the input's JSON text in the Wasm module's
-memory: 2.5 GB for an SBOM of 1,000,000 components. Evaluated in parts of `COMPONENTS_PER_PART`
-components, the module needs what one part needs, and the decision is the same, because the
+memory: 2.5 GB for an SBOM of 1,000,000 components. An input of more than `PARTS_ABOVE`
+components, evaluated in parts of `COMPONENTS_PER_PART` components, needs what one part needs, and the decision is the same, because the
 shipped library's checks over SBOM components are component-local: a finding about a component
 depends on that component, its SBOM's other fields, the config and the waivers, never on the
 other components, except for whether there are any (SBOM-NOT-EMPTY). So:
@@ -26,8 +26,10 @@ from typing import Any
 
 from gate.errors import EngineError
 
-# Small enough that one part's values take ~50 MB of the module's memory; large enough that the
-# document around the components (evaluated again in every part) costs little.
+# Inputs of up to PARTS_ABOVE components are evaluated whole (~250 MB of the module's memory at
+# most, and the document around the components, which every part evaluates again, once); larger
+# ones in parts of COMPONENTS_PER_PART, small enough that a part's values take ~50 MB.
+PARTS_ABOVE = 100_000
 COMPONENTS_PER_PART = 20_000
 
 _OUTCOME_RANK = {"pass": 0, "warn": 1, "block": 2, "error": 3}

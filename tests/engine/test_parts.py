@@ -140,7 +140,7 @@ def test_the_decision_in_parts_is_the_whole_decision(tmp_path: Path, environment
     assert len(list(parts.split(document, per_part))) == -(-parts.component_count(document) // per_part)
 
     engine = _wasm()
-    engine.components_per_part = per_part
+    engine.parts_above = engine.components_per_part = per_part
     in_parts = engine.evaluate(policy, document).decision
     assert _canonical(in_parts) == _canonical(whole)
 
@@ -162,7 +162,7 @@ def test_an_unknown_environment_is_an_error_in_parts_too(tmp_path: Path) -> None
     policy, document = _document(folder, config, "prod")
     document = {**document, "context": {**document["context"], "environment": "staging-eu"}}
     engine = _wasm()
-    engine.components_per_part = 5
+    engine.parts_above = engine.components_per_part = 5
     decision = engine.evaluate(policy, document).decision
     assert decision["outcome"] == "error"
     assert decision == _wasm().evaluate(policy, document).decision | {"findings": decision["findings"]}
@@ -179,6 +179,6 @@ def test_the_time_bound_covers_all_parts(tmp_path: Path) -> None:
     folder, config = _inputs(tmp_path)
     policy, document = _document(folder, config, "prod")
     engine = EmbeddedEngine("wasm", limits=EvalLimits(timeout_seconds=0.001))
-    engine.components_per_part = 1
+    engine.parts_above = engine.components_per_part = 1
     with pytest.raises(EngineError, match="exceeded"):
         engine.evaluate(policy, document)
