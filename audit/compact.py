@@ -16,9 +16,8 @@ context) does not cost a walk of its large lists.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -28,18 +27,6 @@ _OPTIONS = orjson.OPT_SORT_KEYS
 _REWRITTEN = ("Integer exceeds 64-bit range", "Dict key must be str")
 # Containers with at most this many members are written member by member.
 _SPLIT = 32
-
-
-@functools.cache
-def _has_null() -> Callable[[bytes], bool]:
-    """Whether a text holds `null`: RE2's search where google-re2 is installed (four times faster
-    than the bytes search on a large document), else the bytes search."""
-    try:
-        import re2  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:
-        return lambda text: b"null" in text
-    search = re2.compile(b"null").search
-    return lambda text: search(text) is not None
 
 
 class NotJSONError(ValueError):
@@ -86,7 +73,7 @@ def _write(value: Any, pieces: list[bytes]) -> None:
             if str(exc) not in _REWRITTEN:
                 raise
             text = orjson.dumps(_for_orjson(value), option=_OPTIONS)
-        if isinstance(value, _CONTAINERS) and _has_null()(text):
+        if isinstance(value, _CONTAINERS) and b"null" in text:
             _refuse_non_finite(value)
         pieces.append(text)
 

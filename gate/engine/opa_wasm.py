@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.engine.limits import EvalLimits
-from gate.engine.wasm_builtins import HOST_BUILTINS, SET_ARGUMENTS, BuiltinFailure, RegoSet
+from gate.engine.wasm_builtins import HOST_BUILTINS, BuiltinFailure
 from gate.engine.wasm_cache import load_module
 from gate.errors import EngineError
 
@@ -115,7 +115,6 @@ class WasmPolicy:
     _malloc: Callable[..., int]
     _json_parse: Callable[..., int]
     _json_dump: Callable[..., int]
-    _value_dump: Callable[..., int]
     _heap_get: Callable[..., int]
     _heap_set: Callable[..., int]
     _eval: Callable[..., int]
@@ -183,7 +182,6 @@ class WasmPolicy:
         self._malloc = fn("opa_malloc", 1)
         self._json_parse = fn("opa_json_parse", 2)
         self._json_dump = fn("opa_json_dump", 1)
-        self._value_dump = fn("opa_value_dump", 1)
         self._heap_get = fn("opa_heap_ptr_get", 0)
         self._heap_set = fn("opa_heap_ptr_set", 1)
         self._eval = fn("opa_eval", 7)
@@ -269,30 +267,10 @@ class WasmPolicy:
             raise _Abort("the host could not hand a value to the module")
         return addr
 
-    def _argument(self, addr: int, sets: bool) -> tuple[Any, int]:
-        """A builtin argument as a Python value (when `sets`, a set as a RegoSet), and its size.
-
-        JSON has no sets (opa_json_dump writes them as arrays). For the builtins that treat sets
-        differently the Rego form (opa_value_dump) is read instead: it is JSON unless the value
-        holds a set (`{"a", "b"}`, `set()`) or a non-string key. A set at the top is taken; a set
-        or a non-string key further down is refused rather than handled differently from OPA.
-        """
-        if not sets:
-            text = self._read(self._json_dump(addr))
-            return json.loads(text), len(text)
-        rego = self._read(self._value_dump(addr))
-        if rego == b"set()":
-            return RegoSet(), len(rego)
-        try:
-            return json.loads(rego), len(rego)
-        except ValueError:
-            pass
-        if rego[:1] == b"{" and rego[-1:] == b"}":
-            try:
-                return RegoSet(json.loads(b"[" + rego[1:-1] + b"]")), len(rego)
-            except ValueError:
-                pass
-        raise BuiltinFailure("the host does not handle sets or non-string keys inside a value")
+    def _argument(self, addr: int) -> tuple[Any, int]:
+        """A builtin argument as a Python value, and the size of its JSON."""
+        text = self._read(self._json_dump(addr))
+        return json.loads(text), len(text)
 
     # ----------------------------------------------------------------- host functions
 
@@ -311,13 +289,13 @@ class WasmPolicy:
         if impl is None:
             raise _Abort(f"builtin {name} is not available")
         try:
-            read = [self._argument(a, name in SET_ARGUMENTS) for a in args]
+            read = [self._argument(a) for a in args]
         except BuiltinFailure as exc:
             raise _Abort(f"{name}: {exc}") from None
         values = [value for value, _ in read]
         remember = sum(size for _, size in read) <= _MAX_REMEMBERED_KEY
-        # Remembered by the arguments' JSON (a set's items in the module's order), when short.
-        key = (builtin_id, json.dumps([[type(v) is RegoSet, v] for v in values]) if remember else "")
+        # Remembered by the arguments' JSON, when short.
+        key = (builtin_id, json.dumps(values) if remember else "")
         known = self._results.get(key) if remember else None
         if known is None:
             try:
