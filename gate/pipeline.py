@@ -1,7 +1,7 @@
 """The check pipeline, the one every caller runs: prepare -> collect -> decide -> record.
 
-`gate check` (gate.cli), `gate serve` (gate.serve.service: its workers collect and decide, the
-server records), `gate audit replay` (gate.replay: prepare and decide) and the benchmarks call
+`gate check` (gate.cli.main), `gate serve` (gate.serve.service: its workers collect and decide, the
+server records), `gate audit replay` (gate.policy.replay: prepare and decide) and the benchmarks call
 these stages; none decides on its own.
 
 - `prepare`: config, environment, requirements, waivers, policies, engine, where each came from.
@@ -41,7 +41,7 @@ from gate.decision import Decision, Outcome, error_decision, from_policy_result
 from gate.engine import Engine, get_engine
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError, GateError, InputError
-from gate.policy import PolicySet, build_policy_set
+from gate.policy.policy_set import PolicySet, build_policy_set
 from gate.waivers import load_waivers
 
 REQUIREMENTS = ("sbom", "signature", "provenance")

@@ -116,7 +116,7 @@ def policy_digest(folders: Iterable[Path], data_files: Iterable[Path] = ()) -> s
     by its path inside its folder and a data file by its file name, so the digest does not depend
     on where the checkout lies. `gate policy digest` prints it.
     """
-    from gate.policy import policy_files, require_policy_folder
+    from gate.policy.policy_set import policy_files, require_policy_folder
 
     lines: list[str] = []
     for folder in folders:

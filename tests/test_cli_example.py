@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gate.cli import main
+from gate.cli.main import main
 from gate.trust import policy_digest
 from tests.helpers import ROOT, Run, component_entity, example_pins, run_gate, write_yaml
 

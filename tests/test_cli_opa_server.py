@@ -77,7 +77,7 @@ decision := {
 
 
 def test_an_outcome_the_findings_contradict_is_an_engine_failure(tmp_path: Path) -> None:
-    from gate.policy import PolicySet
+    from gate.policy.policy_set import PolicySet
 
     lying = PolicySet(modules={"gate/main.rego": LYING_MAIN}, data={})
     with opa_server(tmp_path, bundle=lying) as server:

@@ -26,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 from defusedxml.ElementTree import parse as defused_parse
 
-from gate.cli import main
+from gate.cli.main import main
 from tests.helpers import GATE, ROOT, require_binary
 
 DOCS = ROOT / "docs"

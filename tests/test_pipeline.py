@@ -19,7 +19,7 @@ from audit.log import AuditLog
 from gate import input as gate_input
 from gate import pipeline
 from gate.audit_step import AuditOptions
-from gate.cli import main
+from gate.cli.main import main
 from gate.decision import Outcome
 from gate.errors import EngineError
 from tests.helpers import ROOT, audit_env, require_binary

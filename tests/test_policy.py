@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gate.errors import ConfigError
-from gate.policy import build_policy_set, conftest_adapter, shipped_modules
+from gate.policy.policy_set import build_policy_set, conftest_adapter, shipped_modules
 
 
 def test_shipped_library_is_packaged() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gate.cli import main
-from gate.policy_tools import Status, discover_tests, run_checks, run_tests
+from gate.cli.main import main
+from gate.policy.lint import run_checks
+from gate.policy.test import Status, discover_tests, run_tests
 from tests.helpers import ROOT, require_binary, run_gate
 
 SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed", re.MULTILINE)

@@ -6,7 +6,7 @@ import pytest
 
 from gate.engine.embedded import EmbeddedEngine
 from gate.errors import EngineError
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 
 MAIN = """package gate.main
 

@@ -19,7 +19,7 @@ from gate.engine.limits import EvalLimits
 from gate.engine.opa_wasm import WasmPolicy, _Abort
 from gate.engine.wasm_shipped import shipped_wasm
 from gate.errors import EngineError
-from gate.policy import shipped_modules
+from gate.policy.policy_set import shipped_modules
 from tests.helpers import require_binary, run_gate, write_json
 
 # Iterates 10^10 pairs of small numbers: runs for hours, in little memory.

@@ -10,7 +10,7 @@ import pytest
 from gate.engine import get_engine
 from gate.engine.opa import OpaEngine, locate_opa, module_path, write_modules
 from gate.errors import ConfigError, EngineError
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 from gate.trust import policy_digest
 from tests.helpers import ROOT, component_entity, require_binary, run_gate, write_yaml
 

@@ -27,8 +27,8 @@ from gate.context import build_context
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa_server import OpaConnection, OpaServerEngine
 from gate.errors import ConfigError, EngineError
-from gate.opa_push import PREFIX, delete_all, dependency_order, push
-from gate.policy import PolicySet, build_policy_set
+from gate.policy.policy_set import PolicySet, build_policy_set
+from gate.policy.push import PREFIX, delete_all, dependency_order, push
 from gate.waivers import load_waivers
 from tests.helpers import ROOT, component_entity, cyclonedx_bom, npm_component, write_json, write_yaml
 from tests.opa_server_fixture import OpaServer, free_port, make_tls, opa_server

@@ -14,7 +14,7 @@ from gate.engine.wasm_builtins import HOST_BUILTINS
 from gate.engine.wasm_shipped import shipped_wasm
 from gate.errors import EngineError
 from gate.pipeline import CheckOptions, run_check
-from gate.policy import PolicySet, build_policy_set, shipped_modules
+from gate.policy.policy_set import PolicySet, build_policy_set, shipped_modules
 from gate.trust import policy_digest
 from tests.helpers import ROOT, require_binary
 

@@ -9,7 +9,7 @@ import pytest
 
 from gate.engine import wasm_cache
 from gate.engine.wasm_shipped import shipped_wasm
-from gate.policy import shipped_modules
+from gate.policy.policy_set import shipped_modules
 
 
 @pytest.fixture

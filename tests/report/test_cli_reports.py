@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gate.cli import main
+from gate.cli.main import main
 from gate.report.base import FORMATS, get_reporter
 from tests.helpers import ROOT, run_gate
 

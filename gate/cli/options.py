@@ -1,12 +1,16 @@
-"""Click options that `gate check` and `gate serve` share: policy inputs and the engine choice."""
+"""What the commands share: policy-input and engine options, and the one-line failure exit."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from gate.errors import GateError
+from gate.report.escape import terminal_safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,3 +88,9 @@ def engine_options(fn: F) -> F:
             help="Retries when the OPA server is unreachable.",
         ),
     )(fn)
+
+
+def fail(exc: GateError) -> None:
+    """Exit with the error's code and its one line on stderr."""
+    click.echo(f"gate: {terminal_safe(exc.one_line())}", err=True)
+    sys.exit(int(exc.exit_code))

@@ -520,7 +520,7 @@ def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], e
     """
     from audit import AuditError, AuditLog
     from gate.errors import GateError
-    from gate.replay import replay
+    from gate.policy.replay import replay
 
     if not AuditLog(log_dir).exists():
         _die(

@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from gate.cli_options import engine_options, policy_input_options
+from gate.cli.options import engine_options, policy_input_options
 from gate.errors import ExitCode, GateError
 from gate.report.escape import terminal_safe
 

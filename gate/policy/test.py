@@ -1,9 +1,8 @@
-"""`gate policy test` and `gate policy check`: Rego unit tests and static checks of the policies.
+"""`gate policy test`: the Rego unit tests of the policies, on OPA (`opa test`) or the embedded engine.
 
-Both work on the shipped library plus the user's policy folders, loaded together as `gate check`
-loads them. Tests run on OPA (`opa test`) or on the embedded engine (regopy, in a child process:
-rego-cpp 1.5.2 can crash or use gigabytes on some constructs, see policies/gate/lib.rego). Checks
-are `opa check --strict` over everything and Regal over the Rego files themselves.
+The tests of the shipped library and the user's policy folders are loaded together, as `gate check`
+loads the policies (gate.policy.sources). On the embedded engine (regopy) they run in a child
+process: rego-cpp 1.5.2 can crash or use gigabytes on some constructs, see policies/gate/lib.rego.
 """
 
 from __future__ import annotations
@@ -22,27 +21,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from gate.engine.opa import (
-    DEFAULT_TIMEOUT,
-    ModuleTree,
-    error_parts,
-    format_errors,
-    locate_opa,
-    opa_errors,
-    run_opa,
-    write_modules,
-)
+from gate.engine.opa import ModuleTree, format_errors, locate_opa, opa_errors, run_opa
 from gate.errors import EngineError
-from gate.policy import build_policy_set, policy_files, user_module_name
-from gate.resources import shipped
-from gate.tools import INSTALL_HINT, find_binary
+from gate.policy.sources import Sources, load_sources
 
 PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 TEST_RULE_RE = re.compile(r"^((?:todo_)?test_\w+)\b", re.MULTILINE)
 COMMENT_RE = re.compile(r"#.*$", re.MULTILINE)
 CHILD_TIMEOUT = 600.0
 CHILD_MAX_RSS_KB = 4 * 1024 * 1024
-REGAL_CONFIG = Path(".regal") / "config.yaml"
 
 
 class Status(Enum):
@@ -98,90 +85,6 @@ class RegoTestRun:
         if self.coverage is not None:
             lines.append(f"coverage: {self.coverage:.1f}%")
         return lines
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem `opa check --strict` or Regal reports: where, which rule, what."""
-
-    tool: str
-    where: str
-    rule: str
-    message: str
-    level: str = "error"
-
-
-@dataclass(frozen=True)
-class CheckRun:
-    """Everything `gate policy check` found, and notes on what it did not look at."""
-
-    findings: tuple[Finding, ...]
-    notes: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """No error-level finding."""
-        return not any(f.level == "error" for f in self.findings)
-
-    def report_lines(self) -> list[str]:
-        """`where: tool: rule: message` per finding (warnings marked), then the count."""
-        lines = []
-        for f in self.findings:
-            where = f"{f.where}: " if f.where else ""
-            level = "" if f.level == "error" else f"{f.level}: "
-            lines.append(f"{where}{level}{f.tool}: {f.rule}: {f.message}")
-        errors = sum(1 for f in self.findings if f.level == "error")
-        warnings = len(self.findings) - errors
-        lines.append(
-            f"{errors} finding{'' if errors == 1 else 's'}"
-            + (f", {warnings} warning{'' if warnings == 1 else 's'}" if warnings else "")
-        )
-        return lines
-
-
-@dataclass(frozen=True)
-class Sources:
-    """The modules and tests `gate check` would load, each with the path a person should open."""
-
-    modules: dict[str, str]
-    display: dict[str, str]
-
-    def tree(self, root: Path) -> ModuleTree:
-        """Write every module under root; errors then name the display paths."""
-        tree = write_modules(root, self.modules)
-        return ModuleTree(tree.root, {rel: self.display.get(n, n) for rel, n in tree.names.items()})
-
-
-def _shown(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def shipped_dir() -> Path | None:
-    """The shipped library as a folder on disk (None if it only exists inside an archive)."""
-    root = shipped("policies")
-    return root if isinstance(root, Path) else None
-
-
-def load_sources(policy_dirs: Sequence[Path]) -> Sources:
-    """The shipped library, the user's folders and the generated conftest adapters, tests included."""
-    policy = build_policy_set(list(policy_dirs), {}, [])
-    modules = {**policy.modules, **policy.tests}
-    display: dict[str, str] = {}
-    lib = shipped_dir()
-    for name in modules:
-        if name.startswith("lib/") and lib is not None:
-            display[name] = _shown(lib.joinpath(*name.split("/")[1:]))
-    for d in policy_dirs:
-        for f in policy_files(d):
-            display[user_module_name(f)] = f.as_posix()
-    return Sources(modules, display)
-
-
-# ---------------------------------------------------------------------------------------------
-# gate policy test
 
 
 def run_tests(
@@ -405,7 +308,7 @@ def _run_child(modules: dict[str, str], queries: list[str]) -> _ChildRun:
         job.write_text(json.dumps({"modules": modules, "queries": queries}), encoding="utf-8")
         with open(Path(tmp) / "out.txt", "w+b") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gate.policy_tools", "--child", str(job), str(results)],
+                [sys.executable, "-m", "gate.policy.test", "--child", str(job), str(results)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -475,120 +378,6 @@ def _child_main(job_file: str, results_file: str) -> None:
                 row.update(ok=ok, value=[r.expressions for r in res.results] if ok else str(res))
             out.write(json.dumps(row) + "\n")
             out.flush()
-
-
-# ---------------------------------------------------------------------------------------------
-# gate policy check
-
-
-def run_checks(policy_dirs: Sequence[Path], *, opa_path: str | Path | None = None) -> CheckRun:
-    """`opa check --strict` over everything `gate check` loads, and Regal over the Rego files."""
-    sources = load_sources(policy_dirs)
-    opa = locate_opa(opa_path)
-    regal = find_binary("regal")
-    if regal is None:
-        raise EngineError(
-            "the regal binary was not found on PATH or in $(go env GOPATH)/bin", INSTALL_HINT["regal"]
-        )
-    findings: list[Finding] = []
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="govgate-check-") as tmp:
-        tree = sources.tree(Path(tmp) / "policy")
-        proc = run_opa([opa, "check", "--strict", "--format", "json", str(tree.root)])
-        errors = opa_errors(proc.stdout, proc.stderr)
-        if errors:
-            findings += [Finding("opa check", *error_parts(err, tree)) for err in errors]
-        elif proc.returncode != 0:
-            raise EngineError(
-                f"opa check failed (exit {proc.returncode}): {tree.rename_in(_text(proc.stderr))}",
-                "run opa check --strict by hand on the policy folders",
-            )
-    unparsable = any(f.rule == "rego_parse_error" for f in findings)
-    lib = shipped_dir()
-    seen: set[Path] = set()
-    if lib is not None and (lib.parent / REGAL_CONFIG).is_file():
-        findings += _regal(regal, _shown(lib), lib.parent / REGAL_CONFIG, unparsable=unparsable)
-        seen.add(lib.resolve())
-    else:
-        notes.append(
-            "Regal did not lint the shipped library (no .regal/config.yaml beside it); govgate's CI does"
-        )
-    for d in policy_dirs:
-        if d.resolve() in seen or (lib is not None and d.resolve().is_relative_to(lib.resolve())):
-            continue
-        seen.add(d.resolve())
-        findings += _regal(regal, str(d), None, unparsable=unparsable)
-    return CheckRun(tuple(sorted(findings, key=_order)), tuple(notes))
-
-
-def _order(f: Finding) -> tuple[str, int, int, str]:
-    """Findings by file, then line and column (as numbers), then rule."""
-    parts = f.where.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return parts[0], int(parts[1]), int(parts[2]), f.rule
-    parts = f.where.rsplit(":", 1)
-    if len(parts) == 2 and parts[1].isdigit():
-        return parts[0], int(parts[1]), 0, f.rule
-    return f.where, 0, 0, f.rule
-
-
-def _text(data: bytes) -> str:
-    return " ".join(data.decode("utf-8", errors="replace").split())[:400]
-
-
-def _json_object(data: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _regal(regal: str, target: str, config: Path | None, *, unparsable: bool) -> list[Finding]:
-    """Regal's violations in `target`; its own config is found from the folder unless given.
-
-    With `unparsable` (opa check found parse errors), Regal failing to parse is not an error of
-    its own: the parse errors are already reported.
-    """
-    argv = [regal, "lint", "--format", "json", "--no-color"]
-    if config is not None:
-        argv += ["--config-file", str(config)]
-    env = {**os.environ, "REGAL_DISABLE_VERSION_CHECK": "1"}  # the gate never calls out to the network
-    try:
-        proc = subprocess.run(
-            [*argv, target], capture_output=True, timeout=DEFAULT_TIMEOUT, env=env, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise EngineError(
-            f"regal lint {target} did not finish within {DEFAULT_TIMEOUT:g} s", "run it by hand"
-        ) from None
-    except OSError as exc:
-        raise EngineError(f"cannot run {regal}: {exc.strerror or exc}", INSTALL_HINT["regal"]) from None
-    report = _json_object(proc.stdout)
-    if report is None or "violations" not in report:
-        failure = _json_object(proc.stderr) or report  # Regal's own JSON error report
-        if failure is not None and failure.get("errors") and unparsable:
-            return []
-        raise EngineError(
-            f"regal lint {target} failed (exit {proc.returncode}): {_text(proc.stderr or proc.stdout)}",
-            "run regal lint by hand on the folder",
-        )
-    findings: list[Finding] = []
-    for v in report.get("violations") or []:
-        if not isinstance(v, dict):
-            continue
-        loc = v.get("location")
-        if not isinstance(loc, dict):
-            loc = {}
-        where = f"{loc.get('file') or target}:{loc.get('row', 0)}:{loc.get('col', 0)}"
-        docs = next(
-            (r.get("ref") for r in v.get("related_resources") or [] if isinstance(r, dict) and r.get("ref")),
-            "",
-        )
-        message = str(v.get("description", "")) + (f" ({docs})" if docs else "")
-        rule = f"{v.get('category', '')}/{v.get('title', '')}"
-        findings.append(Finding("regal", where, rule, message, str(v.get("level", "error"))))
-    return findings
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--child":

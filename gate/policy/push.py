@@ -29,7 +29,7 @@ from gate.engine.opa_server import (
     opa_message,
 )
 from gate.errors import EngineError
-from gate.policy import PACKAGE_RE, PolicySet
+from gate.policy.policy_set import PACKAGE_RE, PolicySet
 
 PREFIX = PUSH_PREFIX
 COMPILE_CODES = frozenset({"invalid_parameter", "invalid_operation"})
