@@ -95,12 +95,12 @@ def lies_in(path: Path, roots: Iterable[Path]) -> bool:
 def file_digest(path: Path) -> str:
     """`sha256:<hex>` of a regular file's bytes, as `sha256sum` prints them.
 
-    Read as inputs are (gate.collect.files.read_bytes): without blocking, bounded, refused unless
+    Read as inputs are (gate.collect.read.read_bytes): without blocking, bounded, refused unless
     it is a regular file, since a FIFO or a device planted where a policy or waivers file is
     expected would otherwise hang the gate or never end.
     """
     from gate.collect.base import CollectError
-    from gate.collect.files import read_bytes
+    from gate.collect.read import read_bytes
 
     try:
         data = read_bytes(path, shown=str(path))

@@ -11,7 +11,7 @@ import pytest
 
 from gate.collect import attestation, sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file
+from gate.collect.parse import ParsedFile, parse_file
 from gate.schemas import compile_schema
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
@@ -82,7 +82,7 @@ def write(tmp_path: Path, name: str, content: Any) -> ParsedFile:
 
 def collect(parsed: ParsedFile) -> list[dict[str, Any]]:
     assert attestation.recognise(parsed)
-    items = attestation.collect(parsed, CollectSettings())
+    items = attestation.collect(parsed, CollectSettings())["attestations"]
     for item in items:
         ITEM.validate(item)
     return items

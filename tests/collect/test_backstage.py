@@ -13,7 +13,7 @@ import yaml
 from gate import schemas
 from gate.collect import backstage
 from gate.collect.base import CollectSettings
-from gate.collect.files import ParsedFile, parse_file
+from gate.collect.parse import ParsedFile, parse_file
 from gate.resources import shipped
 from gate.schemas import Schema, compile_schema
 

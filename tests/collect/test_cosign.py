@@ -11,7 +11,7 @@ import pytest
 
 from gate.collect import attestation, cosign, sigstore_bundle
 from gate.collect.base import CollectSettings
-from gate.collect.files import ParsedFile, parse_file
+from gate.collect.parse import ParsedFile, parse_file
 from gate.schemas import compile_schema
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
@@ -67,7 +67,7 @@ def write(tmp_path: Path, doc: Any, *, leading_newline: bool = True) -> ParsedFi
 
 def collect(parsed: ParsedFile) -> list[dict[str, Any]]:
     assert cosign.recognise(parsed)
-    items = cosign.collect(parsed, CollectSettings())
+    items = cosign.collect(parsed, CollectSettings())["signatures"]
     for item in items:
         ITEM.validate(item)
     return items

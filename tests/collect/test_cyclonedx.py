@@ -15,8 +15,8 @@ import pytest
 from gate import schemas
 from gate.collect import cyclonedx, cyclonedx_xml, spdx
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file
 from gate.collect.licenses import cyclonedx_licenses, expression, spdx_licenses
+from gate.collect.parse import ParsedFile, parse_file
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
 ITEM = schemas.compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
@@ -71,7 +71,7 @@ def write(tmp_path: Path, doc: Any, name: str = "bom.json") -> ParsedFile:
 def collect(tmp_path: Path, doc: Any, name: str = "bom.json") -> dict[str, Any]:
     parsed = write(tmp_path, doc, name)
     assert cyclonedx.recognise(parsed)
-    items = cyclonedx.collect(parsed, CollectSettings())
+    items = cyclonedx.collect(parsed, CollectSettings())["sboms"]
     assert len(items) == 1
     ITEM.validate(items[0])
     return items[0]
@@ -561,7 +561,7 @@ def _big_bom(count: int) -> dict[str, Any]:
 
 def test_ten_thousand_components_collect(tmp_path: Path) -> None:
     parsed = write(tmp_path, _big_bom(10_000))
-    item = cyclonedx.collect(parsed, CollectSettings())[0]
+    item = cyclonedx.collect(parsed, CollectSettings())["sboms"][0]
     assert item["valid"] is True, item["errors"]
     assert len(item["components"]) == 10_000
 

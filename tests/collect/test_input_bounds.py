@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from gate.collect import files
+from gate.collect import yaml as collect_yaml
 from gate.collect.base import CollectError
-from gate.collect.files import MAX_INT_DIGITS, parse_bytes
+from gate.collect.parse import parse_bytes
+from gate.collect.read import MAX_INT_DIGITS
 
 
 def text_bomb(string_bytes: int = 100_000, fan_out: int = 100, levels: int = 2) -> str:
@@ -21,7 +22,7 @@ def text_bomb(string_bytes: int = 100_000, fan_out: int = 100, levels: int = 2) 
 
 
 def loaders() -> list[type]:
-    python_loader, fast_loader = files._loaders()
+    python_loader, fast_loader = collect_yaml._loaders()
     return [python_loader] + ([fast_loader] if fast_loader is not None else [])
 
 
@@ -30,7 +31,7 @@ def test_aliases_expanding_to_a_gigabyte_of_text_are_refused(loader: type) -> No
     text = text_bomb()  # 100 KB of text, ~10,000 nodes, 1 GB once expanded
     assert len(text) < 110_000
     with pytest.raises(CollectError, match=r"YAML aliases expand to more than 67108864 bytes") as caught:
-        files._parse_yaml_with(loader, text, "bomb.yaml")
+        collect_yaml._parse_yaml_with(loader, text, "bomb.yaml")
     assert caught.value.path == "bomb.yaml" and "alias bomb" in caught.value.message
 
 
@@ -88,7 +89,7 @@ def test_a_yaml_integer_too_long_to_write_is_refused(loader: type, scalar: str) 
     with pytest.raises(
         CollectError, match=f"YAML holds an integer of more than {MAX_INT_DIGITS} digits at line 3"
     ):
-        files._parse_yaml_with(loader, text, "big.yaml")
+        collect_yaml._parse_yaml_with(loader, text, "big.yaml")
 
 
 def test_long_yaml_integers_within_the_bound_are_kept() -> None:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from gate.collect.base import CollectError
-from gate.collect.files import MAX_DEPTH, json_text_depth, parse_bytes
+from gate.collect.json import json_text_depth
+from gate.collect.parse import parse_bytes
+from gate.collect.read import MAX_DEPTH
 
 TRICKY_STRINGS = ["", "a", "[", "]", "{", "}", '"', "\\", '\\"', "\\\\", "[\\", '"[', "é[", "\u2028", "\x00"]
 

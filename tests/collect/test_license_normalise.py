@@ -17,7 +17,7 @@ import pytest
 
 from gate.collect import cyclonedx, licenses, spdx
 from gate.collect.base import CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.schemas import compile_schema
 from tests.helpers import ROOT, cyclonedx_bom, spdx_document
 
@@ -61,7 +61,7 @@ def _collect_cdx(tmp_path: Path, entries: list[dict[str, Any]]) -> dict[str, Any
     comp = {"type": "library", "name": "x", "version": "1", "purl": "pkg:npm/x@1", "licenses": entries}
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(cyclonedx_bom([comp])), encoding="utf-8")
-    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]
+    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())["sboms"][0]
     assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
@@ -81,7 +81,7 @@ def _collect_cdx_xml(tmp_path: Path, kind: str, value: str) -> dict[str, Any]:
     )
     path = tmp_path / "bom.xml"
     path.write_text(xml, encoding="utf-8")
-    item = cyclonedx.collect(parse_file(path, shown="bom.xml"), CollectSettings())[0]
+    item = cyclonedx.collect(parse_file(path, shown="bom.xml"), CollectSettings())["sboms"][0]
     assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
@@ -100,7 +100,7 @@ def _collect_spdx(tmp_path: Path, **fields: str) -> dict[str, Any]:
     doc = spdx_document(package)
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]
+    item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())["sboms"][0]
     assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
@@ -232,7 +232,7 @@ def test_a_shared_license_array_is_normalised_once_per_bom(tmp_path: Path) -> No
     ]
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(cyclonedx_bom(comps)), encoding="utf-8")
-    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]
+    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())["sboms"][0]
     assert licenses.expression.cache_info().misses == 3
     first, second = item["components"][1], item["components"][4]
     assert first["license_ids"] == second["license_ids"] == ["GPL-3.0-only"]

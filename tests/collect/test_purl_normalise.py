@@ -15,7 +15,7 @@ import pytest
 
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.config import from_mapping
 from gate.schemas import compile_schema
 from tests.helpers import ROOT, cyclonedx_bom, spdx_document
@@ -40,7 +40,7 @@ def _cdx(tmp_path: Path, purl: str) -> dict[str, Any]:
     comp = {"type": "library", "name": "event-stream", "version": "3.3.6", "purl": purl}
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(cyclonedx_bom([comp])), encoding="utf-8")
-    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]
+    item = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())["sboms"][0]
     assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
@@ -59,7 +59,7 @@ def _spdx(tmp_path: Path, purl: str) -> dict[str, Any]:
     doc = spdx_document(package)
     path = tmp_path / "sbom.spdx.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())[0]
+    item = spdx.collect(parse_file(path, shown="sbom.spdx.json"), CollectSettings())["sboms"][0]
     assert not ITEM.errors(item)
     component: dict[str, Any] = item["components"][0]
     return component
@@ -106,7 +106,9 @@ def test_no_purl_has_no_error(tmp_path: Path) -> None:
     doc = cyclonedx_bom([{"type": "library", "name": "x", "version": "1"}])
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    component = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())[0]["components"][0]
+    component = cyclonedx.collect(parse_file(path, shown="bom.json"), CollectSettings())["sboms"][0][
+        "components"
+    ][0]
     assert component["purl"] is None and component["purl_normalised"] is None
     assert "purl_error" not in component
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gate.collect.base import CollectError
-from gate.collect.files import read_bytes
+from gate.collect.read import read_bytes
 
 
 def test_a_file_is_read_whole(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gate.collect import cyclonedx
 from gate.collect.base import CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.collect.registry import collect_file, collectors
 from tests.helpers import component_entity, cyclonedx_bom, npm_component
 
@@ -23,7 +23,7 @@ def _bom_file(tmp_path: Path, **extra: object) -> Path:
 def test_the_one_reader_of_a_bom_releases_its_components_and_normalises_them_alike(tmp_path: Path) -> None:
     path = _bom_file(tmp_path)
     kept = parse_file(path)
-    expected = {"sboms": cyclonedx.collect(kept, CollectSettings())}  # not the sole reader: kept whole
+    expected = cyclonedx.collect(kept, CollectSettings())  # not the sole reader: kept whole
     parsed = parse_file(path)
     found = collect_file(parsed, CollectSettings(), collectors())
     assert found == expected

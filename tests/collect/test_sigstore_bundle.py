@@ -27,7 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 import audit.trust
 from gate.collect import sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file
+from gate.collect.parse import ParsedFile, parse_file
 from gate.schemas import compile_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def py_assets(corpus_dir: Path) -> Path:
 
 def collect(parsed: ParsedFile, settings: CollectSettings | None = None) -> list[dict[str, Any]]:
     assert sigstore_bundle.recognise(parsed)
-    items = sigstore_bundle.collect(parsed, settings or CollectSettings())
+    items = sigstore_bundle.collect(parsed, settings or CollectSettings())["signatures"]
     for item in items:
         ITEM.validate(item)
     return items

@@ -12,7 +12,7 @@ import pytest
 from gate import schemas
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file
+from gate.collect.parse import ParsedFile, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
@@ -88,7 +88,7 @@ def write(tmp_path: Path, doc: Any, name: str = "sbom.spdx.json") -> ParsedFile:
 def collect(tmp_path: Path, doc: Any) -> dict[str, Any]:
     parsed = write(tmp_path, doc)
     assert spdx.recognise(parsed)
-    items = spdx.collect(parsed, CollectSettings())
+    items = spdx.collect(parsed, CollectSettings())["sboms"]
     assert len(items) == 1
     ITEM.validate(items[0])
     return items[0]

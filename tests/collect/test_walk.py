@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.collect.files import walk_paths
+from gate.collect.read import walk_paths
 
 
 def _walk(*paths: Path, wanted: bool = True) -> tuple[list[str], list[str]]:

@@ -6,23 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from gate.collect import files
+from gate.collect import yaml as collect_yaml
 from gate.collect.base import CollectError
-from gate.collect.files import parse_bytes
+from gate.collect.parse import parse_bytes
 from tests.helpers import corpus_yaml_texts
 
 
 @pytest.mark.corpus
 def test_libyaml_agrees_with_pyyaml_on_the_corpus(corpus_dir: Path) -> None:
-    python_loader, fast_loader = files._loaders()
+    python_loader, fast_loader = collect_yaml._loaders()
     assert fast_loader is not None, "PyYAML was built without libyaml"
     compared = 0
     for path, text in corpus_yaml_texts(corpus_dir):
         try:
-            slow = files._parse_yaml_with(python_loader, text, str(path))
+            slow = collect_yaml._parse_yaml_with(python_loader, text, str(path))
         except CollectError:
             continue
-        fast = files._parse_yaml_with(fast_loader, text, str(path))
+        fast = collect_yaml._parse_yaml_with(fast_loader, text, str(path))
         assert fast == slow, path.relative_to(corpus_dir)
         compared += 1
     assert compared > 25

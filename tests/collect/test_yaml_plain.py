@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gate.collect import files
+from gate.collect import yaml as collect_yaml
 from gate.collect.base import CollectError
-from gate.collect.files import parse_bytes
+from gate.collect.parse import parse_bytes
 from gate.collect.yaml_plain import MAX_PLAIN_DEPTH, NotPlain, construct
 from tests.helpers import corpus_yaml_texts
 
@@ -65,7 +65,7 @@ def _plain(loader_class: type[Any], text: str) -> tuple[str, Any] | None:
 @pytest.mark.parametrize("text", SNIPPETS)
 @pytest.mark.parametrize("which", ["python", "libyaml"])
 def test_plain_construction_is_safe_construction(text: str, which: str) -> None:
-    python_loader, fast_loader = files._loaders()
+    python_loader, fast_loader = collect_yaml._loaders()
     loader_class = python_loader if which == "python" else fast_loader
     assert loader_class is not None
     plain = _plain(loader_class, text)
@@ -92,7 +92,7 @@ def test_deep_documents_go_to_safeconstructor() -> None:
 
 @pytest.mark.corpus
 def test_the_corpus_builds_alike(corpus_dir: Path) -> None:
-    python_loader, fast_loader = files._loaders()
+    python_loader, fast_loader = collect_yaml._loaders()
     plain = 0
     for path, text in corpus_yaml_texts(corpus_dir):
         for loader_class in (python_loader, fast_loader):
