@@ -57,3 +57,11 @@ def test_invalid_config_is_refused(raw: dict[str, object], needle: str) -> None:
         from_mapping(raw, Path("gate.yaml"))
     assert needle in err.value.message
     assert err.value.path == "gate.yaml"
+
+
+def test_the_gate_offers_the_signers_the_audit_package_has() -> None:
+    """`--signer` and the config's `audit.signer` choose among the audit package's signers."""
+    from audit.signer import SIGNERS as AUDIT_SIGNERS
+    from gate.config import SIGNERS
+
+    assert SIGNERS == AUDIT_SIGNERS

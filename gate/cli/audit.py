@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from gate.config import LOCAL_ENGINES
 from gate.errors import ExitCode
 
 LOG_OPTION = click.option(
@@ -509,7 +510,7 @@ def show(
     type=click.Path(path_type=Path),
     help="Extra policy folder (repeatable).",
 )
-@click.option("--engine", type=click.Choice(("embedded", "opa")), default="embedded", show_default=True)
+@click.option("--engine", type=click.Choice(LOCAL_ENGINES), default="embedded", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], engine: str, fmt: str) -> None:
     """Re-evaluate every stored input under other policies or config; list decisions that would change.

@@ -11,6 +11,7 @@ import click
 
 from gate import __version__
 from gate.cli.options import engine_options, fail, policy_input_options
+from gate.config import SIGNERS
 from gate.errors import ExitCode, GateError
 from gate.report.base import FORMATS
 from gate.report.escape import terminal_safe
@@ -114,7 +115,7 @@ def main() -> None:
 @click.option("--no-audit", is_flag=True, help="Write no record (refused where the environment blocks).")
 @click.option(
     "--signer",
-    type=click.Choice(("local", "sigstore")),
+    type=click.Choice(SIGNERS),
     help="Who signs the record: a local key, or sigstore keyless [GATE_SIGNER, config, local].",
 )
 @click.option(

@@ -9,12 +9,11 @@ from typing import Any, TypeVar
 
 import click
 
+from gate.config import ENGINES
 from gate.errors import GateError
 from gate.report.escape import terminal_safe
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-ENGINE_CHOICES = ("embedded", "opa", "opa-server")
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -53,7 +52,7 @@ def policy_input_options(fn: F) -> F:
 def engine_options(fn: F) -> F:
     """--engine and the options of the opa and opa-server engines."""
     return _stack(
-        click.option("--engine", type=click.Choice(ENGINE_CHOICES), help="Policy engine [config, embedded]."),
+        click.option("--engine", type=click.Choice(ENGINES), help="Policy engine [config, embedded]."),
         click.option(
             "--opa-path",
             type=click.Path(path_type=Path),

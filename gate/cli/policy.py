@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from gate.cli.options import ENGINE_CHOICES, fail
+from gate.cli.options import fail
+from gate.config import ENGINES
 from gate.errors import ExitCode, GateError
 
 
@@ -35,7 +36,7 @@ _OPA_PATH_OPTION = click.option(
 @_POLICY_OPTION
 @click.option(
     "--engine",
-    type=click.Choice(ENGINE_CHOICES),
+    type=click.Choice(ENGINES),
     default="embedded",
     show_default=True,
     help="Run the tests on regopy, or with `opa test`.",
