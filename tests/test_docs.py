@@ -98,10 +98,10 @@ BY_CI = ("bash scripts/test.sh", "bash scripts/lint.sh", "bash .ci/run")
 # Commands that cannot run inside the test suite, by the start of what is shown, and why.
 NOT_RUN: dict[str, str] = {
     ".venv/bin/python -m gate.engine.wasm_build": "rewrites policies/build/ in the checkout; its --check "
-    "form runs here, and tests/engine/test_opa_wasm.py checks the build is current",
-    "gate serve ": "a server that runs until stopped: tests/serve starts it; its options are checked here",
+    "form runs here, and tests/gate/engine/test_opa_wasm.py checks the build is current",
+    "gate serve ": "a server that runs until stopped: tests/gate/serve starts it; its options are checked here",
     "export GATE_SERVE_TOKEN=": "sets the server's token in the user's shell",
-    "curl ": "needs a running server and jq; tests/serve/test_api.py posts requests of this shape",
+    "curl ": "needs a running server and jq; tests/gate/serve/test_api.py posts requests of this shape",
     "cd integrations/backstage": "changes the shell's folder (the folder is checked to exist)",
     "npm ci": "Node: tests/integrations/test_backstage_action.py runs npm ci and the package's tests",
     "npm pack": "Node: builds the tarball of the package tests/integrations/test_backstage_action.py tests",

@@ -17,7 +17,7 @@ from gate.collect.parse import ParsedFile, parse_file
 from gate.resources import shipped
 from gate.schemas import Schema, compile_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = CollectSettings()
 SCHEMA_FILES = ("entity.schema.json", *backstage.KIND_SCHEMAS.values())
 

@@ -9,7 +9,7 @@ from lxml import etree
 from gate.decision import Action, Outcome, Subject
 from gate.report.gitlab import GitlabReporter
 from gate.report.junit import JunitReporter
-from tests.report.support import (
+from tests.gate.report.support import (
     HOSTILE,
     REPO,
     decision,

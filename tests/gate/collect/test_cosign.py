@@ -14,7 +14,7 @@ from gate.collect.base import CollectSettings
 from gate.collect.parse import ParsedFile, parse_file
 from gate.schemas import compile_schema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "schemas" / "input.schema.json").read_text())
 ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
 
 DIGEST = "b" * 64

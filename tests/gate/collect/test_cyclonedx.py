@@ -18,7 +18,7 @@ from gate.collect.base import CollectError, CollectSettings
 from gate.collect.licenses import cyclonedx_licenses, expression, spdx_licenses
 from gate.collect.parse import ParsedFile, parse_file
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "input.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "schemas" / "input.schema.json").read_text())
 ITEM = schemas.compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
 SHA1 = "a" * 40
 SHA256 = "b" * 64

@@ -21,8 +21,8 @@ from gate.report.github import (
     publish,
     step_summary,
 )
+from tests.gate.report.support import HOSTILE, REPO, decision, finding, sample_decision
 from tests.helpers import ROOT, component_entity, run_gate, write_yaml
-from tests.report.support import HOSTILE, REPO, decision, finding, sample_decision
 
 EXAMPLE = ROOT / "examples" / "payments-api"
 CONFIG = ROOT / "examples" / "gate.yaml"

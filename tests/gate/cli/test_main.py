@@ -169,6 +169,12 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
     assert "gate/schema_files/backstage/entity.schema.json" in shipped
     assert shipped <= names  # every schema file, beside the validator module that reads them
     assert "gate/schemas.py" in names
+    # every module of both packages, each room of the gate included (gate/cli/, gate/policy/, ...)
+    modules = {
+        p.relative_to(ROOT).as_posix() for top in ("gate", "audit") for p in (ROOT / top).rglob("*.py")
+    }
+    assert "gate/cli/main.py" in modules and "gate/policy/test.py" in modules
+    assert modules <= names
     assert "gate/py.typed" in names and "audit/py.typed" in names  # typed packages (PEP 561)
     assert not any(n.endswith("_test.rego") and not n.startswith("gate/policies/") for n in names)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.serve.server import TOKEN, GateServer, example_files, gate_server
+from tests.gate.serve.server import TOKEN, GateServer, example_files, gate_server
 
 HOOKS = {"GATE_SERVE_TEST_HOOKS": "1"}
 SOCKET_DEADLINE_S = 60.0  # a raw-socket read that gets nothing by then fails the test
@@ -261,7 +261,7 @@ def test_a_body_that_never_arrives_times_out_with_408(
 
 
 def test_a_body_over_the_limit_sent_in_full_still_gets_its_413(guarded: GateServer) -> None:
-    from tests.serve.server import TEST_LIMIT
+    from tests.gate.serve.server import TEST_LIMIT
 
     with guarded.client() as client:
         resp = client.post(

@@ -1,9 +1,9 @@
 """Golden reports in every machine format, each validated against its format's schema.
 
-Two sources: decisions built in code (tests/report/support.py), rendered with a fixed source root,
+Two sources: decisions built in code (tests/gate/report/support.py), rendered with a fixed source root,
 and the example service through a real `gate check` subprocess that writes every format from one
 evaluation. Golden files are compared exactly; after an intended change regenerate them with
-`GATE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/report` and review the diff. In the example's
+`GATE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/gate/report` and review the diff. In the example's
 reports the audit record digest (new for every record), the policy and input digests and the engine
 version are replaced by placeholders, so the files change only when the reports do.
 
@@ -28,8 +28,7 @@ from gate.report.github import GithubReporter, step_summary
 from gate.report.gitlab import GitlabReporter
 from gate.report.junit import JunitReporter
 from gate.report.sarif import SarifReporter
-from tests.helpers import ROOT, run_gate
-from tests.report.support import (
+from tests.gate.report.support import (
     GOLDEN,
     HERE,
     REPO,
@@ -41,6 +40,7 @@ from tests.report.support import (
     require_multitool,
     sample_decision,
 )
+from tests.helpers import ROOT, run_gate
 
 EXAMPLE = ROOT / "examples" / "payments-api"
 CONFIG = ROOT / "examples" / "gate.yaml"

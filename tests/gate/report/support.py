@@ -1,6 +1,6 @@
 """Shared by the report tests: decisions built in code, golden files, and each format's validator.
 
-Golden files live in tests/report/golden/ and are compared byte for byte. After an intended change
+Golden files live in tests/gate/report/golden/ and are compared byte for byte. After an intended change
 to a report, regenerate them with
 
     GATE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/report
@@ -9,7 +9,7 @@ and review the diff. Every golden file is validated against its format's schema 
 (and so when it is written):
 
 - SARIF: the SARIF 2.1.0 JSON Schema with gate.schemas (jsonschema-rs), and Microsoft's SARIF Multitool
-  (tests/report/test_golden.py). schemas/sarif-2.1.0.json is the copy the npm package
+  (tests/gate/report/test_golden.py). schemas/sarif-2.1.0.json is the copy the npm package
   @microsoft/sarif-multitool-linux 5.7.0 ships (file sarif-2.1.0.json), byte for byte; a test checks
   it against the installed package.
 - JUnit: schemas/junit-10.xsd, the JUnit XML schema of Jenkins' xunit plugin (MIT, Gregory

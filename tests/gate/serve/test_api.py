@@ -13,9 +13,7 @@ import pytest
 import yaml
 
 from gate import __version__
-from tests.helpers import audit_env, run_gate
-from tests.opa_server_fixture import free_port
-from tests.serve.server import (
+from tests.gate.serve.server import (
     CONFIG,
     EXAMPLE,
     PINNED_TIME,
@@ -25,6 +23,8 @@ from tests.serve.server import (
     example_files,
     gate_server,
 )
+from tests.helpers import audit_env, run_gate
+from tests.opa_server_fixture import free_port
 
 DECISION_KEYS = {
     "outcome",

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.serve.server import GateServer, gate_server
+from tests.gate.serve.server import GateServer, gate_server
 
 MAX_EXAMPLES = 100
 REQUEST_TIMEOUT_S = 120

@@ -30,7 +30,7 @@ from gate.collect.base import CollectError, CollectSettings
 from gate.collect.parse import ParsedFile, parse_file
 from gate.schemas import compile_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
 ITEM = compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/signature"})
 

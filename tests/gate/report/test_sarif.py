@@ -8,7 +8,7 @@ from typing import Any
 
 from gate.decision import Action, Decision, Outcome, Subject
 from gate.report.sarif import FINGERPRINT_KEY, SarifReporter
-from tests.report.support import REPO, decision, error_decision, finding, sample_decision
+from tests.gate.report.support import REPO, decision, error_decision, finding, sample_decision
 
 
 def _run(d: Decision, root: Path = REPO) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectError, CollectSettings
 from gate.collect.parse import ParsedFile, parse_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "schemas" / "input.schema.json").read_text())
 ITEM = schemas.compile_schema({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/sbom"})
 SHA256 = "c" * 64
