@@ -8,8 +8,8 @@ from pathlib import Path
 from gate.collect import cyclonedx
 from gate.collect.base import CollectSettings
 from gate.collect.parse import parse_file
-from gate.collect.registry import collect_file, collectors
-from tests.helpers import component_entity, cyclonedx_bom, npm_component
+from gate.collect.registry import SECTIONS, collect_file, collectors
+from tests.helpers import component_entity, cyclonedx_bom, npm_component, write_yaml
 
 
 def _bom_file(tmp_path: Path, **extra: object) -> Path:
@@ -48,3 +48,21 @@ def test_a_file_two_collectors_read_keeps_its_document_whole(tmp_path: Path) -> 
     found = collect_file(parsed, CollectSettings(), collectors())
     assert found["sboms"] and found["catalog"]
     assert [c["name"] for c in parsed.documents[0]["components"]] == [f"lib-{i}" for i in range(5)]
+
+
+def test_every_collector_keeps_the_one_protocol_and_returns_items_by_section(tmp_path: Path) -> None:
+    """One result shape for every kind: a dict of the collector's own SECTIONS to lists of items,
+    the Backstage collector (two sections) included."""
+    mods = collectors()
+    for mod in mods:
+        assert isinstance(mod.KIND, str) and mod.SECTIONS and set(mod.SECTIONS) <= set(SECTIONS), mod
+    paths = [write_yaml(tmp_path / "catalog-info.yaml", component_entity()), _bom_file(tmp_path)]
+    seen = set()
+    for path in paths:
+        parsed = parse_file(path)
+        for mod in (m for m in mods if m.recognise(parsed)):
+            found = mod.collect(parsed, CollectSettings())
+            assert isinstance(found, dict) and set(found) <= set(mod.SECTIONS)
+            assert all(isinstance(items, list) for items in found.values())
+            seen.add(mod.KIND)
+    assert seen == {"backstage", "sbom"}
