@@ -6,10 +6,9 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from gate.collect.base import CollectError, CollectSettings, Sections
+from gate.collect.base import CollectError, CollectorModule, CollectSettings, Sections
 from gate.collect.parallel import collect_files, job_costs, workers_for
 from gate.collect.parse import ParsedFile, parse_file
 from gate.collect.read import walk_paths, warn_on_stderr
@@ -26,9 +25,9 @@ SECTIONS = ("templates", "catalog", "sboms", "signatures", "attestations")
 INPUT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".xml", ".sigstore", ".cdx", ".spdx", ".slsa")
 
 
-def collectors() -> list[ModuleType]:
-    """The collector modules, in recognition order."""
-    return [importlib.import_module(name) for name in COLLECTOR_MODULES]
+def collectors() -> list[CollectorModule]:
+    """The collector modules, in recognition order; each keeps the one protocol (gate.collect.base)."""
+    return [cast(CollectorModule, importlib.import_module(name)) for name in COLLECTOR_MODULES]
 
 
 def _is_candidate(path: Path) -> bool:
@@ -36,7 +35,7 @@ def _is_candidate(path: Path) -> bool:
     return name.endswith(INPUT_SUFFIXES) or ".sigstore" in name or ".intoto" in name
 
 
-def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[ModuleType]) -> Sections:
+def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[CollectorModule]) -> Sections:
     """Run every collector that recognises the file; returns items by section (empty if none did)."""
     out: dict[str, list[Any]] = {}
     readers = [mod for mod in mods if mod.recognise(parsed)]
