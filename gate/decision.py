@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -60,7 +62,8 @@ class Finding:
     waiver: dict[str, Any] | None
 
     def sort_key(self) -> tuple[Any, ...]:
-        """Most severe first, then by check, place and message."""
+        """Most severe first, then by check, place and message; then by every other field, so
+        that two findings with equal keys are equal (the order never depends on an engine's)."""
         return (
             ACTION_ORDER[self.action],
             SEVERITY_ORDER.get(self.severity, 9),
@@ -69,6 +72,13 @@ class Finding:
             self.subject.line or 0,
             self.subject.ref or "",
             self.message,
+            self.severity,
+            self.subject.kind,
+            self.subject.path is None,
+            self.subject.ref is None,
+            self.title,
+            self.remediation,
+            "" if self.waiver is None else json.dumps(self.waiver, sort_keys=True, ensure_ascii=False),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -168,6 +178,23 @@ def outcome_of(findings: tuple[Finding, ...]) -> Outcome:
     return Outcome.PASS
 
 
+def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """The findings in the decision's order (Finding.sort_key), each once.
+
+    The one place findings are ordered: the policies hand them over as a set (OPA, its Wasm build
+    and regopy each iterate sets in an order of their own), and an engine may give one finding
+    twice (regopy's adapter gathers lists, gate.engine.regopy_adapter). Exact duplicates are
+    dropped; equal keys mean equal findings.
+    """
+    out: list[Finding] = []
+    last: tuple[Any, ...] | None = None
+    for finding, key in sorted(((f, f.sort_key()) for f in findings), key=lambda pair: pair[1]):
+        if key != last:
+            out.append(finding)
+            last = key
+    return tuple(out)
+
+
 def from_policy_result(
     raw: dict[str, Any],
     *,
@@ -179,23 +206,18 @@ def from_policy_result(
 ) -> Decision:
     """Check and type the object `data.gate.main.decision` returned; a malformed one is an EngineError."""
     try:
-        findings = tuple(
-            sorted(
-                (
-                    Finding(
-                        check=str(f["check"]),
-                        title=str(f.get("title") or f["check"]),
-                        severity=str(f["severity"]),
-                        action=Action(f["action"]),
-                        message=str(f["message"]),
-                        subject=_subject(f.get("subject")),
-                        remediation=str(f.get("remediation") or ""),
-                        waiver=f.get("waiver"),
-                    )
-                    for f in raw.get("findings", [])
-                ),
-                key=Finding.sort_key,
+        findings = ordered(
+            Finding(
+                check=str(f["check"]),
+                title=str(f.get("title") or f["check"]),
+                severity=str(f["severity"]),
+                action=Action(f["action"]),
+                message=str(f["message"]),
+                subject=_subject(f.get("subject")),
+                remediation=str(f.get("remediation") or ""),
+                waiver=f.get("waiver"),
             )
+            for f in raw.get("findings", [])
         )
         outcome = Outcome(raw["outcome"])
     except (KeyError, ValueError, TypeError) as exc:

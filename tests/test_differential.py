@@ -5,7 +5,7 @@ For every example scenario and every corpus input that reaches the policies, in 
 the embedded engine on regopy and on the shipped Wasm build, `opa eval` and the server must give
 the same outcome and the same set of (check, action, subject) findings. The Wasm build is OPA's
 own compilation of the policies, so its decision must equal `opa eval`'s exactly: the same
-findings with the same messages, in the same order. The server is a real `opa run --server` on 127.0.0.1 (a free port), started for this
+findings with the same messages, in the same order once the gate orders them. The server is a real `opa run --server` on 127.0.0.1 (a free port), started for this
 module, holding the policies through `gate policy push`. A disagreement fails with the input
 document that caused it (and the path of a file holding it in full, to replay with
 `opa eval --stdin-input`).
@@ -27,6 +27,7 @@ from gate.collect.base import CollectError
 from gate.collect.registry import collect_paths
 from gate.config import GateConfig, load_config
 from gate.context import build_context
+from gate.decision import from_policy_result
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa import OpaEngine
 from gate.engine.opa_server import OpaServerEngine
@@ -86,7 +87,7 @@ class Engines:
         }
         shapes = {name: shape(decision) for name, decision in decisions.items()}
         wasm, opa = decisions["embedded (wasm)"], decisions["opa"]
-        if wasm.get("findings") != opa.get("findings") and shapes["opa"] == shapes["embedded (wasm)"]:
+        if in_order(wasm) != in_order(opa) and shapes["opa"] == shapes["embedded (wasm)"]:
             shapes["embedded (wasm), messages and order"] = ("differ from opa", [])
         return shapes
 
@@ -117,6 +118,14 @@ def corpus_policy(corpus_config: GateConfig) -> PolicySet:
     today = dt.datetime.fromtimestamp(NOW_NS / 1e9, tz=dt.UTC).date()
     waivers = load_waivers(corpus_config.waivers, today, corpus_config.max_waiver_days)
     return build_policy_set(list(corpus_config.policies), corpus_config.policy_data(), waivers)
+
+
+def in_order(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings in full, as the gate orders them (the policies hand over a set)."""
+    typed = from_policy_result(
+        decision, environment="", engine={}, policy_digest="", input_digest="", inputs={}
+    )
+    return [f.to_json() for f in typed.findings]
 
 
 def shape(decision: dict[str, Any]) -> Shape:

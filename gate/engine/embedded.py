@@ -166,9 +166,14 @@ class EmbeddedEngine:
             return self._interp
         from regopy import Interpreter, RegoError
 
+        from gate.engine.regopy_adapter import adapted
+
         interp = Interpreter()
         interp.strict_built_in_errors = True
-        missing = self._missing_builtins(interp, policy.modules)
+        # The shipped modules as rewritten for regopy, rego.metadata calls as values
+        # (gate.engine.regopy_adapter).
+        modules = adapted(policy.modules)
+        missing = self._missing_builtins(interp, modules)
         if missing:
             where, call = missing[0]
             raise EngineError(
@@ -176,7 +181,7 @@ class EmbeddedEngine:
                 "run with --engine opa (the OPA binary) for this policy",
             )
         try:
-            for name, source in sorted(policy.modules.items()):
+            for name, source in sorted(modules.items()):
                 interp.add_module(name, source)
             interp.add_data_json(json.dumps(policy.data, ensure_ascii=False))
         except RegoError as exc:

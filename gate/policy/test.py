@@ -191,7 +191,10 @@ class _ChildRun:
 
 
 def _embedded_tests(sources: Sources) -> RegoTestRun:
-    modules = {sources.display.get(n, n): src for n, src in sources.modules.items()}
+    from gate.engine.regopy_adapter import with_metadata
+
+    # As OPA, rego.metadata calls read the METADATA annotations (regopy has no such builtin).
+    modules = with_metadata({sources.display.get(n, n): src for n, src in sources.modules.items()})
     tests = discover_tests(sources.modules, sources.display)
     runnable = [t for t in tests if not t.skip]
     verdicts: dict[str, tuple[Status, str]] = {}

@@ -1,69 +1,34 @@
-# Helpers shared by the shipped checks (and open to user policies: `import data.gate.lib`).
+# METADATA
+# title: Helpers shared by the shipped checks
+# description: |
+#   Open to user policies too (`import data.gate.lib`): the configuration's lists, text and
+#   entity helpers, globs, and the labels messages use.
 #
-# Portability rules every shipped policy follows, so OPA and the embedded engine (regopy /
-# rego-cpp 1.5.2) give the same answers. Each one is a difference we measured:
-#   - Tests never write `with input as {...}`: regopy 1.5.2 crashes (segfault) when a rule
-#     evaluated under it calls any builtin (is_string, lower, `in`, ...). Replace the top-level
-#     keys instead: `with input.catalog as [...] with input.context as {...}` works on both.
-#   - A call argument may not be `x[_]` (regopy: "Invalid bracket argument"); bind it first.
-#   - Never `not f(x.maybe_missing)`: when the argument is undefined, OPA makes the expression
-#     undefined, regopy makes it true. Look the value up inside: `not has_text(x, ["a", "b"])`.
-#   - No `some k, v in coll` inside set/array comprehensions: regopy cannot parse it.
-#     Write `some k; v := coll[k]`.
-#   - No comprehension inside another that uses the outer one's variable
-#     ({a: count([f | ...; f.x == a]) | some a in ...}): regopy evaluates it wrongly. Call a
-#     function per value instead.
-#   - object.union is shallow on regopy and deep on OPA: only merge objects whose shared keys do
-#     not both hold objects.
-#   - Never sort numbers or arrays, nor take min/max of them, and never order strings with `<`,
-#     `>` or sort(): regopy orders terms by their JSON text, quotes included (sort([9, 10]) is
-#     [10, 9]; "a" < "a b" is false, since ' ' sorts before '"'). Order strings with
-#     sorted_strings() or by order_key(). `<` and `>` on numbers, and on strings of one fixed
-#     shape (YYYY-MM-DD dates), are fine. (gate.main sorts pairs [order_key(...), n] whose keys
-#     all differ: the keys alone decide that order, alike on both engines.)
-#   - sort() a list, not a set: on regopy the strings sort() returns for a set do not work as
-#     object keys (`{"a": 1}[sort({"a"})[0]]` is undefined).
-#   - Iteration order over objects and sets differs between engines: never rely on it.
-#   - No sprintf for text: regopy's %s wraps strings made by some builtins (lower, upper,
-#     replace, json.marshal) in quotes, has no %q, and prints %s of a number differently. Build
-#     messages with concat, numbers with format_int, and quote(x) for JSON text.
-#     sprintf("%010d", [n]) of an integer is the same on both.
-#   - glob.match takes null delimiters (`[]` behaves differently between the engines).
-#   - No rego.metadata.*, net.*, json.match_schema, http.send, time.parse_rfc3339_ns with `Z`,
-#     `(?i)` regexes. Dates are compared as YYYY-MM-DD strings (input.context.date).
-#   - Builtins that can fail on bad types are guarded with is_string/is_number first: the gate
-#     runs regopy with strict builtin errors, where one failing call fails the whole decision
-#     (OPA, not strict, makes the expression undefined).
-#   - In tests, `with data.x as r` where r is a rule of the test package does not take on regopy:
-#     bind the value to a local variable first (`v := r` ... `with data.x as v`).
-#   - No `not` inside `every`: regopy evaluates it wrongly (`every v in [1, 2] { not v > 1 }` is
-#     true there).
-#   - Do not round-trip input text through json.marshal/json.unmarshal: regopy's json.unmarshal
-#     leaves control characters raw, and the decision can no longer be read. json.marshal of an
-#     input object or array fails on regopy (the terms regopy.Input() builds), so quote() only
-#     strings or values the policy built.
-#
-# Speed on the embedded engine. rego-cpp 1.5.2 is several times slower than OPA on these policies
-# (a 10,000-component SBOM: 1.4 s against 0.4 s; 745 findings: 8 s against 0.4 s), and some
-# constructs cost far more than they look:
-#   - Building a set or an object of n items in Rego (a partial set rule, a set or object
-#     comprehension) takes O(n²) time, more for larger items: 700 violations of one check take
-#     ~3 s, 6,000 several minutes. Gather into lists; a set must stay small. Adding an item that is
-#     already in the set costs as much as a new one: avoid producing a violation twice.
-#   - `some x in xs` copies each item: an SBOM of 10,000 components costs ~0.1 s per rule that
-#     iterates input.sboms. Iterate large input lists by index (indexes() below).
-#   - Per component, each builtin or function call costs microseconds, each `not f(x)` more:
-#     put the test that fails for almost every item first, and build messages only for
-#     violations. Compute what the config gives (denied lists, lower-cased) once, in a rule.
-#   - `obj[k]` with k a variable walks obj (`sbom[field]` walks the SBOM); use object.get.
-#   - Handing `input` to a function (`f(input)`) costs ~0.5 s on a large input; read what is
-#     needed (`input.context`).
-#   - Inside a comprehension, reading an item of a large list or object bound outside it, by
-#     key (`xs[j]`), costs time in proportion to its size (enumerating it does not), except for
-#     a function's arguments.
-#   - `data.gate.checks[area][name].x` with area and name bound evaluates every package of the
-#     area again: look each package up once.
+#   The shipped policies also run on the embedded engine's regopy runtime (when user policy
+#   folders are added). What regopy lacks or does differently, and how the gate makes up for it,
+#   is written down in gate/engine/regopy_adapter.py; only sorted_strings below is here for it.
 package gate.lib
+
+# METADATA
+# title: A check's meta, from its package's METADATA annotations
+# description: |-
+#   The annotations' title and the custom fields id, severity, remediation and (optional)
+#   effective_on. A check writes them above its `package` line and says
+#   `meta := lib.check_meta(rego.metadata.chain())`. OPA reads an unquoted YAML date as a
+#   time ("2026-01-01T00:00:00Z"): effective_on keeps its date.
+check_meta(chain) := object.union_n([
+	object.filter(custom, ["id", "severity", "remediation"]),
+	{"title": entry.annotations.title},
+	effective_on(custom),
+]) if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	custom := object.get(entry.annotations, "custom", {})
+}
+
+effective_on(custom) := {"effective_on": substring(custom.effective_on, 0, 10)} if {
+	is_string(custom.effective_on)
+} else := {}
 
 # data.gate.config, or an empty object when it is absent.
 default config := {}
@@ -81,13 +46,6 @@ config_list(key) := v if {
 
 # The strings of a list in data.gate.config (other elements are dropped; the gate validates them).
 config_strings(key) := [x | some x in config_list(key); is_string(x)]
-
-# The indexes 0 .. n-1 of a list of n items ([] when n is 0). Iterate the SBOMs as
-# `some i in lib.indexes(count(input.sboms))` and read input.sboms[i]: the embedded engine copies
-# every item `some x in xs` binds, and an SBOM with 10,000 components costs ~0.1 s to copy.
-indexes(n) := numbers.range(0, n - 1) if {
-	n > 0
-} else := []
 
 # A non-empty string (after trimming white space).
 present(x) if {
@@ -152,38 +110,13 @@ doc_number(item) := item.document + 1 if {
 	is_number(item.document)
 } else := 1
 
-# Whether the engine orders strings by their bytes and arrays item by item, as OPA (and its Wasm
-# build) does; regopy orders terms by their JSON text, and there this is false. Where it is true
-# the helpers below order natively: OPA's Wasm build runs hex.encode as a call out to its host.
-default byte_order := false
-
-byte_order if sort(["a b", "a"]) == ["a", "a b"]
-
-# The strings of `xs` in byte order, the same on both engines: on regopy sorted by their hex
-# encoding, whose characters all order alike on both (regopy's hex.encode differs from OPA's for
-# bytes >= 0x80, but both keep the byte order). Duplicates are dropped.
-sorted_strings(xs) := sort({x | some x in xs; is_string(x)}) if {
-	byte_order
-} else := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
-	by_key := {hex.encode(x): x | some x in xs; is_string(x)}
+# The strings of `xs`, once each, in byte order. Not sort(xs): regopy orders strings by their
+# JSON text, quotes included (there, "a b" sorts before "a"), so the shipped policies sort by the
+# strings' hex encoding, whose characters order alike on every engine. The one place in the
+# shipped Rego that is written for an engine.
+sorted_strings(xs) := [by_hex[h] | some h in sort([h | some h in object.keys(by_hex)])] if {
+	by_hex := {hex.encode(x): x | some x in xs; is_string(x)}
 }
-
-# The items of a set of strings, or of arrays of strings, in OPA's order: sort(s), in O(n log n)
-# time on OPA and its Wasm build alike. OPA's Wasm runtime sorts by insertion (O(n²): 16,000 items
-# took 2 s, 100,000 would take minutes); json.marshal_with_options marshals a set in OPA's order,
-# and the Wasm build leaves it to its host (gate.engine.wasm_builtins), which sorts in O(n log n).
-# Only where lib.byte_order holds: regopy orders differently.
-sorted_set(s) := json.unmarshal(json.marshal_with_options(s, {}))
-
-# A string that orders like the list of strings `fields` (field by field) on both engines.
-order_key(fields) := concat(".", [hex.encode(f) | some f in fields])
-
-# A value that orders like the list of strings `fields` (field by field) on both engines, and
-# equals another only when the lists are equal: the list itself where the engine orders by bytes,
-# else its order_key. Comparable only with values it made.
-order_fields(fields) := fields if {
-	byte_order
-} else := order_key(fields)
 
 # An annotation of an entity, when it is a non-empty string.
 annotation(entity, key) := v if {

@@ -12,11 +12,6 @@ test_config_lists_keep_strings if {
 	lib.config_list("lifecycles") == [] with data.gate.config as {"lifecycles": "a"}
 }
 
-test_indexes if {
-	lib.indexes(3) == [0, 1, 2]
-	lib.indexes(0) == []
-}
-
 test_present if {
 	lib.present("x")
 	not lib.present(" ")
@@ -150,21 +145,18 @@ test_sorted_strings_in_byte_order if {
 	lib.sorted_strings([]) == []
 }
 
-test_order_key_orders_field_by_field if {
-	lib.order_key(["a", "z"]) < lib.order_key(["a b", "a"])
-	lib.order_key(["x", "a"]) < lib.order_key(["x", "a b"])
-	lib.order_key(["b"]) > lib.order_key(["a", "z"])
-}
-
-test_order_fields_orders_field_by_field if {
-	lib.order_fields(["a", "z"]) < lib.order_fields(["a b", "a"])
-	lib.order_fields(["x", "a"]) < lib.order_fields(["x", "a b"])
-	lib.order_fields(["b"]) > lib.order_fields(["a", "z"])
-	lib.order_fields(["é"]) > lib.order_fields(["z", "z"])
-	lib.order_fields(["a", "b"]) == lib.order_fields(["a", "b"])
-}
-
-test_byte_order_names_the_engine_order if {
-	first := sort(["a b", "a"])[0]
-	lib.byte_order == {"a": true, "a b": false}[first]
+test_check_meta_reads_the_package_annotations if {
+	chain := [
+		{"path": ["gate", "checks", "a", "b", "meta"]},
+		{"path": ["gate", "checks", "a", "b"], "annotations": {
+			"scope": "package", "title": "T", "description": "D",
+			"custom": {
+				"id": "A-B", "severity": "low", "remediation": "R",
+				"effective_on": "2026-01-01T00:00:00Z", "x": 1,
+			},
+		}},
+	]
+	meta := {"id": "A-B", "title": "T", "severity": "low", "remediation": "R", "effective_on": "2026-01-01"}
+	lib.check_meta(chain) == meta
+	lib.check_meta([{"path": [], "annotations": {"scope": "package", "title": "T"}}]) == {"title": "T"}
 }

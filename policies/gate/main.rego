@@ -1,75 +1,72 @@
-# The decision: every violation of every check under data.gate.checks.<area>.<name>, through the
-# environment's tier table, per-check overrides, effective dates and waivers.
+# METADATA
+# title: The gate's decision
+# description: |
+#   Every violation of every check under data.gate.checks.<area>.<name>, through the environment's
+#   tier table, per-check overrides, effective dates and waivers.
 #
-# How a finding's action is decided, in order:
-#   1. the tier table: data.gate.config.environments[env][severity] ("block" | "warn" | "off");
-#   2. a per-check override, data.gate.config.checks[CHECK-ID]: a string for every environment, or
-#      an object {env: action}; "off" drops the finding entirely;
-#   3. a check whose meta.effective_on is after input.context.date only warns;
-#   4. a matching, unexpired waiver turns block/warn into "waived" (expired waivers are ignored
-#      here and reported by WAIVER-EXPIRED).
-# Outcome: "block" if any finding blocks, else "warn" if any warns, else "pass".
+#   How a finding's action is decided, in order:
+#     1. the tier table: data.gate.config.environments[env][severity] ("block" | "warn" | "off");
+#     2. a per-check override, data.gate.config.checks[CHECK-ID]: a string for every environment,
+#        or an object {env: action}; "off" drops the finding entirely;
+#     3. a check whose meta.effective_on is after input.context.date only warns;
+#     4. a matching, unexpired waiver turns block/warn into "waived" (expired waivers are ignored
+#        here and reported by WAIVER-EXPIRED).
+#   Outcome: "block" if any finding blocks, else "warn" if any warns, else "pass".
 #
-# Failing closed:
-#   - An environment that is not in data.gate.config.environments (the gate refuses these before
-#     evaluation; a central OPA server might not) makes every finding "block", ignores overrides,
-#     effective dates and waivers, and makes the outcome "error" even with no findings, so an
-#     unknown environment can never pass.
-#   - A tier entry or override that is not block/warn/off counts as "block"; a severity outside
-#     critical/high/medium/low (or none) counts as "critical".
-#   - Without input.context.date no waiver applies and every check is in effect.
+#   Failing closed:
+#     - An environment that is not in data.gate.config.environments (the gate refuses these
+#       before evaluation; a central OPA server might not) makes every finding "block", ignores
+#       overrides, effective dates and waivers, and makes the outcome "error" even with no
+#       findings, so an unknown environment can never pass.
+#     - A tier entry or override that is not block/warn/off counts as "block"; a severity outside
+#       critical/high/medium/low (or none) counts as "critical".
+#     - Without input.context.date no waiver applies and every check is in effect.
 #
-# Violation items follow the check contract ({"msg", "subject"}); an item may carry "check",
-# "severity", "title" and "remediation", which win over the package's meta (conftest adapters use
-# this). A package without meta is reported under "<area>.<name>". A bare string item is a message.
+#   Violation items follow the check contract ({"msg", "subject"}); an item may carry "check",
+#   "severity", "title" and "remediation", which win over the package's meta (conftest adapters
+#   use this). A package without meta is reported under "<area>.<name>". A bare string item is a
+#   message.
 #
-# Shape: `decision` only gathers (the violations, data.gate.config, data.gate.waivers,
-# input.context) and hands them to `decide`, a pure function of its arguments. The unit tests call
-# `decide` directly: regopy 1.5.2 cannot evaluate gate.main.decision under `with` (each `with`
-# reaching it cost 0.5 to 5 GB and seconds, and rule values leaked between `with` contexts, giving
-# wrong answers).
+#   The findings are a set: the gate orders them (gate.decision.ordered), so the order never
+#   depends on the engine.
 package gate.main
 
 import data.gate.lib
 
+# METADATA
+# title: The decision
+# description: |
+#   {"outcome", "environment", "findings", "summary"}. It only gathers (the violations,
+#   data.gate.config, data.gate.waivers, input.context) and hands them to decide, a pure function
+#   of its arguments that the unit tests call directly.
+# entrypoint: true
 decision := decide(raw_violations, lib.config, lib.waivers, context)
 
-# input.context, or {} (also without an input document). Not context_of(input): on the embedded
-# engine, handing the whole input to a function costs ~0.5 s for an SBOM of 10,000 components.
+# input.context, or {} (also without an input document).
 default context := {}
 
-context := c if {
-	c := input.context
-	is_object(c)
-}
+context := input.context if is_object(input.context)
 
-context_of(doc) := c if {
-	c := doc.context
-	is_object(c)
-} else := {}
-
-# Every violation of every check package, with the package's name and meta, in no particular order.
-# Lists, not sets, from here on: the embedded engine takes O(n²) time to build a set or an object
-# of n items (745 findings took minutes); equal findings are dropped when they are ordered.
-#
-# Each package document is looked up once: on the embedded engine, `data.gate.checks[area][name]...`
-# with area and name bound evaluates every package of the area again (it took 0.2 s per violation
-# on a 900-component SBOM), and so does `...violation[_]` with area and name unbound.
-raw_violations := [{"package": concat(".", [area, name]), "meta": meta, "item": item} |
+# METADATA
+# title: Every violation of every check package
+# description: Each with the package's name ("<area>.<name>") and meta.
+raw_violations contains {"package": pkg_name, "meta": meta, "item": item} if {
 	some area, name
 	pkg := data.gate.checks[area][name]
-	violations := pkg.violation
+	pkg_name := concat(".", [area, name])
 	meta := meta_of(pkg)
-	some item in violations
-]
+	some item in pkg.violation
+}
 
-meta_of(pkg) := m if {
-	m := pkg.meta
-	is_object(m)
+meta_of(pkg) := pkg.meta if {
+	is_object(pkg.meta)
 } else := {}
 
-# The decision for raw violations ({"package", "meta", "item"}), a configuration (the shape of
-# data.gate.config), waivers (the shape of data.gate.waivers) and a CI context (input.context).
+# METADATA
+# title: The decision for raw violations
+# description: |
+#   raws: {"package", "meta", "item"} as in raw_violations; config: the shape of
+#   data.gate.config; waivers: the shape of data.gate.waivers; ctx: input.context.
 decide(raws, config, waivers, ctx) := decision_of(findings_of(raws, config, waivers, ctx), config, ctx)
 
 decision_of(fs, config, ctx) := {
@@ -78,14 +75,7 @@ decision_of(fs, config, ctx) := {
 	"findings": fs,
 	"summary": summary,
 } if {
-	summary := summary_of(fs)
-}
-
-# Spelled out: regopy miscounts a comprehension nested in another that uses the outer one's variable.
-summary_of(fs) := {
-	"block": count_action(fs, "block"),
-	"warn": count_action(fs, "warn"),
-	"waived": count_action(fs, "waived"),
+	summary := {a: count_action(fs, a) | some a in ["block", "warn", "waived"]}
 }
 
 count_action(fs, a) := count([f | some f in fs; f.action == a])
@@ -98,15 +88,15 @@ outcome_of(summary, config, ctx) := "error" if {
 	summary.warn > 0
 } else := "pass"
 
-environment(ctx) := e if {
-	e := ctx.environment
-	is_string(e)
+environment(ctx) := ctx.environment if {
+	is_string(ctx.environment)
 } else := null
 
-today(ctx) := d if {
-	d := ctx.date
-	is_string(d)
+today(ctx) := ctx.date if {
+	is_string(ctx.date)
 } else := null
+
+default known_environment(_, _) := false
 
 known_environment(config, ctx) if is_object(config.environments[environment(ctx)])
 
@@ -131,7 +121,7 @@ normalise(raw) := {
 }
 
 severity(s) := lower(s) if {
-	severities[lower(s)]
+	lower(s) in severities
 } else := "critical"
 
 message(item, check) := item if {
@@ -154,16 +144,13 @@ line(s) := to_number(format_int(s.line, 10)) if {
 	s.line >= 1
 } else := null
 
-# What the actions and waivers of all findings depend on, worked out once per decision: the
-# per-finding steps below read only this small object (on the embedded engine, a comprehension
-# copies every outer value it reads, on every pass: reading the whole config per finding cost
-# milliseconds).
+# What the actions and waivers of all findings depend on, worked out once per decision:
 #   known: whether the environment is in the config; date: today, or null;
 #   overrides: check id -> the action its per-check override gives in this environment (step 2);
 #   tiers: severity -> the action of the environment's tier table (step 1);
 #   waivers: the unexpired waivers, when waivers can apply; waived_checks: the checks they name.
 settings(config, waivers, ctx) := {
-	"known": known,
+	"known": known_environment(config, ctx),
 	"date": date,
 	"overrides": {check: a |
 		some check
@@ -176,13 +163,8 @@ settings(config, waivers, ctx) := {
 } if {
 	env := environment(ctx)
 	date := today(ctx)
-	known := is_known_environment(config, ctx)
-	live := live_waivers(waivers, known, date)
+	live := live_waivers(waivers, known_environment(config, ctx), date)
 }
-
-is_known_environment(config, ctx) if {
-	known_environment(config, ctx)
-} else := false
 
 override_action(o, env) := valid_action(o) if {
 	is_string(o)
@@ -196,7 +178,7 @@ tier_action(config, env, severity) := valid_action(config.environments[env][seve
 } else := "block"
 
 valid_action(a) := a if {
-	actions[a]
+	a in actions
 } else := "block"
 
 # Steps 1 to 3: an override wins over the tier table.
@@ -208,8 +190,8 @@ action(v, s) := "block" if {
 	not_yet_effective(v, s.date)
 } else := configured_action(v, s)
 
-configured_action(v, s) := a if {
-	a := s.overrides[v.check]
+configured_action(v, s) := s.overrides[v.check] if {
+	s.overrides[v.check]
 } else := s.tiers[v.severity]
 
 not_yet_effective(v, date) if {
@@ -220,23 +202,19 @@ not_yet_effective(v, date) if {
 
 # Step 4: the waiver for a finding, or null. A waiver matches when its check equals the finding's
 # and its subject, a glob (`*` spans any characters, including `/`), matches the subject's ref, or
-# its path when it has no ref. When several match, the one with the smallest id is recorded.
-# Waivers apply only in a known environment, on a known date, until they expire.
-waiver_for(v, s) := matching[first] if {
-	s.waived_checks[v.check]
+# its path when it has no ref. When several match, the one with the smallest id is recorded (the
+# first of them in the waivers file, should ids repeat). Waivers apply only in a known
+# environment, on a known date, until they expire.
+waiver_for(v, s) := {"id": w.id, "owner": w.owner, "reason": w.reason, "expires": w.expires} if {
+	v.check in s.waived_checks
 	target := waiver_target(v.subject)
-	matching := {lib.order_fields([w.id, w.expires, w.owner, w.reason]): {
-		"id": w.id,
-		"owner": w.owner,
-		"reason": w.reason,
-		"expires": w.expires,
-	} |
+	matching := [w |
 		some w in s.waivers
 		w.check == v.check
 		lib.matches_any([w.subject], target)
-	}
-	count(matching) > 0
-	first := sort([key | some key in object.keys(matching)])[0]
+	]
+	first := lib.sorted_strings([w.id | some w in matching])[0]
+	w := [w | some w in matching; w.id == first][0]
 } else := null
 
 live_waivers(waivers, known, date) := [w | some w in waivers; w.expires >= date] if {
@@ -250,11 +228,9 @@ waiver_target(s) := s.ref if {
 	is_string(s.path)
 } else := ""
 
-# The findings, in a fixed order on every engine: blocks, then warnings, then waived; by severity,
-# check, file, line, ref, message (see lib.rego on ordering strings), each once.
-findings_of(raws, config, waivers, ctx) := in_order(finding_list(raws, settings(config, waivers, ctx)))
-
-finding_list(raws, s) := [f |
+# The findings, a set: equal findings (two packages reporting the same) are one.
+findings_of(raws, config, waivers, ctx) := {f |
+	s := settings(config, waivers, ctx)
 	some raw in raws
 	v := normalise(raw)
 	a := action(v, s)
@@ -270,65 +246,8 @@ finding_list(raws, s) := [f |
 		"remediation": v.remediation,
 		"waiver": w,
 	}
-]
-
-# The findings fs sorted by sort_key, each once: findings with equal keys are equal (the waiver
-# follows from the other fields). Where the engine orders by bytes (lib.byte_order), the set of
-# keys is sorted (lib.sorted_set: O(n log n) on OPA's Wasm build too, whose sort() is O(n²)) and
-# each key looked up (the keys are gathered by iterating the object: the Wasm build's
-# object.keys sorts them by insertion). regopy takes O(n²) time to build a set or an object of n
-# items in Rego: there, when no two findings share a key (the usual case), the pairs
-# [key, index in fs] are sorted. That order is the same on both engines although regopy orders
-# arrays by their JSON text: the keys differ, hold only hex digits and dots (lib.order_key), and a
-# key's closing quote sorts before those. Otherwise findings are gathered by key (O(n²) on regopy).
-# regal ignore:use-object-keys
-in_order(fs) := [by_key[k] | some k in lib.sorted_set({k | some k; by_key[k]})] if {
-	lib.byte_order
-	by_key := {sort_key(f): f | some f in fs}
-} else := [fs[pair[1]] | some pair in sort(pairs)] if {
-	pairs := [[sort_key(f), i] | some i; f := fs[i]]
-	count(distinct_keys(pairs)) == count(pairs)
-} else := [by_key[k] | some k in sort([key | some key in object.keys(by_key)])] if {
-	by_key := {sort_key(f): f | some f in fs}
 }
-
-# The keys of the pairs, once each, as the keys of an object built by json.unmarshal (in linear
-# time, where an object comprehension takes O(n²) on regopy). Keys need no escaping in JSON.
-distinct_keys(pairs) := json.unmarshal(concat("", [
-	"{",
-	concat(", ", [concat("", ["\"", pair[0], "\": 0"]) | some pair in pairs]),
-	"}",
-]))
 
 final_action(a, w) := "waived" if {
 	w != null
 } else := a
-
-action_rank := {"block": "0", "warn": "1", "waived": "2"}
-
-severity_rank := {"critical": "0", "high": "1", "medium": "2", "low": "3"}
-
-sort_key(f) := lib.order_fields([
-	action_rank[f.action],
-	severity_rank[f.severity],
-	f.check,
-	f.subject.kind,
-	or_empty(f.subject.path),
-	padded_line(f.subject.line),
-	or_empty(f.subject.ref),
-	f.message,
-	f.title,
-	f.remediation,
-])
-
-or_empty(x) := x if {
-	is_string(x)
-} else := ""
-
-padded_line(n) := concat("", [substring("0000000000", 0, 10 - count(s)), s]) if {
-	is_number(n)
-	s := format_int(n, 10)
-	count(s) < 10
-} else := format_int(n, 10) if {
-	is_number(n)
-} else := ""

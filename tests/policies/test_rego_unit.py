@@ -3,7 +3,7 @@
 1. The embedded engine (regopy): every `test_*` rule is found in the .rego files, all modules are
    loaded into one interpreter (strict builtin errors, as the gate runs it) and each rule is
    queried; one pytest case per Rego test, so a failure names it. regopy 1.5.2 can crash (segfault)
-   or use gigabytes on some constructs (see policies/gate/lib.rego), so the rules are evaluated in
+   or use gigabytes on some constructs (see gate/engine/regopy_adapter.py), so the rules are evaluated in
    a child process watched for time and memory; a rule that kills it fails alone and the others
    still run.
 2. OPA: `opa test` over the same folder, the same set of tests, `opa check --strict`, and the
@@ -68,8 +68,12 @@ def child_main() -> None:
     queries: list[str] = json.loads(sys.stdin.read())
     interp = Interpreter()
     interp.strict_built_in_errors = True
-    for path in rego_files():
-        interp.add_module(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
+    from gate.engine.regopy_adapter import with_metadata
+
+    # rego.metadata calls as their values, as the gate loads policies into regopy.
+    modules = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8") for path in rego_files()}
+    for name, source in with_metadata(modules).items():
+        interp.add_module(name, source)
     print(json.dumps({"ready": True}), flush=True)
     for query in queries:
         row: dict[str, Any] = {"query": query}

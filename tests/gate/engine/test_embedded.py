@@ -42,10 +42,23 @@ def test_missing_builtin_names_it_and_suggests_opa() -> None:
     assert "--engine opa" in err.value.remediation
 
 
-def test_rego_metadata_is_reported_missing() -> None:
-    user = {"user/m.rego": "package gate.checks.x.y\n\nm := rego.metadata.rule()\n"}
-    with pytest.raises(EngineError, match=r"rego\.metadata\.rule"):
+def test_rego_metadata_reads_the_metadata_annotations() -> None:
+    """regopy has no rego.metadata builtins: the adapter gives their values (as OPA's compiler)."""
+    main = MAIN.replace(
+        '"summary": {}}', '"summary": {}, "rule": rego.metadata.rule(), "title": chain[1].annotations.title}'
+    ).replace("package gate.main\n", "# METADATA\n# title: The main package\npackage gate.main\n")
+    main += "\n# METADATA\n# title: a chain\nchain := rego.metadata.chain()\n"
+    decision = EmbeddedEngine("regopy").evaluate(_policy(main=main), _input(x=0))
+    assert decision["rule"] == {} and decision["title"] == "The main package"
+
+
+def test_rego_metadata_of_another_scope_suggests_opa() -> None:
+    user = {
+        "user/m.rego": "# METADATA\n# scope: subpackages\npackage gate.checks.x.y\n\nm := rego.metadata.chain()\n"
+    }
+    with pytest.raises(EngineError, match="scope 'subpackages'") as err:
         EmbeddedEngine().evaluate(_policy(user), _input(x=0))
+    assert "--engine opa" in err.value.remediation
 
 
 def test_compile_error_is_an_engine_error() -> None:

@@ -1,14 +1,16 @@
-# CATALOG-DESCRIPTION: entities say what they are, for the people browsing the catalog.
+# METADATA
+# title: Catalog entity has a description
+# description: |-
+#   Entities say what they are, for the people browsing the catalog.
+# custom:
+#   id: CATALOG-DESCRIPTION
+#   severity: low
+#   remediation: "Add metadata.description: one sentence on what this is and who uses it."
 package gate.checks.catalog.description
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-DESCRIPTION",
-	"title": "Catalog entity has a description",
-	"severity": "low",
-	"remediation": "Add metadata.description: one sentence on what this is and who uses it.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Location entities only point at other files; they are not browsed, so they need no description.
 violation contains {

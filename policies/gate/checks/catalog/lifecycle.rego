@@ -1,17 +1,18 @@
-# CATALOG-LIFECYCLE: Components and APIs use one of the lifecycles the organisation defines.
+# METADATA
+# title: Component or API lifecycle is a known value
+# description: |-
+#   Components and APIs use one of the lifecycles the organisation defines.
+# custom:
+#   id: CATALOG-LIFECYCLE
+#   severity: low
+#   remediation: >-
+#     Set spec.lifecycle to one of the configured lifecycles (data.lifecycles in gate.yaml;
+#     default experimental, production, deprecated).
 package gate.checks.catalog.lifecycle
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-LIFECYCLE",
-	"title": "Component or API lifecycle is a known value",
-	"severity": "low",
-	"remediation": concat(" ", [
-		"Set spec.lifecycle to one of the configured lifecycles (data.lifecycles in gate.yaml; default",
-		"experimental, production, deprecated).",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 kinds := {"component", "api"}
 

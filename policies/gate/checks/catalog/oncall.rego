@@ -1,17 +1,18 @@
-# CATALOG-ONCALL: production components can page someone.
+# METADATA
+# title: Production component has an on-call rotation
+# description: |-
+#   Production components can page someone.
+# custom:
+#   id: CATALOG-ONCALL
+#   severity: medium
+#   remediation: >-
+#     Add the annotation pagerduty.com/service-id (or pagerduty.com/integration-key) naming the
+#     PagerDuty service that is paged for this component.
 package gate.checks.catalog.oncall
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-ONCALL",
-	"title": "Production component has an on-call rotation",
-	"severity": "medium",
-	"remediation": concat(" ", [
-		"Add the annotation pagerduty.com/service-id (or pagerduty.com/integration-key) naming the PagerDuty",
-		"service that is paged for this component.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 paging_annotations := ["pagerduty.com/service-id", "pagerduty.com/integration-key"]
 

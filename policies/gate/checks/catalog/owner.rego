@@ -1,14 +1,18 @@
-# CATALOG-OWNER: every owned catalog entity names its owner.
+# METADATA
+# title: Catalog entity has an owner
+# description: |-
+#   Every owned catalog entity names its owner.
+# custom:
+#   id: CATALOG-OWNER
+#   severity: high
+#   remediation: >-
+#     Set spec.owner to the group that answers for this entity, e.g. `owner:
+#     group:default/team-payments`.
 package gate.checks.catalog.owner
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-OWNER",
-	"title": "Catalog entity has an owner",
-	"severity": "high",
-	"remediation": "Set spec.owner to the group that answers for this entity, e.g. `owner: group:default/team-payments`.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Kinds whose Backstage schema has spec.owner. Groups, Users and Locations have no owner.
 owned_kinds := {"component", "api", "resource", "system", "domain"}

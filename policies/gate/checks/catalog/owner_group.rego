@@ -1,17 +1,18 @@
-# CATALOG-OWNER-GROUP: owners are groups, not single people who change teams or leave.
+# METADATA
+# title: Catalog entity is owned by a group
+# description: |-
+#   Owners are groups, not single people who change teams or leave.
+# custom:
+#   id: CATALOG-OWNER-GROUP
+#   severity: medium
+#   remediation: >-
+#     Make a team (a Group entity) the owner, e.g. `owner: group:default/team-payments`, and
+#     keep people as its members.
 package gate.checks.catalog.owner_group
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-OWNER-GROUP",
-	"title": "Catalog entity is owned by a group",
-	"severity": "medium",
-	"remediation": concat(" ", [
-		"Make a team (a Group entity) the owner, e.g. `owner: group:default/team-payments`,",
-		"and keep people as its members.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

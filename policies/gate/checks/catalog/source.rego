@@ -1,17 +1,18 @@
-# CATALOG-SOURCE: software entities say where their source code lives.
+# METADATA
+# title: Catalog entity links its source repository
+# description: |-
+#   Software entities say where their source code lives.
+# custom:
+#   id: CATALOG-SOURCE
+#   severity: low
+#   remediation: >-
+#     Add one of the annotations github.com/project-slug (owner/repo), gitlab.com/project-slug
+#     (group/project) or backstage.io/source-location (url:https://…).
 package gate.checks.catalog.source
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-SOURCE",
-	"title": "Catalog entity links its source repository",
-	"severity": "low",
-	"remediation": concat(" ", [
-		"Add one of the annotations github.com/project-slug (owner/repo), gitlab.com/project-slug",
-		"(group/project) or backstage.io/source-location (url:https://…).",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 kinds := {"component", "api"}
 

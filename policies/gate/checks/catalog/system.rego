@@ -1,14 +1,16 @@
-# CATALOG-SYSTEM: components belong to a system.
+# METADATA
+# title: Component belongs to a system
+# description: |-
+#   Components belong to a system.
+# custom:
+#   id: CATALOG-SYSTEM
+#   severity: low
+#   remediation: Set spec.system to the System entity this component is part of.
 package gate.checks.catalog.system
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-SYSTEM",
-	"title": "Component belongs to a system",
-	"severity": "low",
-	"remediation": "Set spec.system to the System entity this component is part of.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

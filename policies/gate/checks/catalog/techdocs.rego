@@ -1,17 +1,18 @@
-# CATALOG-TECHDOCS: software entities link their documentation.
+# METADATA
+# title: Catalog entity has TechDocs
+# description: |-
+#   Software entities link their documentation.
+# custom:
+#   id: CATALOG-TECHDOCS
+#   severity: low
+#   remediation: >-
+#     Add the annotation `backstage.io/techdocs-ref: dir:.` and a mkdocs.yml with a docs/ folder
+#     beside catalog-info.yaml.
 package gate.checks.catalog.techdocs
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-TECHDOCS",
-	"title": "Catalog entity has TechDocs",
-	"severity": "low",
-	"remediation": concat(" ", [
-		"Add the annotation `backstage.io/techdocs-ref: dir:.`",
-		"and a mkdocs.yml with a docs/ folder beside catalog-info.yaml.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # The kinds people read documentation for. `backstage.io/techdocs-entity` (docs served from another
 # entity) counts as well.

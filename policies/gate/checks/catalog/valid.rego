@@ -1,14 +1,18 @@
-# CATALOG-VALID: the entity passes Backstage's own JSON Schema for its kind (checked by the collector).
+# METADATA
+# title: Catalog entity is valid for Backstage
+# description: |-
+#   The entity passes Backstage's own JSON Schema for its kind (checked by the collector).
+# custom:
+#   id: CATALOG-VALID
+#   severity: high
+#   remediation: >-
+#     Fix the fields named in the message; Backstage refuses to ingest entities that fail its
+#     schema.
 package gate.checks.catalog.valid
 
 import data.gate.lib
 
-meta := {
-	"id": "CATALOG-VALID",
-	"title": "Catalog entity is valid for Backstage",
-	"severity": "high",
-	"remediation": "Fix the fields named in the message; Backstage refuses to ingest entities that fail its schema.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

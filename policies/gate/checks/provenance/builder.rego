@@ -1,17 +1,18 @@
-# PROV-BUILDER: when allowed builders are configured, provenance comes from one of them.
+# METADATA
+# title: Provenance comes from an allowed builder
+# description: |-
+#   When allowed builders are configured, provenance comes from one of them.
+# custom:
+#   id: PROV-BUILDER
+#   severity: high
+#   remediation: >-
+#     Build with an allowed builder (e.g. the SLSA GitHub generator), or add this builder id to
+#     data.allowed_builders in gate.yaml.
 package gate.checks.provenance.builder
 
 import data.gate.lib
 
-meta := {
-	"id": "PROV-BUILDER",
-	"title": "Provenance comes from an allowed builder",
-	"severity": "high",
-	"remediation": concat(" ", [
-		"Build with an allowed builder (e.g. the SLSA GitHub generator),",
-		"or add this builder id to data.allowed_builders in gate.yaml.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Entries of allowed_builders are builder ids or globs (`*` spans any characters, e.g.
 # "https://github.com/slsa-framework/slsa-github-generator/*"). An empty list means "not configured".

@@ -1,19 +1,20 @@
-# PROV-PRESENT: when the configuration requires provenance (require: [provenance]), an SLSA
-# provenance attestation was given. Not in the design's baseline table: without it,
-# `require: [provenance]` would be accepted and silently ignored.
+# METADATA
+# title: Required provenance is present
+# description: |-
+#   When the configuration requires provenance (require: [provenance]), an SLSA
+#   provenance attestation was given. Not in the design's baseline table: without it,
+#   `require: [provenance]` would be accepted and silently ignored.
+# custom:
+#   id: PROV-PRESENT
+#   severity: high
+#   remediation: >-
+#     Generate SLSA provenance in the pipeline (e.g. slsa-github-generator or
+#     actions/attest-build-provenance) and pass the .intoto.jsonl file to `gate check`.
 package gate.checks.provenance.present
 
 import data.gate.lib
 
-meta := {
-	"id": "PROV-PRESENT",
-	"title": "Required provenance is present",
-	"severity": "high",
-	"remediation": concat(" ", [
-		"Generate SLSA provenance in the pipeline (e.g. slsa-github-generator or",
-		"actions/attest-build-provenance) and pass the .intoto.jsonl file to `gate check`.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

@@ -1,17 +1,18 @@
-# PROV-SOURCE: provenance was built from the repository this pipeline runs for.
+# METADATA
+# title: Provenance source matches the CI repository
+# description: |-
+#   Provenance was built from the repository this pipeline runs for.
+# custom:
+#   id: PROV-SOURCE
+#   severity: medium
+#   remediation: >-
+#     Gate the artifact in the pipeline of the repository it was built from, or rebuild it from
+#     this repository.
 package gate.checks.provenance.source
 
 import data.gate.lib
 
-meta := {
-	"id": "PROV-SOURCE",
-	"title": "Provenance source matches the CI repository",
-	"severity": "medium",
-	"remediation": concat(" ", [
-		"Gate the artifact in the pipeline of the repository it was built from,",
-		"or rebuild it from this repository.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Repositories are compared after lib.normalize_repo (scheme, git+, .git, @ref and the
 # github.com/gitlab.com host dropped). Without a CI repository (a local run) there is nothing to

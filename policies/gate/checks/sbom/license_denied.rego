@@ -1,28 +1,28 @@
-# SBOM-LICENSE-DENIED: no component carries a license the organisation denies.
+# METADATA
+# title: No component has a denied license
+# description: |-
+#   No component carries a license the organisation denies.
+# custom:
+#   id: SBOM-LICENSE-DENIED
+#   severity: critical
+#   remediation: >-
+#     Replace the component with one under an acceptable license, or get legal approval and add
+#     a waiver.
 package gate.checks.sbom.license_denied
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-LICENSE-DENIED",
-	"title": "No component has a denied license",
-	"severity": "critical",
-	"remediation": "Replace the component with one under an acceptable license, or get legal approval and add a waiver.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # license_ids holds the current SPDX id of every license a component names, inside expressions
 # too ("MIT OR GPL-3.0-only" names GPL-3.0-only): the collectors map deprecated ids, `+`, license
 # names and look-alike characters through the SPDX license list (gate/collect/licenses.py), and
 # the gate hands the denied ids over normalised the same way, an `-only` id with its `-or-later`
 # twin. Ids are compared case-insensitively.
-#
-# Written for SBOMs with thousands of components (see lib.indexes): the denied ids are lower-cased
-# once, each component is visited once, the set lookup that fails for almost every component
-# comes first, and the message is built only for a violation.
+# The denied ids are lower-cased once, in `denied`.
 violation contains finding(sbom.path, c, id) if {
 	count(denied) > 0
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	some id in c.license_ids
 	is_string(id)

@@ -1,14 +1,16 @@
-# SBOM-PACKAGE-DENIED: no component is a package the organisation denies.
+# METADATA
+# title: No component is a denied package
+# description: |-
+#   No component is a package the organisation denies.
+# custom:
+#   id: SBOM-PACKAGE-DENIED
+#   severity: critical
+#   remediation: Remove the package or replace it; see why it is denied with the platform team.
 package gate.checks.sbom.package_denied
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-PACKAGE-DENIED",
-	"title": "No component is a denied package",
-	"severity": "critical",
-	"remediation": "Remove the package or replace it; see why it is denied with the platform team.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # denied_packages holds purls or purl globs (`*` spans any characters: "pkg:npm/event-stream@*").
 # Both sides are normalised per the purl spec before they get here (gate/collect/purls.py): a
@@ -17,23 +19,18 @@ meta := {
 # normalised the same way (a pattern with version `*` or none also matches the purl without a
 # version). A component matches a pattern as in lib.matches_any: equal to it, or matched by it as
 # a glob. The message names the purl as written.
-#
-# Written for SBOMs with thousands of components (see lib.indexes): nothing is visited when no
-# package is denied, equality is one set lookup per component, and only the patterns that can be
-# globs (decided once) are tried as globs.
+# Equality is one set lookup per component; only the patterns that can be globs (decided once)
+# are tried as globs.
 violation contains finding(sbom.path, c, c.purl_normalised) if {
 	count(patterns) > 0
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	patterns[c.purl_normalised]
-	is_string(c.purl_normalised)
 }
 
 violation contains finding(sbom.path, c, pattern) if {
 	some pattern in globs
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	is_string(c.purl_normalised)
 	glob.match(pattern, null, c.purl_normalised)

@@ -1,28 +1,26 @@
-# SBOM-PURL-MISSING: every component has a package URL, so scanners and policies can identify it.
+# METADATA
+# title: Every component has a purl
+# description: |-
+#   Every component has a package URL, so scanners and policies can identify it.
+# custom:
+#   id: SBOM-PURL-MISSING
+#   severity: low
+#   remediation: >-
+#     Use an SBOM generator that records package URLs (purl), or add `purl` to the component.
 package gate.checks.sbom.purl_missing
 
 import data.gate.lib
 
-meta := {
-	"id": "SBOM-PURL-MISSING",
-	"title": "Every component has a purl",
-	"severity": "low",
-	"remediation": "Use an SBOM generator that records package URLs (purl), or add `purl` to the component.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
-# Written for SBOMs with thousands of components (see lib.indexes): one test per component, and
-# the message only for a violation.
 violation contains {"msg": msg, "subject": {"kind": "sbom", "path": sbom.path, "ref": ref, "line": null}} if {
-	some i in lib.indexes(count(input.sboms))
-	sbom := input.sboms[i]
+	some sbom in input.sboms
 	some c in sbom.components
 	not has_purl(c)
 	ref := lib.component_ref(c)
 	msg := concat("", ["component ", ref, " has no purl"])
 }
 
-# lib.present(c.purl), spelled out (a call less per component). The purl is looked up inside:
-# `not lib.present(c.purl)` would differ between engines when the component has no purl key.
 has_purl(c) if {
 	is_string(c.purl)
 	trim_space(c.purl) != ""

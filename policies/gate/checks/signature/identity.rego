@@ -1,17 +1,18 @@
-# SIG-IDENTITY: when signer identities are configured, every signer is one of them.
+# METADATA
+# title: Signer is an allowed identity
+# description: |-
+#   When signer identities are configured, every signer is one of them.
+# custom:
+#   id: SIG-IDENTITY
+#   severity: critical
+#   remediation: >-
+#     Sign from an allowed workflow/identity, or add the signer to signatures.identities in
+#     gate.yaml (issuer and san_regex).
 package gate.checks.signature.identity
 
 import data.gate.lib
 
-meta := {
-	"id": "SIG-IDENTITY",
-	"title": "Signer is an allowed identity",
-	"severity": "critical",
-	"remediation": concat(" ", [
-		"Sign from an allowed workflow/identity,",
-		"or add the signer to signatures.identities in gate.yaml (issuer and san_regex).",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # An identity matches when the issuer is equal and the SAN matches san_regex (RE2; the gate refuses
 # (?i), which the embedded engine lacks). Whether the signature verified is SIG-VERIFIED's concern.

@@ -1,14 +1,18 @@
-# SIG-TLOG: every signature is recorded in a transparency log, so it can be audited and revoked.
+# METADATA
+# title: Signature is in a transparency log
+# description: |-
+#   Every signature is recorded in a transparency log, so it can be audited and revoked.
+# custom:
+#   id: SIG-TLOG
+#   severity: medium
+#   remediation: >-
+#     Sign with transparency-log upload enabled (cosign's default; do not pass
+#     --tlog-upload=false).
 package gate.checks.signature.tlog
 
 import data.gate.lib
 
-meta := {
-	"id": "SIG-TLOG",
-	"title": "Signature is in a transparency log",
-	"severity": "medium",
-	"remediation": "Sign with transparency-log upload enabled (cosign's default; do not pass --tlog-upload=false).",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

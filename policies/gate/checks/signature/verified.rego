@@ -1,17 +1,18 @@
-# SIG-VERIFIED: every signature given verifies.
+# METADATA
+# title: Signature verifies
+# description: |-
+#   Every signature given verifies.
+# custom:
+#   id: SIG-VERIFIED
+#   severity: critical
+#   remediation: >-
+#     Re-sign the artifact as it is now; a signature that does not verify means the artifact or
+#     the bundle changed, or the wrong trust root is configured (signatures.trust_root).
 package gate.checks.signature.verified
 
 import data.gate.lib
 
-meta := {
-	"id": "SIG-VERIFIED",
-	"title": "Signature verifies",
-	"severity": "critical",
-	"remediation": concat(" ", [
-		"Re-sign the artifact as it is now; a signature that does not verify means the artifact or the",
-		"bundle changed, or the wrong trust root is configured (signatures.trust_root).",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

@@ -1,17 +1,18 @@
-# TEMPLATE-ACTIONS-ALLOWED: templates only run scaffolder actions the platform team allows.
+# METADATA
+# title: Template uses only allowed scaffolder actions
+# description: |-
+#   Templates only run scaffolder actions the platform team allows.
+# custom:
+#   id: TEMPLATE-ACTIONS-ALLOWED
+#   severity: high
+#   remediation: >-
+#     Use an allowed action instead, or ask the platform team to add this one to
+#     data.allowed_actions in gate.yaml.
 package gate.checks.template.actions_allowed
 
 import data.gate.lib
 
-meta := {
-	"id": "TEMPLATE-ACTIONS-ALLOWED",
-	"title": "Template uses only allowed scaffolder actions",
-	"severity": "high",
-	"remediation": concat(" ", [
-		"Use an allowed action instead,",
-		"or ask the platform team to add this one to data.allowed_actions in gate.yaml.",
-	]),
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Entries of allowed_actions are action ids or globs (`*` spans any characters, e.g. "acme:*").
 # A step without an action is a schema error, reported by TEMPLATE-VALID.

@@ -1,14 +1,18 @@
-# TEMPLATE-OWNER: a scaffolder template names the team that maintains it.
+# METADATA
+# title: Template has an owner
+# description: |-
+#   A scaffolder template names the team that maintains it.
+# custom:
+#   id: TEMPLATE-OWNER
+#   severity: medium
+#   remediation: >-
+#     Set spec.owner to the group that maintains this template, e.g. `owner:
+#     group:default/platform`.
 package gate.checks.template.owner
 
 import data.gate.lib
 
-meta := {
-	"id": "TEMPLATE-OWNER",
-	"title": "Template has an owner",
-	"severity": "medium",
-	"remediation": "Set spec.owner to the group that maintains this template, e.g. `owner: group:default/platform`.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

@@ -1,18 +1,21 @@
-# TEMPLATE-PREPUBLISH-CHECK: a governance step (e.g. this gate) runs before anything is published.
+# METADATA
+# title: Template runs a governance check before publishing
+# description: |-
+#   A governance step (e.g. this gate) runs before anything is published.
+# custom:
+#   id: TEMPLATE-PREPUBLISH-CHECK
+#   severity: medium
+#   remediation: >-
+#     Add a step using one of data.prepublish_actions (e.g. govgate:check) before the first
+#     publish:* step.
 package gate.checks.template.prepublish_check
 
 import data.gate.lib
 
-meta := {
-	"id": "TEMPLATE-PREPUBLISH-CHECK",
-	"title": "Template runs a governance check before publishing",
-	"severity": "medium",
-	"remediation": "Add a step using one of data.prepublish_actions (e.g. govgate:check) before the first publish:* step.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # The first publish:* step (by step index), reported when no prepublish action runs before it.
-# A template that publishes nothing needs no check. Step indexes are compared with `<`, never
-# sorted (see lib.rego).
+# A template that publishes nothing needs no check.
 violation contains {
 	"msg": msg,
 	"subject": {"kind": "template", "path": item.path, "ref": first.id, "line": first.line},

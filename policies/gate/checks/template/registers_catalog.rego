@@ -1,14 +1,18 @@
-# TEMPLATE-REGISTERS-CATALOG: what a template creates shows up in the catalog.
+# METADATA
+# title: Template registers its result in the catalog
+# description: |-
+#   What a template creates shows up in the catalog.
+# custom:
+#   id: TEMPLATE-REGISTERS-CATALOG
+#   severity: medium
+#   remediation: >-
+#     Add a final step with `action: catalog:register` pointing at the new repository's
+#     catalog-info.yaml.
 package gate.checks.template.registers_catalog
 
 import data.gate.lib
 
-meta := {
-	"id": "TEMPLATE-REGISTERS-CATALOG",
-	"title": "Template registers its result in the catalog",
-	"severity": "medium",
-	"remediation": "Add a final step with `action: catalog:register` pointing at the new repository's catalog-info.yaml.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

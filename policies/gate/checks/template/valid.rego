@@ -1,14 +1,18 @@
-# TEMPLATE-VALID: the template passes Backstage's scaffolder Template schema (checked by the collector).
+# METADATA
+# title: Template is valid for Backstage
+# description: |-
+#   The template passes Backstage's scaffolder Template schema (checked by the collector).
+# custom:
+#   id: TEMPLATE-VALID
+#   severity: high
+#   remediation: >-
+#     Fix the fields named in the message; Backstage refuses to load templates that fail its
+#     schema.
 package gate.checks.template.valid
 
 import data.gate.lib
 
-meta := {
-	"id": "TEMPLATE-VALID",
-	"title": "Template is valid for Backstage",
-	"severity": "high",
-	"remediation": "Fix the fields named in the message; Backstage refuses to load templates that fail its schema.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 violation contains {
 	"msg": msg,

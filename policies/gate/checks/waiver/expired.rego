@@ -1,15 +1,19 @@
-# WAIVER-EXPIRED: a waiver past its expiry no longer applies (gate.main ignores it) and is reported,
-# so somebody renews or removes it.
+# METADATA
+# title: Waiver has expired
+# description: |-
+#   A waiver past its expiry no longer applies (gate.main ignores it) and is reported,
+#   so somebody renews or removes it.
+# custom:
+#   id: WAIVER-EXPIRED
+#   severity: medium
+#   remediation: >-
+#     Fix what the waiver covered and delete the waiver, or renew it with a new expiry and a
+#     fresh reason.
 package gate.checks.waiver.expired
 
 import data.gate.lib
 
-meta := {
-	"id": "WAIVER-EXPIRED",
-	"title": "Waiver has expired",
-	"severity": "medium",
-	"remediation": "Fix what the waiver covered and delete the waiver, or renew it with a new expiry and a fresh reason.",
-}
+meta := lib.check_meta(rego.metadata.chain())
 
 # Dates are compared as YYYY-MM-DD strings; a waiver is valid through its `expires` day.
 violation contains {
