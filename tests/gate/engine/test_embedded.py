@@ -48,7 +48,7 @@ def test_rego_metadata_reads_the_metadata_annotations() -> None:
         '"summary": {}}', '"summary": {}, "rule": rego.metadata.rule(), "title": chain[1].annotations.title}'
     ).replace("package gate.main\n", "# METADATA\n# title: The main package\npackage gate.main\n")
     main += "\n# METADATA\n# title: a chain\nchain := rego.metadata.chain()\n"
-    decision = EmbeddedEngine("regopy").evaluate(_policy(main=main), _input(x=0))
+    decision = EmbeddedEngine("regopy").evaluate(_policy(main=main), _input(x=0)).decision
     assert decision["rule"] == {} and decision["title"] == "The main package"
 
 

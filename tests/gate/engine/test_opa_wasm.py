@@ -169,8 +169,10 @@ def test_many_findings_come_out_as_opa_orders_them(tmp_path: Path) -> None:
     from gate.pipeline import prepare
 
     policy = prepare(opts).policy
-    wasm = EmbeddedEngine("wasm").evaluate(policy, decision.document, decision.document_json)
-    opa = OpaEngine(require_binary("opa")).evaluate(policy, decision.document, decision.document_json)
+    wasm = EmbeddedEngine("wasm").evaluate(policy, decision.document, decision.document_json).decision
+    opa = (
+        OpaEngine(require_binary("opa")).evaluate(policy, decision.document, decision.document_json).decision
+    )
 
     def as_set(d: dict[str, Any]) -> list[str]:
         return sorted(json.dumps(f, sort_keys=True) for f in d["findings"])

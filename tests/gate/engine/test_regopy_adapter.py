@@ -114,7 +114,7 @@ def test_metadata_values_on_regopy_are_opas() -> None:
     interp.add_module("user/m.rego", with_metadata({"user/m.rego": ANNOTATED})["user/m.rego"])
     regopy_value = json.loads(str(interp.query("x := data.gate.main.decision")))["bindings"]["x"]
     policy = PolicySet(modules={"user/m.rego": ANNOTATED}, data={})
-    opa_value = OpaEngine(require_binary("opa")).evaluate(policy, {})
+    opa_value = OpaEngine(require_binary("opa")).evaluate(policy, {}).decision
     assert regopy_value == opa_value
     assert opa_value["chains"][0][1]["annotations"]["custom"]["effective_on"] == "2026-01-01T00:00:00Z"
 
@@ -129,8 +129,10 @@ def test_the_shipped_checks_meta_is_the_same_on_regopy_and_opa() -> None:
         interp.add_module(name, source)
     on_regopy = json.loads(str(interp.query(query)))["bindings"]["x"]
     main = 'package gate.main\n\ndecision := {p: m | some a, n; m := data.gate.checks[a][n].meta; p := concat(".", [a, n])}\n'
-    on_opa = OpaEngine(require_binary("opa")).evaluate(
-        PolicySet(modules={**modules, MAIN: main}, data={}), {}
+    on_opa = (
+        OpaEngine(require_binary("opa"))
+        .evaluate(PolicySet(modules={**modules, MAIN: main}, data={}), {})
+        .decision
     )
     assert on_regopy == on_opa and len(on_opa) >= 30
     assert on_opa["sbom.license_denied"] == {
