@@ -41,9 +41,9 @@ def best(run: Callable[[], Any], repeat: int) -> float:
 def document(bom: Path, config: Path) -> dict[str, Any]:
     """The input document `gate check` assembles from the SBOM."""
     from gate import input as input_doc
-    from gate.check import CheckOptions, prepare
     from gate.collect.registry import collect_paths
     from gate.context import build_context
+    from gate.pipeline import CheckOptions, prepare
 
     prepared = prepare(CheckOptions(paths=(bom,), environment="prod", engine="embedded", config=config))
     sections = collect_paths([bom], prepared.config.collect_settings(()))

@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.timing import fresh_dir, measure, scenario, shown_command
+from gate.config import ENGINES
 from gate.tools import find_binary
 from tests.helpers import stop_process
 
-ENGINES = ("embedded", "opa", "opa-server")
 HEALTH_WAIT_S = 30.0  # a deadline for the server's start-up, not a benchmark figure
 INSTALL_HINT = "opa not found on PATH or in $(go env GOPATH)/bin: run `bash scripts/install-tools.sh`"
 # OPA's request histogram: http_request_duration_seconds_sum{code="200",handler="v1/data",...} 0.12

@@ -104,7 +104,7 @@ import json, sys
 from pathlib import Path
 from gate import input as input_doc
 from gate import pipeline
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.collect.registry import collect_file, collectors
 from gate.context import build_context
 
@@ -122,7 +122,7 @@ prepared.engine.load(prepared.policy)
 stage("interpreter, config, policies, the Wasm runtime")
 settings = prepared.config.collect_settings(())
 parsed = parse_file(opts.paths[0], settings.max_bytes)
-stage("read and parse the SBOM (gate.collect.files)")
+stage("read and parse the SBOM (gate.collect.parse)")
 sections = collect_file(parsed, settings, collectors())
 del parsed
 stage("validate and normalise it (gate.collect.cyclonedx); the raw parse released")

@@ -1,5 +1,5 @@
 """`python -m gate` runs the CLI."""
 
-from gate.cli import entry
+from gate.cli.main import entry
 
 entry()

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate import __version__
-from gate.config import GateConfig
+from gate.config import SIGNERS, GateConfig
 from gate.decision import Decision, Outcome
 from gate.errors import ConfigError
 
 if TYPE_CHECKING:
     from audit import AuditSettings
-
-SIGNERS = ("local", "sigstore")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,13 @@ SEVERITIES = ("critical", "high", "medium", "low")
 ACTIONS = ("block", "warn", "off")
 REQUIREMENTS = ("sbom", "signature", "provenance")
 ENGINES = ("embedded", "opa", "opa-server")
+# The engines that need no server: what `gate serve`'s workers and `gate audit replay` may run.
+LOCAL_ENGINES = ("embedded", "opa")
+# How audit records are signed (`audit.signer`, `--signer`); the audit package, which cannot import
+# the gate, keeps the same list in audit/signer.py (tests/gate/test_config.py holds them equal).
+SIGNERS = ("local", "sigstore")
+# The sigstore trust roots embedded in sigstore-python; anything else names a trusted_root.json.
+TRUST_ROOTS = ("production", "staging")
 
 DEFAULT_TIERS: dict[str, dict[str, str]] = {
     "dev": {"critical": "warn", "high": "warn", "medium": "warn", "low": "warn"},
@@ -218,7 +225,7 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
     for ident in identities:
         _check_regex(ident.san_regex, where)
     trust_root = str(sig.get("trust_root", "production"))
-    if trust_root not in ("production", "staging"):
+    if trust_root not in TRUST_ROOTS:
         trust_root = str((base / trust_root).resolve())
     waivers = raw.get("waivers")
     limits = raw.get("limits") or {}

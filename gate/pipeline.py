@@ -1,7 +1,7 @@
 """The check pipeline, the one every caller runs: prepare -> collect -> decide -> record.
 
-`gate check` (gate.cli), `gate serve` (gate.serve.service: its workers collect and decide, the
-server records), `gate audit replay` (gate.replay: prepare and decide) and the benchmarks call
+`gate check` (gate.cli.main), `gate serve` (gate.serve.service: its workers collect and decide, the
+server records), `gate audit replay` (gate.policy.replay: prepare and decide) and the benchmarks call
 these stages; none decides on its own.
 
 - `prepare`: config, environment, requirements, waivers, policies, engine, where each came from.
@@ -35,16 +35,22 @@ from typing import Any
 from gate import audit_step, trust
 from gate import input as input_doc
 from gate.collect.registry import collect_paths
-from gate.config import DEFAULT_TIERS, GateConfig, load_config, resolve_environment
+from gate.config import (
+    DEFAULT_TIERS,
+    REQUIREMENTS,
+    TRUST_ROOTS,
+    GateConfig,
+    load_config,
+    resolve_environment,
+)
 from gate.context import build_context
 from gate.decision import Decision, Outcome, error_decision, from_policy_result
 from gate.engine import Engine, get_engine
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError, GateError, InputError
-from gate.policy import PolicySet, build_policy_set
+from gate.policy.policy_set import PolicySet, build_policy_set
 from gate.waivers import load_waivers
 
-REQUIREMENTS = ("sbom", "signature", "provenance")
 # The input document's sections of collected files, counted in a decision's `inputs`.
 SECTIONS = ("templates", "catalog", "sboms", "signatures", "attestations")
 # Where notices for the user go (stderr for the command line, the log for the server).
@@ -159,7 +165,7 @@ def _sources(
         blocks = blocks or _blocks_by_default(environment)
     notices = trust.refuse_unpinned(sources, environment, blocks)
     others: list[trust.Source] = []
-    if config.trust_root not in ("production", "staging"):
+    if config.trust_root not in TRUST_ROOTS:
         root = Path(config.trust_root)
         others.append(trust.judge("trust-root", [root], trust.file_digest(root), None, roots))
     folders = [*config.policies, *opts.policies]

@@ -95,12 +95,12 @@ def lies_in(path: Path, roots: Iterable[Path]) -> bool:
 def file_digest(path: Path) -> str:
     """`sha256:<hex>` of a regular file's bytes, as `sha256sum` prints them.
 
-    Read as inputs are (gate.collect.files.read_bytes): without blocking, bounded, refused unless
+    Read as inputs are (gate.collect.read.read_bytes): without blocking, bounded, refused unless
     it is a regular file, since a FIFO or a device planted where a policy or waivers file is
     expected would otherwise hang the gate or never end.
     """
     from gate.collect.base import CollectError
-    from gate.collect.files import read_bytes
+    from gate.collect.read import read_bytes
 
     try:
         data = read_bytes(path, shown=str(path))
@@ -116,7 +116,7 @@ def policy_digest(folders: Iterable[Path], data_files: Iterable[Path] = ()) -> s
     by its path inside its folder and a data file by its file name, so the digest does not depend
     on where the checkout lies. `gate policy digest` prints it.
     """
-    from gate.policy import policy_files, require_policy_folder
+    from gate.policy.policy_set import policy_files, require_policy_folder
 
     lines: list[str] = []
     for folder in folders:

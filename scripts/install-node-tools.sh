@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the pinned Node tools the report tests use, from npm, into a cache folder kept outside the
 # work tree: Microsoft's SARIF Multitool (@microsoft/sarif-multitool and its platform package), which
-# validates the SARIF golden files (tests/report/test_golden.py) and ships the SARIF 2.1.0 schema.
+# validates the SARIF golden files (tests/gate/report/test_golden.py) and ships the SARIF 2.1.0 schema.
 # Idempotent: a folder that already holds the pinned version is left alone. Prints the folder.
 # The folder: $GATE_NODE_TOOLS, else ${XDG_CACHE_HOME:-~/.cache}/govgate/node-tools.
 set -euo pipefail

@@ -218,7 +218,7 @@ def require_binary(name: str) -> str:
 def corpus_yaml_texts(corpus_dir: Path) -> list[tuple[Path, str]]:
     """Every YAML file of the corpus that decodes as text, with its text, in path order."""
     from gate.collect.base import CollectError
-    from gate.collect.files import decode_text
+    from gate.collect.read import decode_text
 
     texts: list[tuple[Path, str]] = []
     for path in sorted(corpus_dir.rglob("*")):

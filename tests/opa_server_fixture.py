@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 from tests.helpers import stop_process
 
 HEALTH_WAIT_S = 30.0  # a deadline for start-up, not an assertion on speed

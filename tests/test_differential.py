@@ -31,9 +31,9 @@ from gate.decision import from_policy_result
 from gate.engine.embedded import EmbeddedEngine
 from gate.engine.opa import OpaEngine
 from gate.engine.opa_server import OpaServerEngine
-from gate.opa_push import push
 from gate.pipeline import CheckOptions, prepare
-from gate.policy import PolicySet, build_policy_set
+from gate.policy.policy_set import PolicySet, build_policy_set
+from gate.policy.push import push
 from gate.waivers import load_waivers
 from tests.conftest import CORPUS
 from tests.helpers import ROOT, example_check_pins, require_binary

@@ -21,11 +21,12 @@ import binascii
 import json
 from typing import Any, TypeGuard
 
-from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, check_depth
+from gate.collect.base import CollectError, CollectSettings, Sections
+from gate.collect.parse import ParsedFile
+from gate.collect.read import check_depth
 
 KIND = "attestation"
-SECTION = "attestations"
+SECTIONS = ("attestations",)
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPES = frozenset({"https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1"})
@@ -261,7 +262,7 @@ def _line_numbers(parsed: ParsedFile) -> list[int]:
     return [n for n, line in enumerate(parsed.text.splitlines()) if line.strip()]
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """One item per statement found; raise CollectError for an envelope whose payload does not decode."""
     del settings  # attestation signatures are not checked here
     items: list[dict[str, Any]] = []
@@ -277,14 +278,14 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
                 )
             for kind, container in found:
                 items.append(_item(parsed, line, kind, container, f"line {line + 1}"))
-        return items
+        return {"attestations": items}
     position = 0
     for doc in parsed.documents:
         for kind, container in _containers(doc):
             where = f"attestation {position}" if position else "the attestation"
             items.append(_item(parsed, position, kind, container, where))
             position += 1
-    return items
+    return {"attestations": items}
 
 
 def _item(parsed: ParsedFile, index: int, kind: str, container: dict[str, Any], where: str) -> dict[str, Any]:

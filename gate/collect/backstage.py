@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gate import resources, schemas
-from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile
+from gate.collect.base import CollectError, CollectSettings, Sections
+from gate.collect.parse import ParsedFile
 
 KIND = "backstage"
 SECTIONS: tuple[str, ...] = ("templates", "catalog")
@@ -96,7 +96,7 @@ def recognise(parsed: ParsedFile) -> bool:
 # --- collecting -------------------------------------------------------------------------------
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> dict[str, list[dict[str, Any]]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """Normalise the file's Backstage documents into `templates` and `catalog` items.
 
     Each item carries the file's path and sha256, the document's index and first line, the lines
@@ -105,7 +105,7 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> dict[str, list[dic
     nothing here depends on the configuration.
     """
     del settings
-    out: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    out: Sections = {section: [] for section in SECTIONS}
     first_lines = _document_lines(parsed)
     for index, document in enumerate(parsed.documents):
         if not is_backstage_document(document):

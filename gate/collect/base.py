@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from gate.errors import InputError
 
 if TYPE_CHECKING:
-    from gate.collect.files import ParsedFile
+    from gate.collect.parse import ParsedFile
+
+# What a collector returns: the items it made, by the input document's section they go in
+# ("sboms", "catalog", ...). Every collector returns this one shape, whatever it reads.
+Sections: TypeAlias = dict[str, list[dict[str, Any]]]
 
 
 class CollectError(InputError):
@@ -39,12 +43,12 @@ class CollectorModule(Protocol):
     """One input kind. Each `gate/collect/<kind>.py` module provides these names."""
 
     KIND: str
-    SECTION: str
+    SECTIONS: tuple[str, ...]
 
     def recognise(self, parsed: ParsedFile) -> bool:
         """Whether the parsed file is of this kind (by content, not by name alone)."""
         ...
 
-    def collect(self, parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
-        """Normalise the file into items of the input document's SECTION; raise CollectError on failure."""
+    def collect(self, parsed: ParsedFile, settings: CollectSettings) -> Sections:
+        """Normalise the file into items by section (each one of SECTIONS); raise CollectError on failure."""
         ...

@@ -17,12 +17,12 @@ import binascii
 import json
 from typing import Any
 
-from gate.collect.base import CollectSettings
-from gate.collect.files import ParsedFile
+from gate.collect.base import CollectSettings, Sections
+from gate.collect.parse import ParsedFile
 from gate.collect.sigstore_bundle import int_or_none
 
 KIND = "signature"
-SECTION = "signatures"
+SECTIONS = ("signatures",)
 
 TRUST_ROOT = "cosign"
 _ISSUER_KEYS = ("Issuer", "1.3.6.1.4.1.57264.1.8", "1.3.6.1.4.1.57264.1.1")
@@ -49,7 +49,7 @@ def recognise(parsed: ParsedFile) -> bool:
     return isinstance(doc, list) and bool(doc) and all(_is_entry(entry) for entry in doc)
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """One verified signature item per array element."""
     del settings  # cosign already verified; nothing here depends on the gate's trust settings
     items: list[dict[str, Any]] = []
@@ -78,7 +78,7 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
                 "trust_root": TRUST_ROOT,
             }
         )
-    return items
+    return {"signatures": items}
 
 
 def _sha256_hex(digest: str | None) -> str | None:

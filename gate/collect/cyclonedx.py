@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from gate import schemas
 from gate.collect import cyclonedx_xml
-from gate.collect.base import CollectError, CollectSettings
+from gate.collect.base import CollectError, CollectSettings, Sections
 from gate.collect.licenses import Licenses, cyclonedx_licenses
 from gate.collect.purls import component_fields
 
 if TYPE_CHECKING:
-    from gate.collect.files import ParsedFile
+    from gate.collect.parse import ParsedFile
 
 KIND = "sbom"
-SECTION = "sboms"
+SECTIONS = ("sboms",)
 
 JSON_VERSIONS = schemas.CYCLONEDX_VERSIONS
 MAX_ERRORS = 20
@@ -64,7 +64,7 @@ def recognise(parsed: ParsedFile) -> bool:
     return parsed.syntax == "json" and len(parsed.documents) == 1 and _is_cyclonedx_json(parsed.documents[0])
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """Normalise one CycloneDX BOM into a single `sboms` item (valid or not); CollectError if it is none."""
     if not recognise(parsed):
         raise CollectError(
@@ -84,17 +84,19 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
         errors = validate_json(doc, version)
         encoding = "json"
     release = parsed.sole_reader or encoding == "xml"  # the XML's JSON shape is this function's own
-    return [
-        normalise(
-            doc,
-            path=parsed.path,
-            sha256=parsed.sha256,
-            encoding=encoding,
-            version=version,
-            errors=errors,
-            release=release,
-        )
-    ]
+    return {
+        "sboms": [
+            normalise(
+                doc,
+                path=parsed.path,
+                sha256=parsed.sha256,
+                encoding=encoding,
+                version=version,
+                errors=errors,
+                release=release,
+            )
+        ]
+    }
 
 
 # --------------------------------------------------------------------------- normalisation

@@ -5,7 +5,7 @@ components (recursively) with type, name, version, purl, hashes and licenses, an
 vulnerabilities with ratings, VEX analysis state and affected refs. The result has the same
 keys and nesting as a CycloneDX JSON document, so one normaliser serves both encodings.
 
-Validation re-parses the bytes with lxml (no network, no DTD, no entity expansion: files.py has
+Validation re-parses the bytes with lxml (no network, no DTD, no entity expansion: gate.collect.xml has
 already refused DTDs) and checks them against cyclonedx-python-lib's bundled XSD for the
 document's version (1.0 to 1.7). Each XSD is compiled once per process.
 """
@@ -224,7 +224,7 @@ def validate(data: bytes, version: str) -> list[str]:
     )
     try:
         document = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:  # files.py parsed it already; lxml may still be stricter
+    except etree.XMLSyntaxError as exc:  # gate.collect.xml parsed it already; lxml may still be stricter
         return [f"XML syntax: {exc}"[:_MESSAGE_LIMIT]]
     if schema.validate(document):
         return []

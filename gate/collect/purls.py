@@ -101,7 +101,7 @@ def _key(purl: Any) -> str:
 # unreserved characters (and `%2B`); well-formed qualifiers. The types whose rules still change
 # such a purl are left to the parser. Most generators write purls so, and parsing one takes
 # ~20 µs, which was most of the collection time of a 10,000-component SBOM.
-# tests/collect/test_purl_normalise.py checks that both paths agree.
+# tests/gate/collect/test_purls.py checks that both paths agree.
 _CANONICAL = re.compile(
     r"pkg:(?P<type>[a-z][a-z0-9.\-]*)/(?P<path>(?:(?:%40)?[A-Za-z0-9._~\-]+/)*[A-Za-z0-9._~\-]+)"
     r"(?:@(?P<version>(?:[A-Za-z0-9._~\-]|%2B)+))?"

@@ -6,12 +6,12 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile, parse_file, walk_paths, warn_on_stderr
+from gate.collect.base import CollectError, CollectorModule, CollectSettings, Sections
 from gate.collect.parallel import collect_files, job_costs, workers_for
+from gate.collect.parse import ParsedFile, parse_file
+from gate.collect.read import walk_paths, warn_on_stderr
 
 COLLECTOR_MODULES = (
     "gate.collect.backstage",
@@ -25,9 +25,9 @@ SECTIONS = ("templates", "catalog", "sboms", "signatures", "attestations")
 INPUT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".xml", ".sigstore", ".cdx", ".spdx", ".slsa")
 
 
-def collectors() -> list[ModuleType]:
-    """The collector modules, in recognition order."""
-    return [importlib.import_module(name) for name in COLLECTOR_MODULES]
+def collectors() -> list[CollectorModule]:
+    """The collector modules, in recognition order; each keeps the one protocol (gate.collect.base)."""
+    return [cast(CollectorModule, importlib.import_module(name)) for name in COLLECTOR_MODULES]
 
 
 def _is_candidate(path: Path) -> bool:
@@ -35,21 +35,15 @@ def _is_candidate(path: Path) -> bool:
     return name.endswith(INPUT_SUFFIXES) or ".sigstore" in name or ".intoto" in name
 
 
-def collect_file(
-    parsed: ParsedFile, settings: CollectSettings, mods: Iterable[ModuleType]
-) -> dict[str, list[Any]]:
+def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[CollectorModule]) -> Sections:
     """Run every collector that recognises the file; returns items by section (empty if none did)."""
     out: dict[str, list[Any]] = {}
     readers = [mod for mod in mods if mod.recognise(parsed)]
     if len(readers) == 1:
         parsed = dataclasses.replace(parsed, sole_reader=True)
     for mod in readers:
-        result = mod.collect(parsed, settings)
-        if isinstance(result, dict):
-            for section, items in result.items():
-                out.setdefault(section, []).extend(items)
-        else:
-            out.setdefault(mod.SECTION, []).extend(result)
+        for section, items in mod.collect(parsed, settings).items():
+            out.setdefault(section, []).extend(items)
     return out
 
 

@@ -2,7 +2,7 @@
 
 Every bundle becomes a `signatures` item, whatever happens: a bundle that does not load, does not
 verify, or has no artifact to check is reported with `verified: false` and the reason in `error`
-(only a file that is not JSON at all is refused, by `gate.collect.files`).
+(only a file that is not JSON at all is refused, by `gate.collect.parse`).
 
 Verification is cryptographic only: certificate chain to the trust root at the signing time, SCT,
 transparency-log inclusion proof, checkpoint and promise, timestamps, and the signature over the
@@ -38,11 +38,11 @@ from gate.collect.attestation import (
     sigstore_bundles_in,
     statement_subjects,
 )
-from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import ParsedFile
+from gate.collect.base import CollectError, CollectSettings, Sections
+from gate.collect.parse import ParsedFile
 
 KIND = "signature"
-SECTION = "signatures"
+SECTIONS = ("signatures",)
 
 KEY_SIGNED_ERROR = (
     "key-signed bundle: sigstore-python verifies only certificate bundles; verify with cosign --key"
@@ -75,7 +75,7 @@ def recognise(parsed: ParsedFile) -> bool:
     return any(sigstore_bundles_in(doc) for doc in parsed.documents)
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """One signature item per bundle (per DSSE subject when no artifact file pairs with it).
 
     Raises CollectError only for configuration problems: an unreadable trust root or `--artifact`.
@@ -84,7 +84,7 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
     for doc in parsed.documents:
         for bundle in sigstore_bundles_in(doc):
             items.extend(_collect_bundle(parsed, bundle, settings))
-    return items
+    return {"signatures": items}
 
 
 def _collect_bundle(

@@ -17,16 +17,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from gate import schemas
-from gate.collect.base import CollectError, CollectSettings
+from gate.collect.base import CollectError, CollectSettings, Sections
 from gate.collect.cyclonedx import MAX_ERRORS, schema_errors
 from gate.collect.licenses import spdx_licenses
 from gate.collect.purls import component_fields
 
 if TYPE_CHECKING:
-    from gate.collect.files import ParsedFile
+    from gate.collect.parse import ParsedFile
 
 KIND = "sbom"
-SECTION = "sboms"
+SECTIONS = ("sboms",)
 
 SUPPORTED_VERSIONS = ("2.2", "2.3")
 _VERSION_RE = re.compile(r"^SPDX-(\d+\.\d+)$")
@@ -70,7 +70,7 @@ def recognise(parsed: ParsedFile) -> bool:
     return (isinstance(version, str) and version.startswith("SPDX-2.")) or _is_spdx3(doc)
 
 
-def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any]]:
+def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
     """Normalise one SPDX 2.x JSON document into a single `sboms` item; CollectError for SPDX 3 or non-SPDX."""
     doc = parsed.documents[0] if parsed.syntax == "json" and len(parsed.documents) == 1 else None
     if _is_spdx3(doc):
@@ -92,7 +92,7 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> list[dict[str, Any
             f"spdxVersion: SPDX version {raw_version} is not supported as JSON (supported: SPDX-2.2, SPDX-2.3); "
             "regenerate the SBOM as SPDX 2.3 JSON"
         ]
-    return [normalise(doc, path=parsed.path, sha256=parsed.sha256, version=version, errors=errors)]
+    return {"sboms": [normalise(doc, path=parsed.path, sha256=parsed.sha256, version=version, errors=errors)]}
 
 
 def _spdx_schema(version: str) -> schemas.Schema:

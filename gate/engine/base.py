@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 
 DECISION_QUERY = "data.gate.main.decision"
 

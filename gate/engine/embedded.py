@@ -23,7 +23,7 @@ from gate.engine import parts
 from gate.engine.base import DECISION_QUERY, EngineResult, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 
 RUNTIMES = ("auto", "wasm", "regopy")
 

@@ -16,7 +16,7 @@ from typing import Any
 from gate.engine.base import DECISION_QUERY, EngineResult, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import EngineError
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 from gate.tools import INSTALL_HINT, find_binary
 
 DEFAULT_TIMEOUT = 300.0

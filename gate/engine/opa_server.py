@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from gate.engine.base import DECISION_QUERY, EngineResult
 from gate.errors import ConfigError, EngineError
-from gate.policy import PolicySet
+from gate.policy.policy_set import PolicySet
 
 T = TypeVar("T")
 

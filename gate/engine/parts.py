@@ -15,7 +15,7 @@ other components, except for whether there are any (SBOM-NOT-EMPTY). So:
   again, its outcome the most severe of theirs; any other field must be the same in every part,
   or the evaluation fails (a field computed over all components could not be merged).
 
-tests/engine/test_parts.py holds the parity: the decision in parts equals the whole evaluation's
+tests/gate/engine/test_parts.py holds the parity: the decision in parts equals the whole evaluation's
 for inputs where every shipped check reports, with parts of a few components.
 """
 

@@ -15,7 +15,7 @@ gives the same findings:
   a dozen rules): the SBOMs are iterated by index (`input.sboms[i]`), which does not copy.
 - **A check's meta is computed on every evaluation** (`lib.check_meta(...)`, ~0.3 s a decision
   over the 34 shipped checks): in the shipped checks it is replaced by its value, which
-  tests/engine/test_regopy_adapter.py compares with OPA's for every check.
+  tests/gate/engine/test_regopy_adapter.py compares with OPA's for every check.
 - **regopy has no `rego.metadata.chain()` / `rego.metadata.rule()`**, which the shipped checks
   read their METADATA annotations with (`meta := lib.check_meta(rego.metadata.chain())`). OPA
   replaces these calls with the annotations when it compiles; so does `with_metadata`, in every
@@ -26,7 +26,7 @@ gives the same findings:
 The first three apply only to a module whose text is exactly the shipped one (user modules and
 edited copies run as written). Every rewrite keeps each line where it was, so regopy's messages
 name the lines as written. A shipped module that no longer has the shape a rewrite expects is an AdapterError: the
-tests (tests/engine/test_regopy_adapter.py) catch it when the library changes.
+tests (tests/gate/engine/test_regopy_adapter.py) catch it when the library changes.
 
 What regopy lacks or does differently, for anyone writing policies for the embedded engine (the
 shipped library keeps to these; one helper, lib.sorted_strings, exists for the one on sort()):
@@ -284,7 +284,7 @@ REWRITES = (
 
 @cache
 def _shipped() -> dict[str, str]:
-    from gate.policy import shipped_modules
+    from gate.policy.policy_set import shipped_modules
 
     return shipped_modules()[0]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from gate.engine.wasm_shipped import ENTRYPOINT, MANIFEST_NAME, WASM_NAME
 from gate.errors import EngineError, GateError
-from gate.policy import modules_digest
+from gate.policy.policy_set import modules_digest
 
 __all__ = ["ENTRYPOINT", "build_shipped", "build_wasm", "main"]
 
@@ -65,7 +65,7 @@ def _opa_version(opa: str) -> str:
 
 def build_shipped(opa: str) -> tuple[bytes, dict[str, Any]]:
     """The shipped library (tests left out), compiled: the module bytes and its manifest."""
-    from gate.policy import shipped_modules
+    from gate.policy.policy_set import shipped_modules
 
     modules, _tests = shipped_modules()
     wasm = build_wasm(modules, opa)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from gate.policy import modules_digest
+from gate.policy.policy_set import modules_digest
 from gate.resources import shipped
 
 ENTRYPOINT = "gate/main/decision"

@@ -31,7 +31,7 @@ import yaml
 from gate import pipeline
 from gate.audit_step import AuditOptions, settings_for
 from gate.collect.registry import display_path
-from gate.config import resolve_environment
+from gate.config import LOCAL_ENGINES, resolve_environment
 from gate.context import build_context
 from gate.decision import Decision, Outcome
 from gate.errors import ConfigError, EngineError, GateError, InputError
@@ -42,7 +42,6 @@ log = logging.getLogger("gate.serve")
 
 CONTEXT_ENV_KEYS = ("GATE_TIME",)
 # Engines that run on this machine: compiled (or found) at start-up, so a broken one stops the server.
-LOCAL_ENGINES = ("embedded", "opa")
 # Python refuses to turn longer digit strings into integers (the conversion costs the square of
 # the length); a collector that meets one raises ValueError with this text.
 _LONG_INTEGER = "integer string conversion"

@@ -15,7 +15,7 @@ from gate.config import from_mapping
 from gate.context import build_context
 from gate.decision import Outcome, from_policy_result
 from gate.engine.embedded import EmbeddedEngine
-from gate.policy import PolicySet, build_policy_set
+from gate.policy.policy_set import PolicySet, build_policy_set
 from tests.conftest import CORPUS
 
 FILES = (

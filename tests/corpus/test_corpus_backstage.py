@@ -24,7 +24,7 @@ import pytest
 
 from gate.collect import backstage
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.schemas import Schema, compile_schema
 
 pytestmark = pytest.mark.corpus

@@ -29,7 +29,7 @@ import pytest
 
 from gate.collect import cyclonedx, spdx
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 from gate.schemas import Schema, compile_schema
 
 pytestmark = pytest.mark.corpus
@@ -94,7 +94,7 @@ def item_validator() -> Schema:
 def _collect(module: Any, corpus_dir: Path, rel: str) -> dict[str, Any]:
     parsed = parse_file(corpus_dir / rel, shown=rel)
     assert module.recognise(parsed), f"{rel} not recognised"
-    items: list[dict[str, Any]] = module.collect(parsed, CollectSettings())
+    items: list[dict[str, Any]] = module.collect(parsed, CollectSettings())["sboms"]
     assert len(items) == 1
     return items[0]
 
@@ -194,6 +194,6 @@ def test_spdx_file_matches_its_label(
 )
 def test_largest_boms_validate(corpus_dir: Path, rel: str) -> None:
     parsed = parse_file(corpus_dir / rel, shown=rel)
-    item = cyclonedx.collect(parsed, CollectSettings())[0]
+    item = cyclonedx.collect(parsed, CollectSettings())["sboms"][0]
     assert item["valid"] is True
     assert len(item["components"]) > 900

@@ -22,7 +22,7 @@ import pytest
 
 from gate.collect import attestation, cosign, sigstore_bundle
 from gate.collect.base import CollectError, CollectSettings
-from gate.collect.files import parse_file
+from gate.collect.parse import parse_file
 
 pytestmark = pytest.mark.corpus
 
@@ -258,7 +258,7 @@ def test_signature_label(corpus_dir: Path, key: str) -> None:
         return
     assert key not in NOT_SIGNATURES
     try:
-        items = sigstore_bundle.collect(parsed, _settings(key, label))
+        items = sigstore_bundle.collect(parsed, _settings(key, label))["signatures"]
     except CollectError as exc:
         assert key in BAD_TRUST_ROOT, exc.one_line()
         assert "trust root" in exc.message
@@ -287,7 +287,7 @@ def test_signature_label(corpus_dir: Path, key: str) -> None:
 
 def test_wrong_signer_is_reported_for_the_policies(corpus_dir: Path) -> None:
     key = SLSA_CLI + "bcr/MODULE-wrong-signer.bazel.intoto.jsonl"
-    [item] = sigstore_bundle.collect(parse_file(corpus_dir / key), CollectSettings())
+    [item] = sigstore_bundle.collect(parse_file(corpus_dir / key), CollectSettings())["signatures"]
     assert item["identity"]["san"] is not None
     assert "malicious" in item["identity"]["san"]
     assert item["artifact"]["path"] is not None
@@ -306,7 +306,7 @@ def test_attestation_label(corpus_dir: Path, key: str) -> None:
         assert not attestation.recognise(parsed), f"{key}: a message-signature bundle is not an attestation"
         return
     assert attestation.recognise(parsed), key
-    items = attestation.collect(parsed, CollectSettings())
+    items = attestation.collect(parsed, CollectSettings())["attestations"]
     assert items
     for item in items:
         assert item["path"] == parsed.path

@@ -1,0 +1,559 @@
+"""`gate audit`: keys, checkpoints, verification, listing, showing and replaying decision records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gate.config import LOCAL_ENGINES
+from gate.errors import ExitCode
+
+LOG_OPTION = click.option(
+    "--log",
+    "log_dir",
+    type=click.Path(path_type=Path),
+    default=Path(".gate") / "audit",
+    show_default=True,
+    metavar="DIR",
+    help="The decision log.",
+)
+KEY_OPTION = click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PUB",
+    help="Allowed record-signing public key, PEM (repeatable), e.g. the audit.pub of `gate audit keygen`.",
+)
+IDENTITY_OPTION = click.option(
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="ISSUER=SAN_REGEX",
+    help="Allowed sigstore signer: OIDC issuer and a regex over the certificate SAN (repeatable).",
+)
+TRUST_ROOT_OPTION = click.option(
+    "--trust-root",
+    default="production",
+    show_default=True,
+    metavar="ROOT",
+    help="Sigstore trust root for keyless records: production, staging or a trusted_root.json.",
+)
+LOG_KEY_OPTION = click.option(
+    "--log-key",
+    "log_key",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="The log's key as you pinned it: its log.pub (or the log.key it derives from).",
+)
+CONFIG_OPTION = click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A gate.yaml whose audit.log_key names the log key (when --log-key is not given).",
+)
+TRUST_FOLDER_OPTION = click.option(
+    "--trust-log-key-in-folder",
+    "trust_folder",
+    is_flag=True,
+    help="UNSAFE: verify checkpoints with the log.pub found in the log folder, which whoever can "
+    "write the folder can replace.",
+)
+NEEDS_LOG_KEY = (
+    "pass --log-key FILE: the log.pub made by `gate audit keygen`, or .gate/keys/log.pub beside the "
+    "writer's .gate/keys/log.key (or --config FILE with audit.log_key); "
+    "--trust-log-key-in-folder trusts the folder's own log.pub instead (unsafe)"
+)
+KEY_FILE_LIMIT = 64 * 1024
+
+
+def _die(message: str, code: int = ExitCode.USAGE, remediation: str = "") -> None:
+    from gate.report.escape import terminal_safe
+
+    click.echo(terminal_safe(f"gate: {message}" + (f". {remediation}" if remediation else "")), err=True)
+    sys.exit(code)
+
+
+def _warn(message: str) -> None:
+    from gate.report.escape import terminal_safe
+
+    click.echo(terminal_safe(f"gate: warning: {message}"), err=True)
+
+
+def _small_file(path: Path, what: str) -> str:
+    """A small text file the auditor named (a key or a checkpoint), read within a limit."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(KEY_FILE_LIMIT + 1)
+    except OSError as exc:
+        _die(f"{path}: cannot read the {what} ({exc.strerror})")
+        return ""
+    if len(data) > KEY_FILE_LIMIT:
+        _die(f"{path}: over {KEY_FILE_LIMIT} bytes, not a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        _die(f"{path}: not UTF-8 text, not a {what}")
+        return ""
+
+
+def _trust(keys: tuple[Path, ...], identities: tuple[str, ...], trust_root: str) -> Any:
+    from audit import AuditError, Identity, Trust, load_public_key
+
+    if not keys and not identities:
+        # never a key found lying in the working directory: the auditor names who may sign
+        _die(
+            "say who may sign records",
+            remediation="pass --key PUB (the audit.pub of the signing key) and/or --identity ISSUER=SAN_REGEX",
+        )
+    try:
+        return Trust(
+            keys=tuple(load_public_key(k) for k in keys),
+            identities=tuple(Identity.parse(i) for i in identities),
+            trust_root=trust_root,
+        )
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+
+
+def _log_key_text(log_key: Path | None, config: Path | None) -> tuple[str, str] | None:
+    """(text, where) of the pinned log key: --log-key, else the config's audit.log_key."""
+    if log_key is not None:
+        return _small_file(log_key, "log key"), str(log_key)
+    if config is None:
+        return None
+    from gate.config import load_config
+    from gate.errors import GateError
+
+    try:
+        conf = load_config(config, explicit=True)
+    except GateError as exc:
+        _die(exc.one_line(), int(exc.exit_code))
+        return None
+    path = conf.audit.get("log_key")
+    if not isinstance(path, Path):
+        _die(f"{config}: has no audit.log_key", remediation=NEEDS_LOG_KEY)
+        return None
+    return _small_file(path, "log key"), str(path)
+
+
+def _pinned_log_key(log_key: Path | None, config: Path | None, trust_folder: bool) -> Any:
+    """The log's verifier as pinned by the auditor, or None when told to trust the folder's key."""
+    from audit import NoteError, NoteSigner, NoteVerifier
+
+    found = _log_key_text(log_key, config)
+    if found is None:
+        if not trust_folder:
+            _die("no log key pinned", remediation=NEEDS_LOG_KEY)
+        return None
+    text, where = found
+    try:
+        return NoteVerifier.from_vkey(text.strip())
+    except NoteError:
+        pass
+    try:
+        return NoteSigner.from_skey(text.strip()).verifier
+    except NoteError:
+        _die(
+            f"{where}: not a log key",
+            remediation="pass the log.pub (or log.key) of the log, as `gate audit keygen` wrote it",
+        )
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Signed decision records: keys, the log's checkpoint, verification, queries and replay.
+
+    \b
+    An auditor's walk-through:
+      gate audit checkpoint --log DIR --log-key log.pub > saved.checkpoint      keep it
+      gate audit verify --log DIR --key audit.pub --log-key log.pub --checkpoint saved.checkpoint
+      gate audit list --log DIR --env prod --outcome block
+      gate audit show --log DIR 41 --key audit.pub --log-key log.pub
+      gate audit replay --log DIR --config new-gate.yaml
+    """
+
+
+@audit_group.command("keygen")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), required=True, metavar="DIR", help="Folder for the keys."
+)
+def keygen(out: Path) -> None:
+    """Create a record-signing key (audit.key, audit.pub) and a log key (log.key, log.pub) in DIR.
+
+    \b
+    audit.key and log.key are written with mode 0600; never overwritten. In CI, keep the PEM of
+    audit.key in a secret and pass it as GATE_SIGNING_KEY, and log.key's line as GATE_LOG_KEY.
+    Give audit.pub and log.pub to the auditor: `gate audit verify --key audit.pub --log-key log.pub`.
+    """
+    from audit import AuditError
+    from audit import keygen as make_keys
+
+    try:
+        paths = make_keys(out)
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+        return
+    except OSError as exc:
+        _die(f"{out}: cannot write keys ({exc.strerror})")
+        return
+    for path in paths:
+        click.echo(str(path))
+
+
+@audit_group.command("checkpoint")
+@LOG_OPTION
+@LOG_KEY_OPTION
+def checkpoint(log_dir: Path, log_key: Path | None) -> None:
+    """Print the log's current signed checkpoint (a C2SP signed note), for an auditor to keep.
+
+    \b
+    With --log-key, the checkpoint must verify with that key (else with the folder's log.pub).
+    Exit codes: 0 printed, 1 the checkpoint does not verify with the log key, 2 no log there.
+    """
+    from audit import CHECKPOINT, AuditLog, LogError, open_checkpoint
+
+    log = AuditLog(log_dir)
+    if not log.exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    try:
+        verifier = _pinned_log_key(log_key, None, True) or log.verifier()
+        text = log.checkpoint_text()
+        open_checkpoint(text, verifier, str(log.file(CHECKPOINT)))
+        click.echo(text, nl=False)
+    except LogError as exc:
+        _die(str(exc), ExitCode.BLOCKED, exc.remediation)
+
+
+@audit_group.command("verify")
+@LOG_OPTION
+@KEY_OPTION
+@IDENTITY_OPTION
+@LOG_KEY_OPTION
+@CONFIG_OPTION
+@TRUST_FOLDER_OPTION
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A checkpoint saved earlier: the log must still contain it (repeatable).",
+)
+@click.option(
+    "--expect-size",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="The log must hold at least N records (a smaller log is truncated or rolled back).",
+)
+@TRUST_ROOT_OPTION
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def verify(
+    log_dir: Path,
+    keys: tuple[Path, ...],
+    identities: tuple[str, ...],
+    log_key: Path | None,
+    config: Path | None,
+    trust_folder: bool,
+    checkpoints: tuple[Path, ...],
+    expect_size: int | None,
+    trust_root: str,
+    fmt: str,
+) -> None:
+    """Verify the whole log offline: checkpoints, Merkle tree, every record's signature and digest.
+
+    \b
+    Checkpoints are verified with the log key you pinned (--log-key, or --config's audit.log_key);
+    a log.pub in the folder that differs from it is a problem. Without --checkpoint or
+    --expect-size nothing bounds the log from below, and a warning says so.
+    Exit codes: 0 intact, 1 something is wrong (each problem named by index, file and what),
+    2 usage error (no log, no or unreadable key, unreadable checkpoint file).
+    """
+    import base64
+
+    from audit import AuditError, verify_log
+    from gate.report.escape import terminal_safe
+
+    trust = _trust(keys, identities, trust_root)
+    pinned = _pinned_log_key(log_key, config, trust_folder)
+    saved = [(str(p), _small_file(p, "checkpoint")) for p in checkpoints]
+    try:
+        report = verify_log(log_dir, trust, saved, log_key=pinned, expect_size=expect_size)
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+        return
+    root = base64.b64encode(report.root).decode() if report.root is not None else None
+    for warning in report.warnings:
+        _warn(warning)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "size": report.size,
+                    "root": root,
+                    "log_key": "pinned" if pinned is not None else "log folder (not pinned)",
+                    "problems": [
+                        {"index": p.index, "file": p.where, "problem": p.what} for p in report.problems
+                    ],
+                    "notes": report.notes,
+                    "warnings": report.warnings,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for p in report.problems:
+            click.echo(terminal_safe(f"FAIL {p.line()}"))
+        for note in report.notes:
+            click.echo(terminal_safe(f"note: {note}"))
+        if report.ok:
+            click.echo(
+                terminal_safe(
+                    f"OK: {log_dir}: {report.size} records, checkpoints, Merkle tree, signatures and "
+                    f"files verified; tree size {report.size}, root {root}"
+                )
+            )
+        else:
+            click.echo(
+                terminal_safe(f"{len(report.problems)} problem(s) in {log_dir} ({report.size} records)")
+            )
+    sys.exit(ExitCode.OK if report.ok else ExitCode.BLOCKED)
+
+
+@audit_group.command("list")
+@LOG_OPTION
+@click.option("--env", "environment", metavar="ENV", help="Only this environment.")
+@click.option("--outcome", type=click.Choice(("pass", "warn", "block", "error")), help="Only this outcome.")
+@click.option("--check", metavar="CHECK", help="Only records with a finding of this check.")
+@click.option("--repository", metavar="GLOB", help="Only this repository (glob).")
+@click.option("--service", metavar="GLOB", help="Only this service (glob).")
+@click.option("--since", metavar="TIME", help="From this time (RFC 3339 or YYYY-MM-DD), inclusive.")
+@click.option("--until", metavar="TIME", help="Until this time, exclusive.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def list_records(
+    log_dir: Path,
+    environment: str | None,
+    outcome: str | None,
+    check: str | None,
+    repository: str | None,
+    service: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+) -> None:
+    """List decision records (a table, or JSON lines: one object per record).
+
+    Records are decoded, not verified: `gate audit verify` proves them. Text from the records
+    is printed with control characters escaped.
+    """
+    from audit import AuditError, AuditLog, Filters, iter_records, parse_time
+    from gate.report.escape import terminal_safe
+
+    times = {}
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            parsed = parse_time(value)
+            if parsed is None:
+                _die(f"--{name} {value!r} is not a time", remediation="use RFC 3339 or YYYY-MM-DD")
+            times[name] = parsed
+    filters = Filters(
+        environment, outcome, check, repository, service, times.get("since"), times.get("until")
+    )
+    log = AuditLog(log_dir)
+    if not log.exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    rows = []
+    try:
+        for item in iter_records(log):
+            if filters.match(item):
+                rows.append(item.summary_json())
+    except AuditError as exc:
+        _die(str(exc), ExitCode.BLOCKED, "run `gate audit verify`")
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, sort_keys=True))  # ASCII: every control character escaped
+        return
+    click.echo(
+        f"{'index':>6}  {'time':<20}  {'env':<8}  {'outcome':<7}  {'blk':>3} {'wrn':>3}  {'service':<16}  repository"
+    )
+
+    def cell(value: Any) -> str:
+        return terminal_safe(str(value))
+
+    for r in rows:
+        s = r["summary"] if isinstance(r["summary"], dict) else {}
+        click.echo(
+            f"{r['index']:>6}  {cell(r['time'])[:19]:<20}  {cell(r['environment']):<8}  "
+            f"{cell(r['outcome']):<7}  {cell(s.get('block', 0)):>3} {cell(s.get('warn', 0)):>3}  "
+            f"{cell(r['service'] or '-'):<16}  {cell(r['repository'] or '-')}"
+        )
+    click.echo(f"{len(rows)} record(s)")
+
+
+@audit_group.command("show")
+@LOG_OPTION
+@click.argument("record_ref", metavar="RECORD")
+@KEY_OPTION
+@IDENTITY_OPTION
+@LOG_KEY_OPTION
+@CONFIG_OPTION
+@TRUST_FOLDER_OPTION
+@TRUST_ROOT_OPTION
+def show(
+    log_dir: Path,
+    record_ref: str,
+    keys: tuple[Path, ...],
+    identities: tuple[str, ...],
+    log_key: Path | None,
+    config: Path | None,
+    trust_folder: bool,
+    trust_root: str,
+) -> None:
+    """Show one record, verified: RECORD is an index, a record digest (or prefix) or a record id.
+
+    \b
+    Prints JSON: the statement, who signed it, the record's inclusion proof in the tree it ended,
+    and the proof that this tree is contained in the log's checkpoint, signed by the pinned log key.
+    Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
+    """
+    from audit import (
+        AuditError,
+        AuditLog,
+        detail_of,
+        not_of_log,
+        prove_in_checkpoint,
+        sha256_digest,
+        verify_inclusion,
+        verify_record,
+    )
+    from audit import find_record as find
+
+    log = AuditLog(log_dir)
+    if not log.exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    trust = _trust(keys, identities, trust_root)
+    pinned = _pinned_log_key(log_key, config, trust_folder)
+    try:
+        item = find(log, record_ref)
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+        return
+    entry = item.entry
+    try:
+        found = log.verifier()
+        if pinned is None:
+            _warn(f"the log key was taken from {log.file('log.pub')} itself (--trust-log-key-in-folder)")
+        elif found.vkey != pinned.vkey:
+            raise AuditError(
+                f"the log's log.pub ({found.name!r}) is not the pinned log key ({pinned.name!r})"
+            )
+        verifier = pinned or found
+        data = log.record(entry.record)
+        if sha256_digest(data) != entry.record:
+            raise AuditError("the record file's digest is not the entry's")
+        verified = verify_record(data, trust)
+        foreign = not_of_log(detail_of(verified.statement), verifier.name, verifier.vkey)
+        if foreign:
+            raise AuditError(foreign)
+        if not verify_inclusion(
+            entry.leaf_hash(), entry.index, entry.index + 1, list(entry.proof), entry.root
+        ):
+            raise AuditError("its inclusion proof does not verify")
+        checkpoint, consistency = prove_in_checkpoint(log, entry, verifier)
+    except AuditError as exc:
+        _die(f"record {entry.index} does not verify: {exc}", ExitCode.BLOCKED, "run `gate audit verify`")
+        return
+    click.echo(
+        json.dumps(  # ASCII: every control character in the record's strings is escaped
+            {
+                "index": entry.index,
+                "id": entry.record_id,
+                "record": entry.record,
+                "input": entry.input,
+                "signer": verified.signer,
+                "tree": {"size": entry.index + 1, "root": entry.root.hex()},
+                "inclusion_proof": [p.hex() for p in entry.proof],
+                "checkpoint": checkpoint,
+                "consistency_proof": [p.hex() for p in consistency],
+                "statement": verified.statement,
+            },
+            indent=2,
+            ensure_ascii=True,
+        )
+    )
+
+
+@audit_group.command("replay")
+@LOG_OPTION
+@click.option(
+    "--config", type=click.Path(path_type=Path), help="The config to replay under [./gate.yaml if present]."
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra policy folder (repeatable).",
+)
+@click.option("--engine", type=click.Choice(LOCAL_ENGINES), default="embedded", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], engine: str, fmt: str) -> None:
+    """Re-evaluate every stored input under other policies or config; list decisions that would change.
+
+    \b
+    Impact analysis before a check is promoted from warn to block. Exit codes: 0 no decision
+    changes, 1 some would change, 2 usage or config error, 3 engine failure.
+    """
+    from audit import AuditError, AuditLog
+    from gate.errors import GateError
+    from gate.policy.replay import replay
+
+    if not AuditLog(log_dir).exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    try:
+        result = replay(log_dir, config, list(policies), engine)
+    except GateError as exc:
+        _die(exc.one_line(), int(exc.exit_code))
+        return
+    except AuditError as exc:
+        _die(str(exc), ExitCode.BLOCKED, "run `gate audit verify`")
+        return
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        from gate.report.escape import terminal_safe
+
+        # findings and environments come from the stored inputs, i.e. from the changes reviewed
+        for c in result.changes:
+            click.echo(terminal_safe(f"index {c.index} ({c.environment}): {c.before} -> {c.after}"))
+            for a in c.added:
+                click.echo(terminal_safe(f"  + {a}"))
+            for r in c.removed:
+                click.echo(terminal_safe(f"  - {r}"))
+        for s in result.skipped:
+            click.echo(terminal_safe(f"skipped {s}"))
+        moves = ", ".join(f"{k}: {v}" for k, v in sorted(result.transitions.items())) or "no outcome changes"
+        click.echo(
+            terminal_safe(
+                f"{result.replayed} decisions replayed, {len(result.changes)} would change ({moves})"
+            )
+        )
+    sys.exit(ExitCode.BLOCKED if result.changes else ExitCode.OK)

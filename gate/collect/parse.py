@@ -1,0 +1,99 @@
+"""Parse one input file into a ParsedFile: its bytes, digest and documents, the syntax sniffed from
+the content (JSON, JSON Lines, YAML or XML) and handed to that syntax's module."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree.ElementTree import Element
+
+from gate.collect.json import parse_json
+from gate.collect.read import DEFAULT_MAX_BYTES, decode_text, read_bytes
+from gate.collect.xml import parse_xml
+from gate.collect.yaml import parse_yaml
+
+Syntax = Literal["json", "jsonl", "yaml", "xml"]
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One input file, read once: raw bytes, digest and its parsed documents.
+
+    `documents` holds one item for JSON and XML, one per YAML document, one per JSON Lines line.
+    `lines` (YAML only) maps JSON Pointers inside each document to 1-based source lines.
+    `xml_root` is the parsed XML element tree for XML files.
+    `sole_reader` says that one collector alone reads the documents: it may release the parts
+    it has read as it goes (a large SBOM's components), so that the raw and the normalised
+    components are not held at once.
+    """
+
+    path: str
+    sha256: str
+    data: bytes
+    syntax: Syntax
+    documents: tuple[Any, ...]
+    lines: tuple[dict[str, int], ...] = ()
+    doc_lines: tuple[int, ...] = ()
+    xml_root: Element | None = field(default=None, compare=False)
+    sole_reader: bool = field(default=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        """The file's text (it was checked to be UTF-8 when read)."""
+        return self.data.decode("utf-8-sig")
+
+
+_SIGNIFICANT = re.compile(r"\S")
+
+
+def sniff(text: str) -> Syntax:
+    """Guess the syntax of a text from its first significant character (and, for JSON Lines, the
+    first one after the first line). Reads around those characters only: no copy of the text."""
+    first = _SIGNIFICANT.search(text)
+    head = text[first.start() : first.start() + 2] if first else ""
+    if head.startswith("<"):
+        return "xml"
+    if head.startswith(("{%", "{{", "{#")):
+        return "yaml"  # a Nunjucks/Jinja skeleton, reported as such by the YAML parser
+    if head.startswith(("{", "[")):
+        assert first is not None
+        newline = text.find("\n", first.start())
+        after = _SIGNIFICANT.search(text, newline) if newline >= 0 else None
+        if after and after.group() == "{" and text[:newline].rstrip().endswith("}"):
+            return "jsonl"
+        return "json"
+    return "yaml"
+
+
+def parse_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None = None) -> ParsedFile:
+    """Read and parse one file into a ParsedFile, or raise CollectError naming what is wrong."""
+    name = shown if shown is not None else str(path)
+    data = read_bytes(path, max_bytes, name)
+    return parse_bytes(data, name, max_bytes)
+
+
+def parse_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
+    """Parse bytes that were read under `name` (used in messages and the input document).
+
+    `max_bytes` (the file-size limit) also bounds the text YAML aliases expand to."""
+    text = decode_text(data, name)
+    digest = hashlib.sha256(data).hexdigest()
+    syntax = sniff(text)
+    if syntax == "xml":
+        root = parse_xml(data, name)
+        return ParsedFile(name, digest, data, "xml", (None,), xml_root=root)
+    if syntax == "json":
+        del text  # parsed from the bytes: the text would be a second copy of the file beside the tree
+        body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        return ParsedFile(name, digest, data, "json", (parse_json(body, name),))
+    if syntax == "jsonl":
+        docs = tuple(
+            parse_json(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()
+        )
+        return ParsedFile(name, digest, data, "jsonl", docs)
+    docs_, lines, starts = parse_yaml(text, name, max_bytes)
+    return ParsedFile(name, digest, data, "yaml", tuple(docs_), tuple(lines), tuple(starts))
