@@ -96,9 +96,9 @@ class EmbeddedEngine:
         """The runtime that decided last (before any decision: the one the engine starts with)."""
         if self._last == "wasm":
             return self._wasm_version
-        import regopy
+        from gate.engine.regopy_adapter import regopy
 
-        return f"regopy {regopy.__version__}"
+        return f"regopy {regopy().__version__}"
 
     def _wasm_for(self, policy: PolicySet) -> Any:
         """The Wasm instance for the policy set, or None when it must run on regopy."""
@@ -166,7 +166,9 @@ class EmbeddedEngine:
     def _load(self, policy: PolicySet) -> Any:
         if self._interp is not None and self._digest == policy.digest:
             return self._interp
-        from regopy import Interpreter, RegoError
+        from gate.engine.regopy_adapter import regopy
+
+        Interpreter, RegoError = regopy().Interpreter, regopy().RegoError
 
         from gate.engine.regopy_adapter import adapted
 
@@ -227,7 +229,9 @@ class EmbeddedEngine:
 
     def _query_regopy(self, interp: Any, document: dict[str, Any]) -> Any:
         """The decision's value (JSON) on regopy, unchecked; evaluation errors are EngineErrors."""
-        from regopy import Input, NodeKind, RegoError
+        from gate.engine.regopy_adapter import regopy
+
+        Input, NodeKind, RegoError = regopy().Input, regopy().NodeKind, regopy().RegoError
 
         value: Any = None
         try:

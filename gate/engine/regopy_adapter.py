@@ -54,6 +54,7 @@ shipped library keeps to these; one helper, lib.sorted_strings, exists for the o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -65,6 +66,22 @@ from typing import Any
 import yaml
 
 from gate.errors import EngineError
+
+
+def regopy() -> Any:
+    """The regopy module, imported after google-re2 (where it is installed).
+
+    regopy carries RE2 symbols of its own: a google-re2 loaded after it aborts the process at
+    its first compile (`python -c "import regopy, re2; re2.compile(b'null')"` exits 134), and the
+    audit step compiles RE2 patterns after every regopy evaluation. Loaded before, each library
+    keeps its own.
+    """
+    with contextlib.suppress(ImportError):
+        import re2  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+    import regopy as module
+
+    return module
+
 
 # `\tsome sbom in input.sboms` on a line of its own, in a rule body.
 _SBOM_LOOP = re.compile(r"^(\t+)some (\w+) in input\.sboms$", re.MULTILINE)

@@ -360,7 +360,9 @@ def _child_main(job_file: str, results_file: str) -> None:
 
     Results go to their own file: rego-cpp prints its diagnostics on stdout.
     """
-    from regopy import Interpreter
+    from gate.engine.regopy_adapter import regopy
+
+    Interpreter = regopy().Interpreter
 
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     with open(results_file, "w", encoding="utf-8") as out:

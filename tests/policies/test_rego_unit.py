@@ -63,7 +63,9 @@ def child_main() -> None:
     Prints {"ready": true} once the modules compile, then {"query", "ok", "value"} per query, where
     value is the list of each result's expressions ([[true]] for a passing test, [[]] when undefined).
     """
-    from regopy import Interpreter
+    from gate.engine.regopy_adapter import regopy
+
+    Interpreter = regopy().Interpreter
 
     queries: list[str] = json.loads(sys.stdin.read())
     interp = Interpreter()

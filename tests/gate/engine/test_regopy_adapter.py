@@ -8,12 +8,14 @@ the decisions OPA gives.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from gate.engine.opa import OpaEngine
-from gate.engine.regopy_adapter import MAIN, AdapterError, _set_rule_as_list, adapted, with_metadata
+from gate.engine.regopy_adapter import MAIN, AdapterError, _set_rule_as_list, adapted, regopy, with_metadata
 from gate.pipeline import CheckOptions, run_check
 from gate.policy.policy_set import PolicySet, shipped_modules
 from tests.helpers import cyclonedx_bom, require_binary, write_json
@@ -108,7 +110,7 @@ decision := {"outcome": "pass", "findings": [], "summary": {}, "chains": [annota
 
 def test_metadata_values_on_regopy_are_opas() -> None:
     """rego.metadata.chain() and rule() as OPA gives them: rule and package scope, dates as text."""
-    from regopy import Interpreter
+    Interpreter = regopy().Interpreter
 
     interp = Interpreter()
     interp.add_module("user/m.rego", with_metadata({"user/m.rego": ANNOTATED})["user/m.rego"])
@@ -120,7 +122,7 @@ def test_metadata_values_on_regopy_are_opas() -> None:
 
 
 def test_the_shipped_checks_meta_is_the_same_on_regopy_and_opa() -> None:
-    from regopy import Interpreter
+    Interpreter = regopy().Interpreter
 
     modules, _tests = shipped_modules()
     query = 'x := {p: m | some a, n; m := data.gate.checks[a][n].meta; p := concat(".", [a, n])}'
@@ -141,3 +143,21 @@ def test_the_shipped_checks_meta_is_the_same_on_regopy_and_opa() -> None:
         "severity": "critical",
         "remediation": "Replace the component with one under an acceptable license, or get legal approval and add a waiver.",
     }
+
+
+def test_the_regopy_runtime_leaves_google_re2_working(tmp_path: Path) -> None:
+    """regopy carries RE2 symbols of its own: loaded before google-re2, the first RE2 compile
+    aborted the process. The audit step compiles RE2 patterns after a regopy evaluation."""
+    code = (
+        "from gate.engine.embedded import EmbeddedEngine\n"
+        "from gate.policy.policy_set import PolicySet\n"
+        'main = \'package gate.main\\n\\ndecision := {"outcome": "pass", "findings": [], "summary": {}}\\n\'\n'
+        "EmbeddedEngine('regopy').evaluate(PolicySet(modules={'m.rego': main}, data={}), {})\n"
+        "import re2\n"
+        "assert re2.compile(b'null').search(b'a null') is not None\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "ok"), run.stderr[-500:]

@@ -36,7 +36,7 @@ def test_the_host_provides_only_the_builtins_the_shipped_library_needs() -> None
     other runs on regopy or OPA, not on a host builtin of its own."""
     from gate.engine.opa_wasm import WasmPolicy
     from gate.engine.wasm_shipped import shipped_wasm
-    from gate.policy import build_policy_set
+    from gate.policy.policy_set import build_policy_set
 
     found = shipped_wasm(build_policy_set([], {}, []).modules)
     assert found is not None
