@@ -110,7 +110,7 @@ def _opt_str(value: Any) -> str | None:
     return None
 
 
-def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses], same: _Same) -> dict[str, Any]:
+def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> dict[str, Any]:
     get = comp.get
     name = get("name")
     hashes: dict[str, str] = {}
@@ -129,12 +129,12 @@ def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses], sam
         fields["purl_normalised"] = purl  # one string, not two equal ones
     out = {
         "name": name if isinstance(name, str) else "",
-        "version": same(version if isinstance(version, str) else _opt_str(version)),
+        "version": version if isinstance(version, str) else _opt_str(version),
         "purl": purl,
         "licenses": licenses,
         "license_ids": license_ids,
-        "hashes": hashes or same.no_hashes,
-        "type": same(kind if isinstance(kind, str) else _opt_str(kind)),
+        "hashes": hashes,
+        "type": kind if isinstance(kind, str) else _opt_str(kind),
         **fields,
     }
     if invalid:
@@ -142,22 +142,10 @@ def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses], sam
     return out
 
 
-class _Same:
-    """One object for equal values that many components of a BOM share (versions, types, no
-    hashes), instead of one each: the input document is never changed once assembled, and a BOM
-    of 1,000,000 components is then ~100 MB smaller."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, str] = {}
-        self.no_hashes: dict[str, str] = {}
-
-    def __call__(self, value: str | None) -> str | None:
-        return value if value is None else self._seen.setdefault(value, value)
-
-
 def _license_memo() -> Callable[[Any], Licenses]:
     """cyclonedx_licenses, remembered per distinct `licenses` array of one BOM (components mostly
-    share a handful); components with equal arrays share one result (see _Same)."""
+    share a handful); components with equal arrays share one result (the input document is never
+    changed once assembled)."""
     import orjson
 
     seen: dict[bytes, Licenses] = {}
@@ -187,7 +175,6 @@ def _components(top: Any, release: bool) -> list[dict[str, Any]]:
     if not isinstance(top, list):
         return out
     licenses_of = _license_memo()
-    same = _Same()
     stack: list[Iterator[Any]] = [_released(top) if release else iter(top)]
     while stack:
         comp = next(stack[-1], None)
@@ -196,7 +183,7 @@ def _components(top: Any, release: bool) -> list[dict[str, Any]]:
             continue
         if not isinstance(comp, dict):
             continue
-        out.append(_component(comp, licenses_of, same))
+        out.append(_component(comp, licenses_of))
         children = comp.get("components")
         if isinstance(children, list) and children:
             stack.append(iter(children))
