@@ -54,13 +54,14 @@ def sniff(text: str) -> Syntax:
     """Guess the syntax of a text from its first significant character (and, for JSON Lines, the
     first one after the first line). Reads around those characters only: no copy of the text."""
     first = _SIGNIFICANT.search(text)
-    head = text[first.start() : first.start() + 2] if first else ""
+    if first is None:
+        return "yaml"
+    head = text[first.start() : first.start() + 2]
     if head.startswith("<"):
         return "xml"
     if head.startswith(("{%", "{{", "{#")):
         return "yaml"  # a Nunjucks/Jinja skeleton, reported as such by the YAML parser
     if head.startswith(("{", "[")):
-        assert first is not None
         newline = text.find("\n", first.start())
         after = _SIGNIFICANT.search(text, newline) if newline >= 0 else None
         if after and after.group() == "{" and text[:newline].rstrip().endswith("}"):

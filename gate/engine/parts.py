@@ -37,12 +37,14 @@ _OUTCOME_RANK = {"pass": 0, "warn": 1, "block": 2, "error": 3}
 
 def component_count(document: dict[str, Any]) -> int:
     """How many components the document's SBOMs list in all."""
-    return sum(len(sbom.get("components") or ()) for sbom in _sboms(document))
-
-
-def _sboms(document: dict[str, Any]) -> list[dict[str, Any]]:
     sboms = document.get("sboms")
-    return [s for s in sboms if isinstance(s, dict)] if isinstance(sboms, list) else []
+    return sum(len(c) for c in _component_lists(sboms)) if isinstance(sboms, list) else 0
+
+
+def _component_lists(sboms: list[Any]) -> list[list[Any]]:
+    """Each SBOM's components ([] for an item that is not an SBOM with a list of them)."""
+    lists = [s.get("components") if isinstance(s, dict) else None for s in sboms]
+    return [c if isinstance(c, list) else [] for c in lists]
 
 
 def split(document: dict[str, Any], per_part: int = COMPONENTS_PER_PART) -> Iterator[dict[str, Any]]:
@@ -53,19 +55,17 @@ def split(document: dict[str, Any], per_part: int = COMPONENTS_PER_PART) -> Iter
     if not isinstance(sboms, list):
         yield document
         return
-    lists = [s.get("components") if isinstance(s, dict) else None for s in sboms]
-    sizes = [len(c) if isinstance(c, list) else 0 for c in lists]
-    total = sum(sizes)
-    for low in range(0, max(total, 1), per_part):
+    lists = _component_lists(sboms)
+    for low in range(0, max(sum(map(len, lists)), 1), per_part):
         high = low + per_part
         part_sboms: list[Any] = []
         start = 0
-        for sbom, components, size in zip(sboms, lists, sizes, strict=True):
-            if not isinstance(sbom, dict) or not isinstance(components, list):
+        for sbom, components in zip(sboms, lists, strict=True):
+            if not components:  # nothing to share out: the SBOM (or what stands in its place) as it is
                 part_sboms.append(sbom)
                 continue
             piece = components[max(low - start, 0) : max(high - start, 0)]
-            start += size
+            start += len(components)
             part_sboms.append({**sbom, "components": piece or components[:1]})
         yield {**document, "sboms": part_sboms}
 
