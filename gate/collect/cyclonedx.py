@@ -124,9 +124,6 @@ def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> 
     licenses, license_ids, invalid = licenses_of(get("licenses"))
     version, raw_purl, kind = get("version"), get("purl"), get("type")
     purl = raw_purl if isinstance(raw_purl, str) else _opt_str(raw_purl)
-    fields = component_fields(purl)
-    if fields["purl_normalised"] == purl:
-        fields["purl_normalised"] = purl  # one string, not two equal ones
     out = {
         "name": name if isinstance(name, str) else "",
         "version": version if isinstance(version, str) else _opt_str(version),
@@ -135,7 +132,7 @@ def _component(comp: dict[str, Any], licenses_of: Callable[[Any], Licenses]) -> 
         "license_ids": license_ids,
         "hashes": hashes,
         "type": kind if isinstance(kind, str) else _opt_str(kind),
-        **fields,
+        **component_fields(purl),
     }
     if invalid:
         out["invalid_licenses"] = invalid
