@@ -11,7 +11,9 @@ NaN and infinities have no JSON spelling and are refused (orjson would write the
 Finding them costs a walk of the document; it is only made where orjson wrote a `null` (the one
 thing a NaN can turn into), and only over the part that holds it: containers of a few members are
 written member by member, so a `null` in the small top of a document (the input document's
-context) does not cost a walk of its large lists.
+context) does not cost a walk of its large lists. A caller whose values cannot hold them (the
+input document: the gate's parsers refuse NaN and infinities, or spell YAML's as strings) says
+so with `finite=True`, and no walk is made.
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ class NotJSONError(ValueError):
     """A value has no JSON spelling (NaN, an infinity, two keys that spell alike)."""
 
 
-def compact_json(value: Any) -> bytes:
+def compact_json(value: Any, *, finite: bool = False) -> bytes:
     """The compact encoding of a JSON value: sorted keys (by code point), no whitespace, UTF-8.
 
     Raises NotJSONError (a ValueError) for NaN and infinities, and TypeError for what is not a
-    JSON value (bytes, a lone surrogate in a string, an unknown type).
+    JSON value (bytes, a lone surrogate in a string, an unknown type). With `finite`, the caller
+    vouches that `value` holds no NaN or infinity and it is not searched for them: the bytes are
+    the same for every value that holds none (a NaN it does hold would be written as `null`).
     """
+    if finite:
+        return _dumps(value)
     pieces: list[bytes] = []
     _write(value, pieces)
     return b"".join(pieces)
@@ -67,15 +73,20 @@ def _write(value: Any, pieces: list[bytes]) -> None:
         _check_float(value)
         pieces.append(orjson.dumps(value))
     else:
-        try:
-            text = orjson.dumps(value, option=_OPTIONS)
-        except orjson.JSONEncodeError as exc:
-            if str(exc) not in _REWRITTEN:
-                raise
-            text = orjson.dumps(_for_orjson(value), option=_OPTIONS)
+        text = _dumps(value)
         if isinstance(value, _CONTAINERS) and b"null" in text:
             _refuse_non_finite(value)
         pieces.append(text)
+
+
+def _dumps(value: Any) -> bytes:
+    """orjson's bytes for `value`, rewritten for it (_for_orjson) where it cannot take it as it is."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if str(exc) not in _REWRITTEN:
+            raise
+        return orjson.dumps(_for_orjson(value), option=_OPTIONS)
 
 
 _CONTAINERS = (dict, list, tuple)  # what orjson writes as objects and arrays, subclasses included

@@ -46,10 +46,12 @@ def canonical_bytes(document: Any) -> bytes:
     """Deterministic JSON bytes (audit.compact_json): sorted keys, no whitespace, UTF-8.
 
     Not RFC 8785: the context carries nanosecond integers beyond the I-JSON range, which this
-    encoding keeps exact.
+    encoding keeps exact. The document is not searched for NaN and infinities: what it holds was
+    parsed by gate.collect, whose JSON parsing refuses them and whose YAML parsing spells them as
+    strings, or made by the gate itself, which makes no float.
     """
     try:
-        return compact_json(document)
+        return compact_json(document, finite=True)
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise InputError(
             f"input cannot be encoded as JSON: {exc}", "inputs must hold JSON-safe values"

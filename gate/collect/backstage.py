@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import math
 import re
 from collections import deque
 from collections.abc import Mapping
@@ -197,13 +196,11 @@ def json_safe(value: Any) -> Any:
     """A copy of a parsed YAML value that JSON (and Rego) can carry unchanged.
 
     Dates and datetimes become ISO 8601 strings, keys become strings (`true`, `null`, `1`, ISO
-    dates), sets become lists, binary becomes base64 text, and non-finite floats their YAML
-    spelling (`.nan`, `.inf`, `-.inf`). The parser bounds nesting depth, so recursion is safe.
+    dates), sets become lists and binary becomes base64 text (the parser already spells NaN and
+    the infinities as strings). The parser bounds nesting depth, so recursion is safe.
     """
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool | int | float):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _yaml_float(value)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -347,17 +344,9 @@ def _json_key(key: Any) -> str:
         return "null"
     if isinstance(key, dt.date):
         return key.isoformat()
-    if isinstance(key, float) and not math.isfinite(key):
-        return _yaml_float(key)
     if isinstance(key, bytes):
         return base64.b64encode(key).decode("ascii")
     return str(key)
-
-
-def _yaml_float(value: float) -> str:
-    if math.isnan(value):
-        return ".nan"
-    return ".inf" if value > 0 else "-.inf"
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from itertools import accumulate
@@ -40,7 +41,8 @@ def parse_json(text: str | bytes, name: str) -> Any:
     documents.
 
     orjson parses first (twice as fast); what it refuses (NaN, lone surrogates, syntax errors)
-    goes to the json module, whose verdicts and messages stand, and so does a text with a run of
+    goes to the json module, whose verdicts and messages stand (NaN, Infinity and numbers beyond a
+    double's range are refused, as orjson refuses them), and so does a text with a run of
     19 or more digits, since orjson reads integers beyond 64 bits as floats. The checks on the
     text run before the parse, so that their copies of it are gone before the parsed tree exists.
     """
@@ -60,9 +62,32 @@ def parse_json(text: str | bytes, name: str) -> Any:
     return value
 
 
+class _NotFinite(Exception):
+    """A JSON number the json module reads as NaN or an infinity."""
+
+
+def _refuse_constant(token: str) -> float:
+    raise _NotFinite(token)
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotFinite(token if len(token) <= 40 else token[:40] + "...")
+    return value
+
+
 def _json_module_loads(text: str, name: str) -> Any:
     try:
-        value = json.loads(text)
+        # NaN, Infinity and numbers beyond a double's range are not JSON numbers (RFC 8259 §6);
+        # refused here, no parsed value holds one, so the input document needs no search for them.
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except _NotFinite as exc:
+        raise CollectError(
+            f"JSON holds {exc.args[0]}, which is not a JSON number (NaN and infinities have no JSON spelling)",
+            "write a finite number, or quote it to make it a string",
+            path=name,
+        ) from None
     except RecursionError:
         raise CollectError(
             "JSON nested too deeply", "inputs may nest at most a few hundred levels", path=name

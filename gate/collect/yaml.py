@@ -3,6 +3,7 @@ and deep nesting, with a pointer-to-line map of each document for messages."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -51,11 +52,26 @@ def _bounded_int(loader: Any, node: Any) -> int:
     return value
 
 
+def _finite_float(loader: Any, node: Any) -> float | str:
+    """SafeConstructor's float, except NaN and the infinities, which JSON cannot hold: they are
+    kept as their YAML spelling (`.nan`, `.inf`, `-.inf`), a string, so every parsed value has a
+    JSON spelling and the input document's encoder need not look for them."""
+    import yaml
+
+    value: float = yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return ".nan"
+    return ".inf" if value > 0 else "-.inf"
+
+
 @cache
 def _loaders() -> tuple[type[Any], type[Any] | None]:
     """PyYAML's safe loader (composition is checked for alias expansion before construction), and
     libyaml's parser with the same safe constructor and resolver (so the same values, 10x faster)
-    where PyYAML was built with it. Both refuse integers of more than MAX_INT_DIGITS digits.
+    where PyYAML was built with it. Both refuse integers of more than MAX_INT_DIGITS digits and
+    spell NaN and the infinities as strings.
     Imported on first use: a check of JSON files needs no YAML."""
     import yaml
 
@@ -63,6 +79,7 @@ def _loaders() -> tuple[type[Any], type[Any] | None]:
         """PyYAML's safe loader."""
 
     BoundedLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+    BoundedLoader.add_constructor("tag:yaml.org,2002:float", _finite_float)
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is None:
         return BoundedLoader, None
@@ -71,6 +88,7 @@ def _loaders() -> tuple[type[Any], type[Any] | None]:
         """libyaml's parser with PyYAML's safe constructor."""
 
     BoundedCLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+    BoundedCLoader.add_constructor("tag:yaml.org,2002:float", _finite_float)
     return BoundedLoader, BoundedCLoader
 
 

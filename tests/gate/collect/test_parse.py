@@ -3,8 +3,12 @@ file's documents, and integers too long for Python to write (JSON and YAML alike
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gate.collect import yaml as collect_yaml
 from gate.collect.base import CollectError
@@ -123,3 +127,59 @@ def test_a_json_integer_too_long_to_read_is_refused(text: str) -> None:
 def test_long_json_integers_within_the_bound_are_kept() -> None:
     text = '{"n": ' + "8" * MAX_INT_DIGITS + "}"
     assert parse_bytes(text.encode(), "n.json").documents == ({"n": int("8" * MAX_INT_DIGITS)},)
+
+
+# Every spelling of NaN and the infinities a JSON or YAML text can hold, and where it can stand.
+NON_FINITE_JSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1.5E+400"]
+NON_FINITE_YAML = [".nan", ".NaN", ".inf", "-.Inf", "+.INF", "1.0e+999", "-2.5e+400"]
+
+
+def _holds_non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(k) or _holds_non_finite(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_non_finite(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize("token", NON_FINITE_JSON)
+@pytest.mark.parametrize("long_number", [False, True], ids=["short", "with-a-20-digit-integer"])
+def test_json_refuses_nan_and_infinities_naming_the_file(token: str, long_number: bool) -> None:
+    """orjson refuses them and the json module, which reads them, now refuses them too: before,
+    the input document held NaN and the refusal came later, without the file's name."""
+    extra = ', "n": 12345678901234567890' if long_number else ""
+    data = f'{{"bomFormat": "CycloneDX", "score": [1.5, {token}]{extra}}}'.encode()
+    with pytest.raises(CollectError, match="not a JSON number") as caught:
+        parse_bytes(data, "bom.json")
+    assert caught.value.path == "bom.json" and "\n" not in caught.value.one_line()
+
+
+@pytest.mark.parametrize("loader", loaders(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("token", NON_FINITE_YAML)
+def test_yaml_spells_nan_and_infinities_as_strings(loader: type, token: str) -> None:
+    """A YAML float JSON cannot hold is kept as its YAML spelling, a string, as a key and as a
+    value, on both parsers (and the one without aliases)."""
+    text = f"a: {token}\nb: [{token}, 1.5]\n{token}: key\nc: &x {{d: {token}}}\nd: *x\n"
+    for body in (text, text.replace("&x ", "").replace("*x", "{}")):
+        docs, _, _ = collect_yaml._parse_yaml_with(loader, body, "x.yaml")
+        assert not _holds_non_finite(docs), docs
+        assert docs[0]["a"] in {".nan", ".inf", "-.inf"} and docs[0]["b"][1] == 1.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*NON_FINITE_YAML, "1.5", "x", "null", "[1, .nan]", "{k: -.inf}", "{.inf: 2}"]),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_no_parsed_yaml_holds_a_non_finite_float(tokens: list[str]) -> None:
+    """What gate.input.canonical_bytes relies on in leaving the search for NaN out."""
+    text = (
+        "".join(f"k{i}: {t}\n" for i, t in enumerate(tokens)) + "---\n" + "".join(f"- {t}\n" for t in tokens)
+    )
+    parsed = parse_bytes(text.encode(), "x.yaml")
+    assert not _holds_non_finite(list(parsed.documents))
