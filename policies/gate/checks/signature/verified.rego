@@ -8,7 +8,8 @@
 #   severity: critical
 #   remediation: >-
 #     Re-sign the artifact as it is now; a signature that does not verify means the artifact or
-#     the bundle changed, or the wrong trust root is configured (signatures.trust_root).
+#     the bundle changed, or the wrong trust root or key is configured (signatures.trust_root,
+#     signatures.keys).
 package gate.checks.signature.verified
 
 import data.gate.lib
