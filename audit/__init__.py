@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from audit.trust import CryptographicOnly as CryptographicOnly
     from audit.trust import TrustRootError as TrustRootError
     from audit.trust import bundle_identity as bundle_identity
+    from audit.trust import leaf_der as leaf_der
     from audit.trust import load_bundle as load_bundle
     from audit.trust import sigstore_message as sigstore_message
     from audit.trust import verifier_for as verifier_for
@@ -100,6 +101,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "find_record": ("audit.query", "find"),
     "iter_records": ("audit.query", "iter_records"),
     "keygen": ("audit.keys", "keygen"),
+    "leaf_der": ("audit.trust", "leaf_der"),
     "load_bundle": ("audit.trust", "load_bundle"),
     "load_public_key": ("audit.keys", "load_public_key"),
     "not_of_log": ("audit.log", "not_of_log"),
@@ -146,6 +148,7 @@ __all__ = [
     "find_record",
     "iter_records",
     "keygen",
+    "leaf_der",
     "load_bundle",
     "load_public_key",
     "not_of_log",

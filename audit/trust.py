@@ -130,7 +130,7 @@ def bundle_identity(material: dict[str, Any]) -> dict[str, str | None]:
     `verificationMaterial` (nulls if there is none). What it claims: worth something only once
     the bundle verifies."""
     none: dict[str, str | None] = {"san": None, "issuer": None}
-    der = _leaf_der(material)
+    der = leaf_der(material)
     if der is None:
         return none
     from cryptography import x509
@@ -142,7 +142,8 @@ def bundle_identity(material: dict[str, Any]) -> dict[str, str | None]:
     return {"san": _san(cert), "issuer": _issuer(cert)}
 
 
-def _leaf_der(material: dict[str, Any]) -> bytes | None:
+def leaf_der(material: dict[str, Any]) -> bytes | None:
+    """The DER bytes of a bundle's signing (leaf) certificate, or None when it has none."""
     raw: Any = None
     cert = material.get("certificate")
     if isinstance(cert, dict):
@@ -230,12 +231,46 @@ _PYDANTIC_NOISE = (
 
 
 def sigstore_message(exc: BaseException) -> str:
-    """An exception from sigstore-python as one short line (pydantic's input echoes and help
-    links removed)."""
+    """An exception from sigstore-python as one short line. A bundle that fails sigstore's model
+    (a pydantic validation error, also when wrapped) is said in words: which field, what is wrong."""
+    words = _validation_words(exc)
+    if words is not None:
+        prefix = "failed to load bundle: " if str(exc).startswith("failed to load bundle") else ""
+        return _shorten(prefix + words)
     text = " ".join(str(exc).split()) or type(exc).__name__
     for pattern, replacement in _PYDANTIC_NOISE:
         text = pattern.sub(replacement, text)
+    return _shorten(text)
+
+
+def _shorten(text: str) -> str:
     return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
+
+
+def _validation_words(exc: BaseException) -> str | None:
+    """`verificationMaterial.tlogEntries[0].inclusionProof is missing` for the first problem of a
+    pydantic ValidationError in `exc`'s chain (and how many more), or None when there is none."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        errors = getattr(current, "errors", None)
+        if type(current).__name__ == "ValidationError" and callable(errors):
+            try:
+                problems = list(errors())
+            except Exception:  # not pydantic's errors(); fall back to the text
+                return None
+            if not problems:
+                return None
+            first = problems[0]
+            where = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.get("loc", ())
+            ).lstrip(".")
+            what = "is missing" if first.get("type") == "missing" else f"is invalid ({first.get('msg', '')})"
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            return f"the bundle's {where or 'content'} {what}{more}"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _embedded_root(name: str) -> Any:

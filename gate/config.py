@@ -106,6 +106,8 @@ class GateConfig:
     audit: dict[str, Any] = field(default_factory=dict)
     eval_timeout_seconds: float = DEFAULT_EVAL_TIMEOUT_SECONDS
     eval_memory_mb: int = DEFAULT_EVAL_MEMORY_MB
+    # Public keys (PEM files) that key-signed bundles and DSSE envelopes are verified with.
+    keys: tuple[Path, ...] = ()
     # `sha256:<hex>` of the file's bytes as read, or "" for the built-in defaults.
     digest: str = ""
 
@@ -131,6 +133,7 @@ class GateConfig:
         out["environments"] = self.environments
         out["checks"] = self.checks
         out["identities"] = [{"issuer": i.issuer, "san_regex": i.san_regex} for i in self.identities]
+        out["keys"] = [str(k) for k in self.keys]
         return out
 
     def collect_settings(self, artifacts: tuple[Path, ...] = ()) -> CollectSettings:
@@ -139,6 +142,7 @@ class GateConfig:
         return CollectSettings(
             trust_root=self.trust_root,
             identities=self.identities,
+            keys=self.keys,
             artifacts=artifacts,
             max_bytes=self.max_file_bytes,
             base_dir=base,
@@ -227,6 +231,7 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
     trust_root = str(sig.get("trust_root", "production"))
     if trust_root not in TRUST_ROOTS:
         trust_root = str((base / trust_root).resolve())
+    keys = tuple((base / k).resolve() for k in sig.get("keys") or [])
     waivers = raw.get("waivers")
     limits = raw.get("limits") or {}
     return GateConfig(
@@ -246,6 +251,7 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
         audit=_audit_paths(dict(raw.get("audit") or {}), base),
         eval_timeout_seconds=float(limits.get("eval_timeout_seconds", DEFAULT_EVAL_TIMEOUT_SECONDS)),
         eval_memory_mb=int(limits.get("eval_memory_mb", DEFAULT_EVAL_MEMORY_MB)),
+        keys=keys,
     )
 
 

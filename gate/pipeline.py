@@ -172,6 +172,10 @@ def _sources(
     if config.trust_root not in TRUST_ROOTS:
         root = Path(config.trust_root)
         others.append(trust.judge("trust-root", [root], trust.file_digest(root), None, roots))
+    # A public key the change could replace would verify whatever the change signs.
+    for key in config.keys:
+        if key.is_file():
+            others.append(trust.judge("signature-key", [key], trust.file_digest(key), None, roots))
     folders = [*config.policies, *opts.policies]
     if folders or opts.data:
         digest = trust.policy_digest(folders, opts.data)

@@ -28,7 +28,13 @@ UNPINNED = "working tree, not pinned"
 WORKSPACE_VARIABLES = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR")
 _FLAG = {"config": "--config-digest", "policies": "--policy-digest", "waivers": "--waivers-digest"}
 # How a message names each kind of source.
-_NOUN = {"config": "config", "policies": "policies", "waivers": "waivers file", "trust-root": "trust root"}
+_NOUN = {
+    "config": "config",
+    "policies": "policies",
+    "waivers": "waivers file",
+    "trust-root": "trust root",
+    "signature-key": "public key (signatures.keys)",
+}
 _PLURAL = frozenset({"policies"})
 
 

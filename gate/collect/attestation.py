@@ -2,9 +2,14 @@
 
 Each statement found becomes one item of the input document's `attestations` section: its predicate
 type, subjects, and — for SLSA provenance v0.1/v0.2/v1 — the builder id and the source repository and
-ref. Signatures on attestations are not checked here: a sigstore bundle's signature is checked by
-`gate.collect.sigstore_bundle` (which reports the same file under `signatures`); `envelope` says what
-wrapped the statement.
+ref. `envelope` says what wrapped the statement, and every item carries the result of verifying
+its signature, as signature items do (`verified`, `status`, `error`, the signer's `identity` and the
+`signatures.keys` file that verified it as `key`): a bare statement is `unsigned`; a DSSE envelope is
+checked over DSSE's pre-authentication encoding with the PEM keys in `signatures.keys` (`key-unknown`
+when none is configured, `failed` when none verifies, `unverifiable` for a certificate-signed
+envelope without a log entry); a sigstore bundle is verified as `gate.collect.sigstore_bundle`
+verifies it (which also reports it under `signatures`). Whether a keyless signer is an allowed
+identity is the policies' judgement (PROV-VERIFIED).
 
 Also recognised, because real tools emit them: the npm registry's attestations response
 (`{"attestations": [{"bundle": …}]}`) and `gcloud … --show-provenance` output
@@ -227,17 +232,22 @@ def _v1_source(predicate: Any) -> tuple[str | None, str | None]:
     return _source_from_uri(_first_git_dependency(build.get("resolvedDependencies")))
 
 
-def _containers(doc: Any) -> list[tuple[str, dict[str, Any]]]:
-    """What attestations a JSON value holds, as (envelope kind, statement-or-envelope) pairs."""
+# An attestation found in a file: (envelope kind, statement or DSSE envelope, the sigstore bundle
+# around the envelope or None).
+_Container = tuple[str, dict[str, Any], dict[str, Any] | None]
+
+
+def _containers(doc: Any) -> list[_Container]:
+    """What attestations a JSON value holds."""
     if is_statement(doc):
-        return [("statement", doc)]
+        return [("statement", doc, None)]
     if is_dsse_envelope(doc):
-        return [("dsse", doc)]
-    found: list[tuple[str, dict[str, Any]]] = []
+        return [("dsse", doc, None)]
+    found: list[_Container] = []
     for bundle in sigstore_bundles_in(doc):
         envelope = bundle.get("dsseEnvelope")
         if isinstance(envelope, dict) and envelope.get("payloadType") == IN_TOTO_PAYLOAD_TYPE:
-            found.append(("sigstore-bundle", envelope))
+            found.append(("sigstore-bundle", envelope, bundle))
     if found:
         return found
     summary = doc.get("provenance_summary") if isinstance(doc, dict) else None
@@ -246,7 +256,7 @@ def _containers(doc: Any) -> list[tuple[str, dict[str, Any]]]:
         for entry in provenance:
             envelope = entry.get("envelope") if isinstance(entry, dict) else None
             if is_dsse_envelope(envelope):
-                found.append(("dsse", envelope))
+                found.append(("dsse", envelope, None))
     return found
 
 
@@ -263,8 +273,8 @@ def _line_numbers(parsed: ParsedFile) -> list[int]:
 
 
 def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
-    """One item per statement found; raise CollectError for an envelope whose payload does not decode."""
-    del settings  # attestation signatures are not checked here
+    """One item per statement found, with its signature's verification; raise CollectError for an
+    envelope whose payload does not decode, or a trust root or key that cannot be loaded."""
     items: list[dict[str, Any]] = []
     if parsed.syntax == "jsonl":
         lines = _line_numbers(parsed)
@@ -276,19 +286,22 @@ def collect(parsed: ParsedFile, settings: CollectSettings) -> Sections:
                     "a .intoto.jsonl file holds one envelope per line; remove the stray line",
                     path=parsed.path,
                 )
-            for kind, container in found:
-                items.append(_item(parsed, line, kind, container, f"line {line + 1}"))
+            for kind, container, bundle in found:
+                items.append(_item(parsed, line, (kind, container, bundle), f"line {line + 1}", settings))
         return {"attestations": items}
     position = 0
     for doc in parsed.documents:
-        for kind, container in _containers(doc):
+        for found_one in _containers(doc):
             where = f"attestation {position}" if position else "the attestation"
-            items.append(_item(parsed, position, kind, container, where))
+            items.append(_item(parsed, position, found_one, where, settings))
             position += 1
     return {"attestations": items}
 
 
-def _item(parsed: ParsedFile, index: int, kind: str, container: dict[str, Any], where: str) -> dict[str, Any]:
+def _item(
+    parsed: ParsedFile, index: int, found: _Container, where: str, settings: CollectSettings
+) -> dict[str, Any]:
+    kind, container, bundle = found
     if kind == "statement":
         statement: Any = container
     else:
@@ -315,4 +328,72 @@ def _item(parsed: ParsedFile, index: int, kind: str, container: dict[str, Any], 
         "subjects": statement_subjects(statement),
         "builder_id": builder,
         "source": {"repo": repo, "ref": ref},
+        **_verification(kind, container, bundle, settings),
     }
+
+
+def _verification(
+    kind: str, container: dict[str, Any], bundle: dict[str, Any] | None, settings: CollectSettings
+) -> dict[str, Any]:
+    """The verification fields of an attestation item."""
+    from gate.collect import sigstore_bundle
+
+    identity: dict[str, str | None] = {"san": None, "issuer": None}
+    if kind == "statement":
+        verdict = sigstore_bundle.Verdict("unsigned", "it is a bare in-toto statement, with no signature")
+    elif bundle is not None:
+        from audit import bundle_identity
+
+        material = bundle.get("verificationMaterial")
+        identity = bundle_identity(material if isinstance(material, dict) else {})
+        verdict = sigstore_bundle.judge(bundle, settings, None)
+    else:
+        verdict = _judge_envelope(container, settings)
+    return {
+        "verified": verdict.status == "verified",
+        "status": verdict.status,
+        "error": verdict.error,
+        "identity": identity,
+        "key": verdict.key,
+    }
+
+
+def _judge_envelope(envelope: dict[str, Any], settings: CollectSettings) -> Any:
+    """Verify a bare DSSE envelope (its payload already decoded once) with `signatures.keys`."""
+    from gate.collect import sigstore_bundle
+
+    Verdict = sigstore_bundle.Verdict
+    signatures = [s for s in envelope["signatures"] if isinstance(s, dict) and isinstance(s.get("sig"), str)]
+    if not signatures:
+        return Verdict("unsigned", "its DSSE envelope carries no signature")
+    payload = decode_dsse_payload(envelope)
+    signed = sigstore_bundle.pae(str(envelope["payloadType"]), payload)
+    keys = sigstore_bundle.load_keys(settings)
+    for signature in signatures:
+        try:
+            raw = base64.b64decode(signature["sig"], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        for path, key in keys:
+            if sigstore_bundle.key_verifies(key, raw, data=signed):
+                return Verdict("verified", key=str(path))
+    if keys:
+        count = f"any of the {len(keys)} keys" if len(keys) > 1 else "the key"
+        return Verdict(
+            "failed",
+            f"its DSSE signature does not verify with {count} in signatures.keys: the statement or "
+            "the envelope changed, or another key signed it",
+        )
+    if any("cert" in s or "certificate" in s for s in signatures):
+        return Verdict(
+            "unverifiable",
+            "its DSSE envelope is signed with a certificate but carries no transparency-log entry to "
+            "check it against; slsa-verifier or `cosign verify-blob-attestation` can verify it",
+        )
+    keyid = next((s["keyid"] for s in signatures if isinstance(s.get("keyid"), str) and s["keyid"]), None)
+    shown = f" (keyid {keyid})" if keyid else ""
+    return Verdict(
+        "key-unknown",
+        f"its DSSE envelope is signed with a key{shown}, and signatures.keys in gate.yaml names no key "
+        "to check it with",
+    )

@@ -34,6 +34,8 @@ class CollectSettings:
 
     trust_root: str = "production"
     identities: tuple[Identity, ...] = ()
+    # PEM public keys from `signatures.keys`, for key-signed bundles and DSSE envelopes.
+    keys: tuple[Path, ...] = ()
     artifacts: tuple[Path, ...] = ()
     max_bytes: int = 64 * 1024 * 1024
     base_dir: Path = field(default_factory=Path.cwd)

@@ -1,5 +1,6 @@
 # The contract of every shipped check package: meta, ids, severities, and the baseline set of checks
-# DESIGN.md lists (plus CATALOG-VALID, TEMPLATE-VALID and PROV-PRESENT).
+# DESIGN.md lists (plus CATALOG-VALID, TEMPLATE-VALID, PROV-PRESENT, PROV-VERIFIED, SIG-UNVERIFIABLE
+# and SIG-IDENTITY-UNCONFIGURED).
 package gate.checks_test
 
 baseline := {
@@ -33,6 +34,9 @@ baseline := {
 	"SIG-VERIFIED": "critical",
 	"SIG-IDENTITY": "critical",
 	"SIG-TLOG": "medium",
+	"SIG-UNVERIFIABLE": "critical",
+	"SIG-IDENTITY-UNCONFIGURED": "high",
+	"PROV-VERIFIED": "critical",
 	"PROV-BUILDER": "high",
 	"PROV-SOURCE": "medium",
 	"PROV-PRESENT": "high",

@@ -229,6 +229,36 @@ is_provenance(att) if {
 	startswith(att.predicate_type, "https://slsa.dev/provenance/")
 }
 
+# Verification statuses (the collectors' `status`) of a signature that is not proven wrong, only
+# not checked: the gate cannot judge the bundle, or no configured key checks it.
+unjudged_statuses := {"unverifiable", "key-unknown"}
+
+# Whether a signer identity ({"san", "issuer"}) is one of `identities` (data.gate.config's
+# `identities`: the issuer is equal and the SAN matches san_regex).
+identity_allowed(identities, identity) if {
+	is_string(identity.san)
+	some id in identities
+	id.issuer == identity.issuer
+	is_string(id.san_regex)
+	regex.match(id.san_regex, identity.san)
+}
+
+# SLSA provenance whose signature verified and whose signer is configured: a key of
+# signatures.keys, or a keyless signer that matches signatures.identities. Only such provenance
+# satisfies `require: [provenance]`; PROV-VERIFIED reports the rest.
+verified_provenance(att) if {
+	is_provenance(att)
+	att.verified == true
+	signer_accepted(att)
+}
+
+signer_accepted(att) if has_text(att, ["key"])
+
+signer_accepted(att) if {
+	not has_text(att, ["key"])
+	identity_allowed(config_list("identities"), att.identity)
+}
+
 # The identifier of an attestation: the name of its first subject (by name), or null.
 attestation_ref(att) := names[0] if {
 	names := sorted_strings([s.name | some s in att.subjects; present(s.name)])

@@ -153,7 +153,9 @@ signature(artifact, verified) := {
 	"source": "sigstore",
 	"artifact": {"path": artifact, "sha256": null},
 	"verified": verified,
+	"status": status_of(verified),
 	"error": null,
+	"key": null,
 	"identity": {
 		"san": "https://github.com/acme/payments/.github/workflows/release.yml@refs/heads/main",
 		"issuer": "https://token.actions.githubusercontent.com",
@@ -161,6 +163,10 @@ signature(artifact, verified) := {
 	"tlog_entries": [{"log_index": 1, "integrated_time": 1700000000, "kind": "hashedrekord"}],
 	"trust_root": "production",
 }
+
+status_of(verified) := "verified" if {
+	verified == true
+} else := "failed"
 
 provenance(builder, repo) := {
 	"path": "app.intoto.jsonl",
@@ -171,6 +177,11 @@ provenance(builder, repo) := {
 	"subjects": [{"name": "app.tgz", "digest": {"sha256": sha}}],
 	"builder_id": builder,
 	"source": {"repo": repo, "ref": "refs/heads/main"},
+	"verified": true,
+	"status": "verified",
+	"error": null,
+	"identity": {"san": null, "issuer": null},
+	"key": "keys/release.pub",
 }
 
 waiver(id, check, subject, expires) := {

@@ -5,7 +5,7 @@ Signatures: each bundle is verified offline with the trust root and artifact its
 cannot or deliberately does not agree, the case sits in DISAGREE with the reason, and the test
 checks that the disagreement is still exactly that (so a fix upstream shows up as a failure here).
 Label verdicts that are not about a sigstore bundle (DSSE JSON Lines, GCB provenance) are listed in
-NOT_SIGNATURES: the gate does not check attestation signatures yet.
+NOT_SIGNATURES: the attestation collector judges their signatures, not the signature collector.
 
 Attestations: every file under attestations/ (and every DSSE bundle under sigstore/) must be
 collected with the predicate type, builder id and source its statement carries.
@@ -40,48 +40,20 @@ SLSA_CLI = SLSA + "cli/slsa-verifier/testdata/"
 SLSA_GHA = SLSA + "verifiers/internal/gha/testdata/"
 TRIVY = "attestations/aquasecurity__trivy/integration/testdata/fixtures/sbom/"
 
-KEY_SIGNED = sigstore_bundle.KEY_SIGNED_ERROR
-NO_INCLUSION_PROOF = (
-    "bundle does not load: 1 validation error for Bundle verificationMaterial.tlogEntries.0.inclusionProof"
-)
-
 # Label verdict vs what the gate reports: key -> (verified reported, error substring or None, reason).
 DISAGREE: dict[str, tuple[bool, str | None, str]] = {
-    # Key-signed bundles (publicKey hint, no certificate): sigstore-python verifies only certificate
-    # bundles and the gate has no key configuration, so they stay clearly unverified.
-    CONF + "managed-key-and-trusted-root/bundle.sigstore.json": (
-        False,
-        KEY_SIGNED,
-        "key-signed, needs key.pub",
-    ),
-    CONF + "managed-key-happy-path/bundle.sigstore.json": (False, KEY_SIGNED, "key-signed, needs key.pub"),
-    SGO + "bundle-publish.json": (False, KEY_SIGNED, "key-signed by the npm registry key (publish_key.pub)"),
-    # sigstore-python 4.5.1 refuses integrated time on intoto/0.0.2 log entries (it supports only
-    # dsse/0.0.1 and hashedrekord entries for DSSE); cosign and sigstore-go accept them.
-    CONF + "intoto-with-custom-trust-root/bundle.sigstore.json": (
-        False,
-        "Integrated time only supported for dsse/hashedrekord 0.0.1 types",
-        "sigstore-python cannot verify intoto/0.0.2 entries",
-    ),
     # sigstore-python treats the end of a TSA's validity as exclusive; the spec says inclusive.
     CONF + "trust-root-tsa-validity-end-inclusive/bundle.sigstore.json": (
         False,
         "not enough sources of verified time",
         "sigstore-python: TSA validity end is exclusive",
     ),
-    # v0.1 bundles with intoto/0.0.2 entries and no inclusion proof: sigstore-python requires an
-    # inclusion proof with a checkpoint and refuses to load them; slsa-verifier/sigstore-go accept them.
-    SGO + "bundle-provenance.json": (False, NO_INCLUSION_PROOF, "v0.1 bundle without inclusion proof"),
-    SLSA_GHA + "bundle/valid.intoto.sigstore": (
-        False,
-        NO_INCLUSION_PROOF,
-        "v0.1 bundle without inclusion proof",
-    ),
+    # The npm response holds a provenance bundle the gate verifies (v0.1, signed entry timestamp) and
+    # a publish attestation key-signed by the npm registry, whose key is not in the corpus.
     SLSA_GHA + "npm-attestations.intoto.sigstore": (
         False,
-        None,
-        "npm response: a v0.1 provenance bundle without inclusion proof, and a publish "
-        "attestation key-signed by the npm registry",
+        "signatures.keys in gate.yaml names no key",
+        "the npm registry's publish key is not in the corpus",
     ),
     # The gate pairs X.sigstore.json with X. Here X (a.dsse.staging-rekor-v2.txt) is not the statement's
     # subject (a.txt), so the gate fails closed; sigstore-python's test verifies the envelope alone.
@@ -99,9 +71,12 @@ DISAGREE: dict[str, tuple[bool, str | None, str]] = {
     ),
 }
 
+# Public keys of key-signed bundles whose label names no `key` file beside the bundle.
+PUBLIC_KEYS = {SGO + "bundle-publish.json": SGO + "publish_key.pub"}
+
 # Label verdicts that are not about a sigstore bundle: DSSE envelopes with an embedded certificate or
-# key signature, GCB provenance and a VSA. The gate collects them as attestations only; checking
-# attestation signatures is a later issue. They must produce no signature item at all.
+# key signature, GCB provenance and a VSA. The gate collects them as attestations only (each with its
+# verification result). They must produce no signature item at all.
 NOT_SIGNATURES: dict[str, str] = {
     TRIVY + "centos-7-cyclonedx.intoto.jsonl": "DSSE signed with a test key that is not in the repo",
     SLSA_CLI
@@ -122,6 +97,9 @@ REFUSED = {CONF + "bundle-malformed-json_fail/bundle.sigstore.json": "truncated 
 BAD_TRUST_ROOT = {
     CONF + "trust-root-tlog-missing-validity-start_fail/bundle.sigstore.json": "validFor.start missing"
 }
+
+# A key file that is not a public key is a configuration error (exit 2), which also rejects.
+BAD_KEY = {CONF + "managed-key-wrong-key_fail/bundle.sigstore.json": "key.pub is not a valid PEM key"}
 
 # Artifacts for bundles whose name does not point at them.
 ARTIFACTS = {SPY + "tsa/bundle.txt.late_timestamp.sigstore": SPY + "tsa/bundle.txt"}
@@ -225,7 +203,8 @@ def _settings(key: str, label: dict[str, Any]) -> CollectSettings:
         root = str(case / "trusted_root.json") if label["trust_root"].startswith("custom") else "production"
         named = label["artifact"]
         artifact = case / "artifact" if named.startswith("artifact") else Path(os.path.normpath(case / named))
-        return CollectSettings(trust_root=root, artifacts=(artifact,))
+        keys = (case / label["key"],) if label.get("key") else ()
+        return CollectSettings(trust_root=root, artifacts=(artifact,), keys=keys)
     root_label = str(label.get("trust_root", "production"))
     root = "production"
     if root_label.startswith("staging"):
@@ -235,7 +214,8 @@ def _settings(key: str, label: dict[str, Any]) -> CollectSettings:
     elif "trusted-root-public-good.json" in root_label:
         root = str(CORPUS / SGO / "trusted-root-public-good.json")
     artifacts = (CORPUS / ARTIFACTS[key],) if key in ARTIFACTS else ()
-    return CollectSettings(trust_root=root, artifacts=artifacts)
+    keys = (CORPUS / PUBLIC_KEYS[key],) if key in PUBLIC_KEYS else ()
+    return CollectSettings(trust_root=root, artifacts=artifacts, keys=keys)
 
 
 def _expected(label: dict[str, Any]) -> bool:
@@ -260,8 +240,8 @@ def test_signature_label(corpus_dir: Path, key: str) -> None:
     try:
         items = sigstore_bundle.collect(parsed, _settings(key, label))["signatures"]
     except CollectError as exc:
-        assert key in BAD_TRUST_ROOT, exc.one_line()
-        assert "trust root" in exc.message
+        assert key in BAD_TRUST_ROOT or key in BAD_KEY, exc.one_line()
+        assert ("trust root" if key in BAD_TRUST_ROOT else "signatures.keys") in exc.message
         assert not expected
         return
     assert items
@@ -325,6 +305,6 @@ def test_attestation_label(corpus_dir: Path, key: str) -> None:
 def test_every_special_case_is_a_labelled_file() -> None:
     if not LABELS:
         pytest.skip("corpus labels not present")
-    for table in (DISAGREE, NOT_SIGNATURES, REFUSED, BAD_TRUST_ROOT, ATTESTATIONS):
+    for table in (DISAGREE, NOT_SIGNATURES, REFUSED, BAD_TRUST_ROOT, BAD_KEY, ATTESTATIONS, PUBLIC_KEYS):
         for key in table:
             assert key in LABELS, key

@@ -1,7 +1,8 @@
 # METADATA
 # title: Signer is an allowed identity
 # description: |-
-#   When signer identities are configured, every signer is one of them.
+#   When signer identities are configured, every certificate (keyless) signer is one of them.
+#   A signature verified with a key of signatures.keys is judged by that key instead.
 # custom:
 #   id: SIG-IDENTITY
 #   severity: critical
@@ -14,6 +15,13 @@ import data.gate.lib
 
 meta := lib.check_meta(rego.metadata.chain())
 
+# A signature that a key of signatures.keys verified has a configured signer; identities are about
+# certificate (keyless) signers.
+key_verified(sig) if {
+	sig.verified == true
+	lib.has_text(sig, ["key"])
+}
+
 # An identity matches when the issuer is equal and the SAN matches san_regex (RE2; the gate refuses
 # (?i), which the embedded engine lacks). Whether the signature verified is SIG-VERIFIED's concern.
 violation contains {
@@ -23,6 +31,7 @@ violation contains {
 	identities := lib.config_list("identities")
 	count(identities) > 0
 	some sig in input.signatures
+	not key_verified(sig)
 	not allowed(identities, sig)
 	msg := concat("", [
 		lib.artifact_label(sig), " is signed by ", shown(sig.identity.san), " (issuer ",

@@ -50,3 +50,10 @@ test_quiet_when_no_identities_are_configured if {
 	sig := object.union(t.signature("dist/app.tgz", true), {"identity": {"san": "someone", "issuer": "x"}})
 	count(identity.violation) == 0 with input.signatures as [sig] with data.gate.config as cfg
 }
+
+test_quiet_for_a_signature_verified_with_a_configured_key if {
+	cfg := {"identities": acme}
+	key_signed := {"key": "/etc/gate/cosign.pub", "identity": {"san": null, "issuer": null}}
+	sig := object.union(t.signature("dist/app.tgz", true), key_signed)
+	count(identity.violation) == 0 with input.signatures as [sig] with data.gate.config as cfg
+}

@@ -1,13 +1,15 @@
 # METADATA
 # title: Signature verifies
 # description: |-
-#   Every signature given verifies.
+#   No signature given is proven wrong: every signature the gate can check verifies. A bundle
+#   the gate cannot judge, or one signed by a key that is not configured, is SIG-UNVERIFIABLE.
 # custom:
 #   id: SIG-VERIFIED
 #   severity: critical
 #   remediation: >-
 #     Re-sign the artifact as it is now; a signature that does not verify means the artifact or
-#     the bundle changed, or the wrong trust root is configured (signatures.trust_root).
+#     the bundle changed, or the wrong trust root or key is configured (signatures.trust_root,
+#     signatures.keys).
 package gate.checks.signature.verified
 
 import data.gate.lib
@@ -20,6 +22,7 @@ violation contains {
 } if {
 	some sig in input.signatures
 	sig.verified != true
+	not lib.unjudged_statuses[object.get(sig, "status", null)]
 	msg := concat("", ["signature ", sig.path, " for ", lib.artifact_label(sig), " did not verify: ", reason(sig)])
 }
 

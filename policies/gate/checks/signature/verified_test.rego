@@ -36,3 +36,8 @@ test_unknown_artifact_without_digest if {
 test_quiet_when_verified if {
 	count(verified.violation) == 0 with input.signatures as [t.signature("dist/app.tgz", true)]
 }
+
+test_quiet_for_signatures_it_cannot_judge if {
+	sigs := [object.union(t.signature("dist/app.tgz", false), {"status": s}) | some s in ["unverifiable", "key-unknown"]]
+	count(verified.violation) == 0 with input.signatures as sigs
+}
