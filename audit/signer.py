@@ -172,13 +172,14 @@ class KeyChoice:
         if self.env_pem:
             return load_record_key(self.env_pem.encode(), "GATE_SIGNING_KEY")
         path = self.key_file or (self.key_dir or default_key_dir(os.environ)) / RECORD_KEY
+        if self.key_file is None:
+            make_key_dir(path.parent)  # a key in a folder someone else made is not this gate's
         if path.exists():
             return _read_key(path)
         if self.key_file is not None:
             raise SignerError(
                 f"{path}: signing key not found", "create one with `gate audit keygen --out DIR`"
             )
-        make_key_dir(path.parent)
         key = generate_record_key()
         try:
             write_private(path, record_key_pem(key))

@@ -78,10 +78,11 @@ def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
     if settings.log_key_text:
         return _signer(settings.log_key_text, "GATE_LOG_KEY")
     path = settings.log_key_file or (settings.key_dir or default_key_dir(os.environ)) / LOG_KEY
+    if settings.log_key_file is None:
+        make_key_dir(path.parent)  # a key in a folder someone else made is not this gate's
     if not path.exists():
         if settings.log_key_file is not None:
             raise AuditError(f"{path}: log key not found", "create one with `gate audit keygen --out DIR`")
-        make_key_dir(path.parent)
         skey, vkey = new_log_key()
         try:
             write_private(path, (skey + "\n").encode())

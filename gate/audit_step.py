@@ -64,10 +64,14 @@ def check_keys(
     settings = settings_for(opts, config, env)
     for what, path in key_files(settings, env):
         if lies_in(path, untrusted):
+            where = (
+                "point XDG_DATA_HOME (or HOME) outside the checkout"
+                if path.parent == settings.key_dir
+                else f"keep the key files outside it (the default folder is {settings.key_dir})"
+            )
             raise ConfigError(
                 f"the {what} lies inside the checked paths, where the change under review could swap it",
-                "keep keys outside the checkout: GATE_SIGNING_KEY and GATE_LOG_KEY from CI secrets, or"
-                f" files in {settings.key_dir}",
+                f"give the keys as GATE_SIGNING_KEY and GATE_LOG_KEY (CI secrets), or {where}",
                 path=str(path),
             )
         legacy = LEGACY_KEY_DIR / path.name

@@ -409,12 +409,14 @@ def _pages_that_run() -> list[Path]:
 
 
 @pytest.mark.parametrize("page", _pages_that_run(), ids=_rel)
-def test_every_command_the_page_shows_runs_as_shown(page: Path, tmp_path: Path) -> None:
+def test_every_command_the_page_shows_runs_as_shown(
+    page: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The page's commands in order, in one fresh folder, as a reader runs them."""
     folder = _sandbox(tmp_path)
     # A home of the reader's own, where the gate makes its keys on first use; `go install`'s
     # folder (where the tools are found) stays the user's.
-    home = tmp_path / "home"
+    home = tmp_path_factory.mktemp("home")
     env = {k: v for k, v in _env().items() if k != "XDG_DATA_HOME"}
     env.update({"HOME": str(home), "GOPATH": env.get("GOPATH") or str(Path.home() / "go")})
     for cmd in shown_commands(page):

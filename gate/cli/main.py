@@ -222,8 +222,8 @@ def check(
         check_keys(audit_opts, prepared.config, opts.env, untrusted_roots(opts.paths, opts.env))
         decision = pipeline.run(prepared, opts, audit_opts, notify)
     except GateError as exc:
-        chosen = prepared.environment if prepared else environment or opts.env.get("GATE_ENV") or None
-        _refused(exc, chosen, fmt, report_targets)
+        # Until the check is prepared no environment is settled (the one asked for may be what is wrong).
+        _refused(exc, prepared.environment if prepared else None, fmt, report_targets)
         return
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     try:
@@ -269,7 +269,9 @@ def _refused(exc: GateError, environment: str | None, fmt: str, reports: list[tu
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(get_reporter(rfmt).render_refusal(refusal), encoding="utf-8")
         except OSError as err:
-            click.echo(f"gate: warning: {dest}: cannot write report: {err.strerror}", err=True)
+            click.echo(
+                f"gate: warning: {terminal_safe(str(dest))}: cannot write report: {err.strerror}", err=True
+            )
     if "github" in {fmt, *(rfmt for rfmt, _ in reports)}:
         from gate.report.github import publish_refusal
 

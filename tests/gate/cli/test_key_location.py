@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.signer import SignerError, default_key_dir, make_key_dir
+from audit.keys import generate_record_key, record_key_pem, write_private
+from audit.signer import KeyChoice, SignerError, default_key_dir, make_key_dir
 from tests.helpers import ROOT, run_gate
 
 EXAMPLE = ROOT / "examples" / "payments-api"
@@ -50,6 +51,12 @@ def test_a_key_folder_others_may_write_is_refused(tmp_path: Path) -> None:
     planted.chmod(0o777)
     with pytest.raises(SignerError, match="others may write to it"):
         make_key_dir(planted / "keys")
+    # nor is a key read from there, whoever put it in
+    choice = KeyChoice(None, None, planted / "keys")
+    (planted / "keys").mkdir()
+    write_private(planted / "keys" / "audit.key", record_key_pem(generate_record_key()))
+    with pytest.raises(SignerError, match="others may write to it"):
+        choice.load([])
     make_key_dir(tmp_path / "mine" / "keys")
     assert stat.S_IMODE((tmp_path / "mine").stat().st_mode) == 0o700
 
