@@ -50,7 +50,9 @@ if TYPE_CHECKING:
     from audit.query import prove_in_checkpoint as prove_in_checkpoint
     from audit.record import DecisionFacts as DecisionFacts
     from audit.record import detail_of as detail_of
+    from audit.signer import LEGACY_KEY_DIR as LEGACY_KEY_DIR
     from audit.signer import SignerError as SignerError
+    from audit.signer import default_key_dir as default_key_dir
     from audit.trust import CryptographicOnly as CryptographicOnly
     from audit.trust import TrustRootError as TrustRootError
     from audit.trust import bundle_identity as bundle_identity
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from audit.verify import verify_record as verify_record
     from audit.writer import DEFAULT_LOG as DEFAULT_LOG
     from audit.writer import AuditSettings as AuditSettings
+    from audit.writer import key_files as key_files
     from audit.writer import stored_input_bytes as stored_input_bytes
     from audit.writer import write_record as write_record
 
@@ -79,6 +82,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Checkpoint": ("audit.note", "Checkpoint"),
     "CryptographicOnly": ("audit.trust", "CryptographicOnly"),
     "DEFAULT_LOG": ("audit.writer", "DEFAULT_LOG"),
+    "LEGACY_KEY_DIR": ("audit.signer", "LEGACY_KEY_DIR"),
     "DecisionFacts": ("audit.record", "DecisionFacts"),
     "Filters": ("audit.query", "Filters"),
     "Identity": ("audit.verify", "Identity"),
@@ -100,6 +104,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "detail_of": ("audit.record", "detail_of"),
     "find_record": ("audit.query", "find"),
     "iter_records": ("audit.query", "iter_records"),
+    "default_key_dir": ("audit.signer", "default_key_dir"),
+    "key_files": ("audit.writer", "key_files"),
     "keygen": ("audit.keys", "keygen"),
     "leaf_der": ("audit.trust", "leaf_der"),
     "load_bundle": ("audit.trust", "load_bundle"),
@@ -121,6 +127,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = [
     "CHECKPOINT",
     "DEFAULT_LOG",
+    "LEGACY_KEY_DIR",
     "AuditError",
     "AuditLog",
     "AuditSettings",
@@ -144,9 +151,11 @@ __all__ = [
     "VerifiedRecord",
     "bundle_identity",
     "compact_json",
+    "default_key_dir",
     "detail_of",
     "find_record",
     "iter_records",
+    "key_files",
     "keygen",
     "leaf_der",
     "load_bundle",

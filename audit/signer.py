@@ -8,6 +8,8 @@ environment blocks.
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,9 @@ from audit.keys import (
 from audit.record import PAYLOAD_TYPE
 
 SIGNERS = ("local", "sigstore")
-DEFAULT_KEY_DIR = Path(".gate") / "keys"
+# Where keys were made on first use before they left the working tree: found there, they are
+# named in the message that says where they go now.
+LEGACY_KEY_DIR = Path(".gate") / "keys"
 NO_TOKEN_HINT = (
     "in GitHub Actions grant `permissions: id-token: write`; in GitLab declare "
     "`id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore}`; or use `--signer local`"
@@ -36,6 +40,50 @@ NO_TOKEN_HINT = (
 
 class SignerError(AuditError):
     """The configured signer cannot sign."""
+
+
+def default_key_dir(env: Mapping[str, str]) -> Path:
+    """The folder where the local signing key and the log key are made on first use.
+
+    Never under the checkout, where `git add -A` would commit them and where the change under
+    review could swap them: `$RUNNER_TEMP/govgate/keys` in GitHub Actions (a folder of the job,
+    removed after it), `$TMPDIR/govgate-job-$CI_JOB_ID/keys` in GitLab CI (GitLab names no
+    per-job folder outside the project; in a container it goes with the job), else the user's
+    data folder, `$XDG_DATA_HOME/govgate/keys` (`~/.local/share/govgate/keys`).
+    """
+    if env.get("GITHUB_ACTIONS") == "true" and os.path.isabs(env.get("RUNNER_TEMP") or ""):
+        return Path(env["RUNNER_TEMP"]) / "govgate" / "keys"
+    job = env.get("CI_JOB_ID") or ""
+    if env.get("GITLAB_CI") == "true" and job.isdigit():
+        tmp = env.get("TMPDIR") or ""
+        return Path(tmp if os.path.isabs(tmp) else tempfile.gettempdir()) / f"govgate-job-{job}" / "keys"
+    data = env.get("XDG_DATA_HOME") or ""
+    if not os.path.isabs(data):  # the XDG spec: a relative value is ignored
+        home = env.get("HOME") or ""
+        data = str((Path(home) if os.path.isabs(home) else Path.home()) / ".local" / "share")
+    return Path(data) / "govgate" / "keys"
+
+
+def make_key_dir(folder: Path) -> None:
+    """Create the key folder (and its parent) private to this user, or refuse one that is not:
+    in a shared temporary folder another user could have made it first, to read or plant keys."""
+    try:
+        folder.parent.parent.mkdir(parents=True, exist_ok=True)
+        for part in (folder.parent, folder):
+            part.mkdir(mode=0o700, exist_ok=True)
+            info = part.lstat()
+            if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+                raise SignerError(
+                    f"{part}: not a folder of this user, so it cannot hold the gate's keys",
+                    "remove it, or configure the keys (GATE_SIGNING_KEY and GATE_LOG_KEY)",
+                )
+            if info.st_mode & 0o022:
+                raise SignerError(
+                    f"{part}: others may write to it, so it cannot hold the gate's keys",
+                    f"make it private (chmod 700 {part}), or configure the keys",
+                )
+    except OSError as exc:
+        raise SignerError(f"{folder}: cannot create the key folder ({exc.strerror})") from None
 
 
 class RecordSigner(Protocol):
@@ -112,16 +160,20 @@ def _ambient_token() -> str | None:
 
 @dataclass(frozen=True)
 class KeyChoice:
-    """Where the local key comes from: --signing-key, GATE_SIGNING_KEY, the config, or the default."""
+    """Where the local key comes from: --signing-key, GATE_SIGNING_KEY, the config, or the
+    default file in `key_dir` (default_key_dir of the process's environment when None)."""
 
     key_file: Path | None
     env_pem: str | None
+    key_dir: Path | None = None
 
     def load(self, notices: list[str]) -> RecordKey:
         """Load the key; the default file is created on first use (with a notice)."""
         if self.env_pem:
             return load_record_key(self.env_pem.encode(), "GATE_SIGNING_KEY")
-        path = self.key_file or DEFAULT_KEY_DIR / RECORD_KEY
+        path = self.key_file or (self.key_dir or default_key_dir(os.environ)) / RECORD_KEY
+        if self.key_file is None:
+            make_key_dir(path.parent)  # a key in a folder someone else made is not this gate's
         if path.exists():
             return _read_key(path)
         if self.key_file is not None:

@@ -16,19 +16,29 @@ from typing import Any
 from audit.compact import compact_json
 from audit.envelope import bundle_bytes
 from audit.errors import AuditError
-from audit.keys import LOG_KEY, LOG_PUB, PublicKey, new_log_key, write_private
+from audit.keys import LOG_KEY, LOG_PUB, RECORD_KEY, PublicKey, new_log_key, write_private
 from audit.log import AuditLog, RecordCheck, sha256_digest, statement_of
 from audit.mask import mask, needs_mask
 from audit.note import NoteError, NoteSigner
 from audit.record import DecisionFacts, build_statement, canonical
-from audit.signer import DEFAULT_KEY_DIR, KeyChoice, LocalSigner, RecordSigner, make_signer
+from audit.signer import (
+    KeyChoice,
+    LocalSigner,
+    RecordSigner,
+    default_key_dir,
+    make_key_dir,
+    make_signer,
+)
 
+# The log stays in the working directory, the artifact a CI job keeps: its records are not
+# secret, and everything in it is checked against the pinned keys (`gate audit verify`).
 DEFAULT_LOG = Path(".gate") / "audit"
 
 
 @dataclass(frozen=True)
 class AuditSettings:
-    """Where records go and who signs them."""
+    """Where records go and who signs them; `key_dir` is where keys not configured are made on
+    first use (default_key_dir of the process's environment when None)."""
 
     log: Path = DEFAULT_LOG
     signer: str = "local"
@@ -36,6 +46,7 @@ class AuditSettings:
     key_pem: str | None = None
     log_key_file: Path | None = None
     log_key_text: str | None = None
+    key_dir: Path | None = None
 
 
 def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> bytes:
@@ -49,11 +60,26 @@ def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> b
     return compact_json(mask(document))
 
 
+def key_files(settings: AuditSettings, env: Mapping[str, str]) -> list[tuple[str, Path]]:
+    """The private key files a record would be signed with (read, or made on first use), each
+    with what it is: the local signing key unless its PEM is given or the signer is keyless,
+    and the log key unless its line is given."""
+    folder = settings.key_dir or default_key_dir(env)
+    out: list[tuple[str, Path]] = []
+    if settings.signer == "local" and not settings.key_pem:
+        out.append(("signing key", settings.key_file or folder / RECORD_KEY))
+    if not settings.log_key_text:
+        out.append(("log key", settings.log_key_file or folder / LOG_KEY))
+    return out
+
+
 def load_log_key(settings: AuditSettings, notices: list[str]) -> NoteSigner:
     """The log's checkpoint key: GATE_LOG_KEY, the configured file, or the default (created once)."""
     if settings.log_key_text:
         return _signer(settings.log_key_text, "GATE_LOG_KEY")
-    path = settings.log_key_file or DEFAULT_KEY_DIR / LOG_KEY
+    path = settings.log_key_file or (settings.key_dir or default_key_dir(os.environ)) / LOG_KEY
+    if settings.log_key_file is None:
+        make_key_dir(path.parent)  # a key in a folder someone else made is not this gate's
     if not path.exists():
         if settings.log_key_file is not None:
             raise AuditError(f"{path}: log key not found", "create one with `gate audit keygen --out DIR`")
@@ -123,7 +149,7 @@ def write_record(
     """
     notices = notices if notices is not None else []
     env = env if env is not None else os.environ
-    keys = KeyChoice(settings.key_file, settings.key_pem)
+    keys = KeyChoice(settings.key_file, settings.key_pem, settings.key_dir)
     signer = make_signer(settings.signer, keys, env, notices)
     log_key = load_log_key(settings, notices)
     stored = None

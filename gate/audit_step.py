@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,9 +49,45 @@ def check_disable(opts: AuditOptions, config: GateConfig, environment: str) -> N
         )
 
 
+def check_keys(
+    opts: AuditOptions, config: GateConfig, env: Mapping[str, str], untrusted: Sequence[Path]
+) -> None:
+    """Refuse a private key (the record signer's or the log's) that lies in `untrusted`, the
+    checked paths and their checkout (gate.trust.untrusted_roots): the change under review could
+    have swapped it for one it holds, and records signed with it would prove nothing. Keys the
+    gate made in `.gate/keys` of the working directory are named, with where they go now."""
+    if opts.disabled:
+        return
+    from audit import LEGACY_KEY_DIR, key_files
+    from gate.trust import lies_in
+
+    settings = settings_for(opts, config, env)
+    for what, path in key_files(settings, env):
+        if lies_in(path, untrusted):
+            where = (
+                "point XDG_DATA_HOME (or HOME) outside the checkout"
+                if path.parent == settings.key_dir
+                else f"keep the key files outside it (the default folder is {settings.key_dir})"
+            )
+            raise ConfigError(
+                f"the {what} lies inside the checked paths, where the change under review could swap it",
+                f"give the keys as GATE_SIGNING_KEY and GATE_LOG_KEY (CI secrets), or {where}",
+                path=str(path),
+            )
+        legacy = LEGACY_KEY_DIR / path.name
+        made_here = settings.key_dir is not None and path.parent == settings.key_dir
+        if made_here and not path.exists() and legacy.is_file():
+            raise ConfigError(
+                f"the {what} lies in the working tree, where the gate no longer reads keys",
+                f"move the keys out, to keep signing the log they made: mkdir -p {path.parent}"
+                f" && mv {LEGACY_KEY_DIR}/* {path.parent}/",
+                path=str(legacy),
+            )
+
+
 def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str]) -> AuditSettings:
     """The audit package's settings from options, environment variables and the config."""
-    from audit import DEFAULT_LOG, AuditSettings
+    from audit import DEFAULT_LOG, AuditSettings, default_key_dir
 
     conf = config.audit
     signer = opts.signer or env.get("GATE_SIGNER") or conf.get("signer") or "local"
@@ -65,6 +101,7 @@ def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str])
         key_pem=None if opts.signing_key else env.get("GATE_SIGNING_KEY") or None,
         log_key_file=conf.get("log_key"),
         log_key_text=env.get("GATE_LOG_KEY") or None,
+        key_dir=default_key_dir(env),
     )
 
 

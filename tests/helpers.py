@@ -58,6 +58,8 @@ def audit_env() -> dict[str, str]:
         "GATE_AUDIT_LOG": str(folder / "log"),
         "GATE_SIGNING_KEY": record_key_pem(generate_record_key()).decode(),
         "GATE_LOG_KEY": skey,
+        # where keys a test leaves unconfigured are made: never the user's own data folder
+        "XDG_DATA_HOME": str(folder / "data"),
     }
 
 

@@ -62,7 +62,9 @@ _PROD_PINNED = (
     "--config-digest sha256:8f6986c9595b99708d887040c84ee3d3190599d21cded7e5ae314143b2e7642d "
     "--waivers-digest sha256:12e5224dc72e02671fc321c9ae30cbaf563bf59b3e35e5ca16f4e23979a393c0"
 )
-_KEYS = "--key .gate/keys/audit.pub --log-key .gate/keys/log.pub"
+# The key folder of a user who sets no XDG_DATA_HOME (the commands run with a home of their own).
+_KEY_DIR = "~/.local/share/govgate/keys"
+_KEYS = f"--key {_KEY_DIR}/audit.pub --log-key {_KEY_DIR}/log.pub"
 
 # Every command the pages run, as shown (tokens joined by one space, comments dropped).
 RUNS: dict[str, Expect] = {
@@ -77,7 +79,7 @@ RUNS: dict[str, Expect] = {
     "--report junit=govgate.junit.xml --report json=decision.json": Expect(
         1, ("::error ",), writes=("govgate.sarif", "govgate.junit.xml", "decision.json")
     ),
-    ".venv/bin/gate audit checkpoint --log-key .gate/keys/log.pub": Expect(0, writes=("saved.checkpoint",)),
+    f".venv/bin/gate audit checkpoint --log-key {_KEY_DIR}/log.pub": Expect(0, writes=("saved.checkpoint",)),
     f".venv/bin/gate audit verify {_KEYS} --checkpoint saved.checkpoint": Expect(
         0, ("OK: .gate/audit: 2 records",)
     ),
@@ -391,12 +393,14 @@ def test_shown_output_matching() -> None:
     assert not matches_shown("examples/payments-api", "examples/paymentz-api")
 
 
-def _argv(cmd: Shown) -> list[str]:
+def _argv(cmd: Shown, home: Path) -> list[str]:
+    """The command's argv, with `~/` expanded to `home` as the reader's shell would."""
     head = cmd.argv[0]
+    args = [str(home / a[2:]) if a.startswith("~/") else a for a in cmd.argv[1:]]
     if head in (".venv/bin/gate", "gate"):
-        return [*GATE, *cmd.argv[1:]]
+        return [*GATE, *args]
     if head == ".venv/bin/python":
-        return [sys.executable, *cmd.argv[1:]]
+        return [sys.executable, *args]
     raise AssertionError(f"{_rel(cmd.page)}:{cmd.line}: cannot run {cmd.key}")
 
 
@@ -405,9 +409,16 @@ def _pages_that_run() -> list[Path]:
 
 
 @pytest.mark.parametrize("page", _pages_that_run(), ids=_rel)
-def test_every_command_the_page_shows_runs_as_shown(page: Path, tmp_path: Path) -> None:
+def test_every_command_the_page_shows_runs_as_shown(
+    page: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The page's commands in order, in one fresh folder, as a reader runs them."""
     folder = _sandbox(tmp_path)
+    # A home of the reader's own, where the gate makes its keys on first use; `go install`'s
+    # folder (where the tools are found) stays the user's.
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in _env().items() if k != "XDG_DATA_HOME"}
+    env.update({"HOME": str(home), "GOPATH": env.get("GOPATH") or str(Path.home() / "go")})
     for cmd in shown_commands(page):
         expect = RUNS.get(cmd.key)
         if expect is None:
@@ -420,7 +431,7 @@ def test_every_command_the_page_shows_runs_as_shown(page: Path, tmp_path: Path) 
             cwd = tmp_path / "service"
             shutil.copytree(ROOT / "examples" / "payments-api", cwd)
         proc = subprocess.run(
-            _argv(cmd), cwd=cwd, env={**_env(), **cmd.env}, capture_output=True, text=True, timeout=600
+            _argv(cmd, home), cwd=cwd, env={**env, **cmd.env}, capture_output=True, text=True, timeout=600
         )
         assert proc.returncode == expect.code, f"{where}: exit {proc.returncode}\n{proc.stderr}"
         assert "Traceback" not in proc.stderr, where

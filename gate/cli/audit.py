@@ -65,8 +65,9 @@ TRUST_FOLDER_OPTION = click.option(
     "write the folder can replace.",
 )
 NEEDS_LOG_KEY = (
-    "pass --log-key FILE: the log.pub made by `gate audit keygen`, or .gate/keys/log.pub beside the "
-    "writer's .gate/keys/log.key (or --config FILE with audit.log_key); "
+    "pass --log-key FILE: the log.pub made by `gate audit keygen`, or the log.pub beside the "
+    "writer's log.key in its key folder (~/.local/share/govgate/keys by default; or --config FILE "
+    "with audit.log_key); "
     "--trust-log-key-in-folder trusts the folder's own log.pub instead (unsafe)"
 )
 KEY_FILE_LIMIT = 64 * 1024

@@ -122,7 +122,8 @@ def main() -> None:
     "--signing-key",
     type=click.Path(path_type=Path),
     metavar="FILE",
-    help="Local signing key (PEM) [GATE_SIGNING_KEY holding the PEM, config, .gate/keys/audit.key].",
+    help="Local signing key (PEM), outside the checkout [GATE_SIGNING_KEY holding the PEM, config,"
+    " ~/.local/share/govgate/keys/audit.key].",
 )
 def check(
     paths: tuple[Path, ...],
@@ -175,8 +176,9 @@ def check(
         # test runner, an embedding program) leaves the process as it found it.
         gc.disable()
     from gate import pipeline
-    from gate.audit_step import AuditOptions, check_disable
+    from gate.audit_step import AuditOptions, check_disable, check_keys
     from gate.report.base import get_reporter
+    from gate.trust import untrusted_roots
 
     try:
         report_targets = _parse_reports(reports)
@@ -211,14 +213,17 @@ def check(
     def notify(notice: str) -> None:
         click.echo(f"gate: {terminal_safe(notice)}", err=True)
 
+    prepared: pipeline.Prepared | None = None
     try:
         prepared = pipeline.prepare(opts)
         for notice in prepared.notices:
             notify(notice)
         check_disable(audit_opts, prepared.config, prepared.environment)
+        check_keys(audit_opts, prepared.config, opts.env, untrusted_roots(opts.paths, opts.env))
         decision = pipeline.run(prepared, opts, audit_opts, notify)
     except GateError as exc:
-        fail(exc)
+        # Until the check is prepared no environment is settled (the one asked for may be what is wrong).
+        _refused(exc, prepared.environment if prepared else None, fmt, report_targets)
         return
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     try:
@@ -242,6 +247,37 @@ def check(
     if decision.error:
         click.echo(f"gate: {terminal_safe(decision.error)}", err=True)
     _finish(decision.exit_code(warn_exit_code), prepared.engine)
+
+
+# Formats whose report of a refusal is the one line on stderr: nothing more goes to stdout.
+_LINE_ONLY = ("text", "json")
+
+
+def _refused(exc: GateError, environment: str | None, fmt: str, reports: list[tuple[str, Path]]) -> None:
+    """End a check that could not decide: its report in every format asked for (on stdout for
+    the CI formats, and in every --report file, so the job shows why), then the one line and the
+    error's exit code."""
+    from gate.report.base import Refusal, get_reporter
+
+    refusal = Refusal.of(exc, environment)
+    if fmt not in _LINE_ONLY:
+        with contextlib.suppress(OSError):
+            click.echo(get_reporter(fmt).render_refusal(refusal), nl=False)
+            sys.stdout.flush()
+    for rfmt, dest in reports:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(get_reporter(rfmt).render_refusal(refusal), encoding="utf-8")
+        except OSError as err:
+            click.echo(
+                f"gate: warning: {terminal_safe(str(dest))}: cannot write report: {err.strerror}", err=True
+            )
+    if "github" in {fmt, *(rfmt for rfmt, _ in reports)}:
+        from gate.report.github import publish_refusal
+
+        for problem in publish_refusal(refusal, os.environ):
+            click.echo(f"gate: warning: {terminal_safe(problem)}", err=True)
+    fail(exc)
 
 
 def _stdout_failed(exc: OSError) -> None:

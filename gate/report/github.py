@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from gate.decision import Action, Decision, Finding
+from gate.report.base import Refusal
 from gate.report.common import audit_facts, display_path, place, source_root, visible, waiver_line, with_ref
 
 ANNOTATIONS_PER_KIND = 10
@@ -114,6 +115,22 @@ class GithubReporter:
         lines.append(_one_line(visible(close)))
         return "\n".join(lines) + "\n"
 
+    def render_refusal(self, refusal: Refusal) -> str:
+        """An `::error` annotation with the reason, at the file and line it names when the file
+        lies in the repository, then the closing line."""
+        props: list[str] = []
+        p = place(refusal.path, self.root or source_root())
+        if p is not None and p.relative:
+            props.append(f"file={escape_property(visible(p.path))}")
+            if refusal.line:
+                props.append(f"line={refusal.line}")
+        props.append(f"title={escape_property(f'govgate: {refusal.headline}')}")
+        close = f"govgate: ERROR in {refusal.where}: {refusal.headline} (exit {refusal.exit_code})"
+        return (
+            f"::error {','.join(props)}::{escape_data(visible(refusal.message))}\n"
+            f"{_one_line(visible(close))}\n"
+        )
+
 
 def _cell(text: str) -> str:
     text = visible(text)
@@ -186,6 +203,19 @@ def step_summary(decision: Decision, root: Path | None = None, limit: int = SUMM
     return "\n\n".join(head) + "\n\n" + body + "\n" + "\n\n".join(tail) + "\n"
 
 
+def refusal_summary(refusal: Refusal) -> str:
+    """The Markdown job summary of a check that ended before a decision: the reason and where."""
+    lines = [
+        f"## govgate: ERROR in {_cell(refusal.where)}",
+        f"**{refusal.headline.capitalize()} (exit {refusal.exit_code}):** {_cell(refusal.message)}",
+    ]
+    if refusal.path:
+        where = f"{refusal.path}:{refusal.line}" if refusal.line else refusal.path
+        lines.append(f"Where: {_cell(where)}")
+    lines.append("Nothing was decided: fix what this names and run the gate again.")
+    return "\n\n".join(lines) + "\n"
+
+
 def output_line(name: str, value: str) -> str:
     """One `$GITHUB_OUTPUT` entry: `name=value`, or the heredoc form when the value spans lines."""
     if "\n" not in value and "\r" not in value:
@@ -210,11 +240,22 @@ def _append(path: str, text: str) -> None:
 def publish(decision: Decision, env: Mapping[str, str], root: Path | None = None) -> list[str]:
     """Append the job summary to `$GITHUB_STEP_SUMMARY` and the step outputs to `$GITHUB_OUTPUT`,
     for whichever of them `env` names. Returns the problems met, one line each (none: empty)."""
-    problems: list[str] = []
-    targets: tuple[tuple[str, Callable[[], str]], ...] = (
-        ("GITHUB_STEP_SUMMARY", lambda: step_summary(decision, root)),
-        ("GITHUB_OUTPUT", lambda: outputs(decision)),
+    return _publish(env, lambda: step_summary(decision, root), lambda: outputs(decision))
+
+
+def publish_refusal(refusal: Refusal, env: Mapping[str, str]) -> list[str]:
+    """`publish` for a check that ended before a decision: its summary, `outcome=error` and an
+    empty `record=`."""
+    return _publish(
+        env,
+        lambda: refusal_summary(refusal),
+        lambda: output_line("outcome", "error") + output_line("record", ""),
     )
+
+
+def _publish(env: Mapping[str, str], summary: Callable[[], str], lines: Callable[[], str]) -> list[str]:
+    problems: list[str] = []
+    targets = (("GITHUB_STEP_SUMMARY", summary), ("GITHUB_OUTPUT", lines))
     for var, build in targets:
         path = env.get(var)
         if not path:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.decision import Action, Decision, Finding
+from gate.report.base import Refusal
 from gate.report.common import fingerprints, place, source_root, waiver_line, with_ref
 
 # A blocking finding stops the merge: GitLab's `blocker`. Warnings keep their severity's weight;
@@ -78,3 +79,18 @@ class GitlabReporter:
                 }
             )
         return out
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """One blocker issue (GATE-ERROR) with the reason, at the file and line it names when the
+        file lies in the repository, else at the repository root."""
+        p = place(refusal.path, self.root or source_root())
+        path, line = (p.path, refusal.line or 1) if p is not None and p.relative else (".", 1)
+        key = f"{ERROR_CHECK}\x00{refusal.where}\x00{path}"
+        issue = {
+            "description": f"{ERROR_CHECK}: {refusal.headline}: {refusal.message}",
+            "check_name": ERROR_CHECK,
+            "fingerprint": hashlib.sha256(key.encode()).hexdigest(),
+            "severity": "blocker",
+            "location": {"path": path, "lines": {"begin": line}},
+        }
+        return json.dumps([issue], indent=2, ensure_ascii=False) + "\n"

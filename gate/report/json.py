@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from gate.decision import Decision
+from gate.decision import Action, Decision
+from gate.report.base import Refusal
 
 
 class JsonReporter:
@@ -20,3 +21,17 @@ class JsonReporter:
             return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
         except (orjson.JSONEncodeError, TypeError):
             return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """The decision's shape with outcome `error`, no findings and no record, and what ended the
+        check under `refusal` (file, line, exit code)."""
+        value: dict[str, object] = {
+            "outcome": "error",
+            "environment": refusal.environment,
+            "findings": [],
+            "summary": {a.value: 0 for a in Action},
+            "audit": None,
+            "error": refusal.message,
+            "refusal": {"path": refusal.path, "line": refusal.line, "exit_code": refusal.exit_code},
+        }
+        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

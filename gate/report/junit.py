@@ -15,6 +15,7 @@ from pathlib import Path
 from lxml import etree
 
 from gate.decision import Action, Decision, Finding
+from gate.report.base import Refusal
 from gate.report.common import (
     area,
     audit_facts,
@@ -93,6 +94,23 @@ class JunitReporter:
         suites.set("tests", str(total))
         suites.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
         suites.set("errors", str(sum(int(s.get("errors", "0")) for s in suites)))
+        etree.indent(suites, space="  ")
+        body = etree.tostring(suites, encoding="unicode")
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """One `govgate` testsuite with one `<error>` testcase: the reason, and the file and line
+        it names."""
+        suites = etree.Element("testsuites", name="govgate", tests="1", failures="0", errors="1")
+        props = [("environment", refusal.where), ("outcome", "error"), ("exit.code", str(refusal.exit_code))]
+        suite = self._suite(suites, GATE_SUITE, props, None, [], tests=1, errors=1)
+        case = _el(suite, "testcase", classname=GATE_SUITE, name=f"decision in {refusal.where}")
+        text = f"{refusal.headline} (exit {refusal.exit_code}): {refusal.message}\n"
+        if refusal.path:
+            # The JUnit schema has no place for a file: the error's text names it.
+            where = f"{refusal.path}:{refusal.line}" if refusal.line else refusal.path
+            text += f"where: {where}\n"
+        _el(case, "error", text, type="GateError", message=refusal.message)
         etree.indent(suites, space="  ")
         body = etree.tostring(suites, encoding="unicode")
         return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'

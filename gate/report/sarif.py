@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from gate import __version__
 from gate.decision import Action, Decision, Finding, Outcome
+from gate.report.base import Refusal
 from gate.report.common import (
     area,
     audit_facts,
@@ -179,28 +180,69 @@ class SarifReporter:
         audit = audit_facts(decision)
         if audit:
             props["audit"] = audit
-        run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": "govgate",
-                    "version": __version__,
-                    "semanticVersion": __version__,
-                    "informationUri": INFORMATION_URI,
-                    "rules": rules,
-                }
-            },
-            "automationDetails": {"id": f"govgate/{decision.environment}/"},
-            "invocations": [invocation],
-            "originalUriBaseIds": {
-                SRCROOT: {
-                    "description": {"text": "The folder gate check ran in: the repository root in a CI job."}
-                }
-            },
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": props,
-        }
+        run = _run(decision.environment, rules, invocation, results, props)
         provenance = _provenance(decision)
         if provenance:
             run["versionControlProvenance"] = provenance
         return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """The SARIF log of a check that ended before a decision, as indented JSON."""
+        return json.dumps(self.refusal_log(refusal), indent=2, ensure_ascii=False) + "\n"
+
+    def refusal_log(self, refusal: Refusal) -> dict[str, Any]:
+        """A run with no results whose invocation failed (`executionSuccessful: false`, the exit
+        code) with one error notification: the reason, at the file and line it names when the
+        file lies in the repository."""
+        notification: dict[str, Any] = {
+            "level": "error",
+            "message": {"text": _sentence(f"{refusal.headline.capitalize()}: {refusal.message}")},
+        }
+        p = place(refusal.path, self.root or source_root())
+        if p is not None and p.relative:
+            artifact = {"uri": quote(p.path, safe="/"), "uriBaseId": SRCROOT}
+            region = {"startLine": refusal.line or 1}
+            notification["locations"] = [
+                {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+            ]
+        invocation = {
+            "executionSuccessful": False,
+            "exitCode": refusal.exit_code,
+            "toolExecutionNotifications": [notification],
+        }
+        props = {"environment": refusal.environment, "outcome": "error", "exitCode": refusal.exit_code}
+        run = _run(refusal.environment, [], invocation, [], props)
+        return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def _run(
+    environment: str | None,
+    rules: list[dict[str, Any]],
+    invocation: dict[str, Any],
+    results: list[dict[str, Any]],
+    props: dict[str, Any],
+) -> dict[str, Any]:
+    # One code scanning category per environment; a check that ended before it chose one has
+    # the tool's own.
+    category = f"govgate/{environment}/" if environment else "govgate/"
+    return {
+        "tool": {
+            "driver": {
+                "name": "govgate",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "automationDetails": {"id": category},
+        "invocations": [invocation],
+        "originalUriBaseIds": {
+            SRCROOT: {
+                "description": {"text": "The folder gate check ran in: the repository root in a CI job."}
+            }
+        },
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": props,
+    }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from gate.decision import Action, Decision, Finding, Outcome
+from gate.report.base import Refusal
 from gate.report.escape import terminal_safe as safe
 
 HEADINGS = {
@@ -49,6 +50,14 @@ class TextReporter:
                 " owner, reason, expires) to the waivers file; see `gate check --help`."
             )
         return "\n".join(out) + "\n"
+
+    def render_refusal(self, refusal: Refusal) -> str:
+        """The one line the gate prints on stderr, and the outcome (for `--report text=FILE`: on
+        stdout the line alone says it)."""
+        return (
+            f"error: {safe(refusal.message)}\n"
+            f"govgate: ERROR in {safe(refusal.where)} — {refusal.headline} (exit {refusal.exit_code})\n"
+        )
 
     @staticmethod
     def _finding(f: Finding, mark: str, fg: str, style: Callable[..., str]) -> list[str]:

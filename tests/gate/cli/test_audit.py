@@ -262,22 +262,34 @@ def test_bad_signing_key_in_the_environment(tmp_path: Path) -> None:
 
 def test_the_walk_through_in_a_fresh_folder(tmp_path: Path) -> None:
     """The commands of docs/audit/walk-through.md and the verify cases docs/audit/log.md describes,
-    in a fresh folder: default keys and log created on first use."""
-    env = {**PINNED, "GATE_AUDIT_LOG": "", "GATE_SIGNING_KEY": "", "GATE_LOG_KEY": ""}
+    in a fresh folder: default keys (in the user's data folder) and log created on first use."""
+    data = tmp_path / "home" / ".local" / "share"
+    keys = data / "govgate" / "keys"
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **PINNED,
+        "GATE_AUDIT_LOG": "",
+        "GATE_SIGNING_KEY": "",
+        "GATE_LOG_KEY": "",
+        "XDG_DATA_HOME": str(data),
+    }
 
     def gate(*args: str | Path) -> tuple[int, str, str]:
-        run = run_gate(*args, cwd=tmp_path, env=env)
+        run = run_gate(*args, cwd=work, env=env)
         return run.code, run.stdout, run.stderr
 
     code, _, err = gate("check", EXAMPLE, "--config", CONFIG, "--env", "dev")
     assert code == 0
-    assert "created a signing key for audit records at .gate/keys/audit.key" in err
+    assert f"created a signing key for audit records at {keys / 'audit.key'}" in err
     code, _, err = gate("check", EXAMPLE, "--config", CONFIG, "--env", "prod")
     assert code == 1 and "created" not in err
-    assert (tmp_path / ".gate" / "keys" / "log.pub").is_file()  # beside log.key, for the auditor
-    pins = ("--key", ".gate/keys/audit.pub", "--log-key", ".gate/keys/log.pub")
-    code, checkpoint, _ = gate("audit", "checkpoint", "--log-key", ".gate/keys/log.pub")
-    (tmp_path / "saved.checkpoint").write_text(checkpoint)
+    assert (keys / "log.pub").is_file()  # beside log.key, for the auditor
+    assert not (work / ".gate" / "keys").exists()  # nothing secret in the working tree
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    pins = ("--key", str(keys / "audit.pub"), "--log-key", str(keys / "log.pub"))
+    code, checkpoint, _ = gate("audit", "checkpoint", "--log-key", keys / "log.pub")
+    (work / "saved.checkpoint").write_text(checkpoint)
     code, out, err = gate("audit", "verify", *pins, "--checkpoint", "saved.checkpoint")
     root = checkpoint.splitlines()[2]
     assert code == 0 and out == (

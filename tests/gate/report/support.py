@@ -31,6 +31,7 @@ import pytest
 from lxml import etree
 
 from gate.decision import Action, Decision, Finding, Outcome, Subject
+from gate.report.base import Refusal
 from gate.schemas import compile_schema
 
 HERE = Path(__file__).resolve().parent
@@ -220,6 +221,25 @@ def error_decision() -> Decision:
 def pass_decision() -> Decision:
     """A clean decision outside CI."""
     return decision([], Outcome.PASS, environment="dev", context=False)
+
+
+def input_refusal() -> Refusal:
+    """A refused input file in the repository, with the line its parser named (exit 2)."""
+    path = str(REPO / "services/payments/catalog-info.yaml")
+    message = "malformed YAML at line 7 column 3: expected <block end>, but found '-'"
+    return Refusal(f"{path}: {message}. Fix the YAML syntax", path, 7, "prod", 2)
+
+
+def config_refusal() -> Refusal:
+    """A config refused before an environment was chosen, in a file outside the repository, with
+    characters each format must escape (exit 2)."""
+    return Refusal(
+        "/etc/gate/gate.yaml: unknown key tiers.prod.SBOM-VALID: 100%,\r\n::error::x <b>|`x`",
+        "/etc/gate/gate.yaml",
+        None,
+        None,
+        2,
+    )
 
 
 def _validate_sarif(text: str) -> None:

@@ -23,18 +23,22 @@ from typing import Any
 import pytest
 
 from gate.decision import Decision
-from gate.report.base import Reporter
-from gate.report.github import GithubReporter, step_summary
+from gate.report.base import Refusal, Reporter
+from gate.report.github import GithubReporter, refusal_summary, step_summary
 from gate.report.gitlab import GitlabReporter
+from gate.report.json import JsonReporter
 from gate.report.junit import JunitReporter
 from gate.report.sarif import SarifReporter
+from gate.report.text import TextReporter
 from tests.gate.report.support import (
     GOLDEN,
     HERE,
     REPO,
     SCHEMAS,
     check_golden,
+    config_refusal,
     error_decision,
+    input_refusal,
     multitool_package,
     pass_decision,
     require_multitool,
@@ -71,6 +75,27 @@ def test_built_decision(name: str, fmt: str) -> None:
 @pytest.mark.parametrize("name", sorted(DECISIONS))
 def test_built_decision_job_summary(name: str) -> None:
     check_golden(f"{name}.summary.md", step_summary(DECISIONS[name](), REPO))
+
+
+REFUSALS: dict[str, Callable[[], Refusal]] = {
+    "refused-input": input_refusal,
+    "refused-config": config_refusal,
+}
+REFUSAL_SUFFIX = {**SUFFIX, "json": ".json", "text": ".txt"}
+
+
+@pytest.mark.parametrize("fmt", sorted(REFUSAL_SUFFIX))
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_refusal(name: str, fmt: str) -> None:
+    """A check that ended before a decision, in every format, each valid against its schema."""
+    reporters: dict[str, Reporter] = {"json": JsonReporter(), "text": TextReporter()}
+    reporter = reporters.get(fmt) or _reporter(fmt)
+    check_golden(f"{name}{REFUSAL_SUFFIX[fmt]}", reporter.render_refusal(REFUSALS[name]()))
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_refusal_job_summary(name: str) -> None:
+    check_golden(f"{name}.summary.md", refusal_summary(REFUSALS[name]()))
 
 
 @pytest.fixture(scope="module")
