@@ -191,11 +191,13 @@ class Schema:
         """For a value matching none of `anyOf`/`oneOf`: the failure of the branch it came closest to.
 
         A branch fails "at the door" when its first error is about the value's own type or value;
-        among the others the one with the fewest errors wins (the earliest on a tie).
+        among the others the one with the fewest errors wins; on a tie, the one whose first error
+        lies deeper in the value (it matched the value's shape further: a bad `uri` inside the
+        right form, not the fields another form does not have), then the earliest.
         """
         applicable = [b for b in branches if b and not _at_the_door(b[0], path)]
         if applicable:
-            best = min(applicable, key=len)
+            best = min(applicable, key=lambda b: (len(b), -len(b[0].instance_path)))
             return next(self._describe(best[0]), SchemaError(path, _clip(best[0].message)))
         expected = [
             t

@@ -12,7 +12,9 @@ upstream CycloneDX/cyclonedx-python-lib#862).
 A schema-invalid but parseable SBOM is collected with `valid: false` and the errors; only content
 that is not a CycloneDX document at all raises CollectError. Components' licenses are normalised
 with the SPDX license list (gate.collect.licenses) and their purls per the purl spec
-(gate.collect.purls), the values as written kept beside.
+(gate.collect.purls), the values as written kept beside. A vulnerability's severity is the highest
+its ratings give, each by its severity word, else its CVSS score, else the base score of its CVSS
+vector (the `cvss` library); `unknown` when none does, which SBOM-VULN-UNRATED reports.
 """
 
 from __future__ import annotations
@@ -194,13 +196,94 @@ def _released(items: list[Any]) -> Iterator[Any]:
         yield item
 
 
+# The CycloneDX rating methods whose scores fall in the CVSS v3.x / v4.0 qualitative bands (v3.1
+# spec, section 5; v4.0 spec, section 6), with their CVSS versions: 0.0 none, 0.1-3.9 low, 4.0-6.9
+# medium, 7.0-8.9 high, 9.0-10.0 critical. A score without a method is read as CVSS too: that is
+# what scanners write when they leave it out.
+_CVSS_VERSIONS = {"CVSSv3": "3.0", "CVSSv31": "3.1", "CVSSv4": "4.0"}
+
+
+def _band(score: float, v2: bool) -> str | None:
+    """The qualitative severity of a CVSS base score; None outside 0-10 (NaN included).
+
+    CVSS v2 has no critical band: NVD's v2 bands are 0.0-3.9 low, 4.0-6.9 medium, 7.0-10.0 high.
+    """
+    if not 0.0 <= score <= 10.0:
+        return None
+    if v2:
+        return "low" if score < 4.0 else "medium" if score < 7.0 else "high"
+    if score == 0.0:
+        return "none"
+    return "low" if score < 4.0 else "medium" if score < 7.0 else "high" if score < 9.0 else "critical"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _vector_severity(vector: str, method: str | None) -> str | None:
+    """The severity of the base score the `cvss` library computes from a CVSS vector; None when the
+    vector is not one it can score. CycloneDX writes v3 vectors with or without the `CVSS:3.x/`
+    prefix the library needs; the method says which version a bare one is."""
+    from cvss import CVSS2, CVSS3, CVSS4
+    from cvss.exceptions import CVSSError
+
+    text = vector.strip().removeprefix("(").removesuffix(")")
+    try:
+        if text.startswith("CVSS:4."):
+            return _band(float(CVSS4(text).base_score), v2=False)
+        if text.startswith("CVSS:3."):
+            return _band(float(CVSS3(text).base_score), v2=False)
+        if method == "CVSSv4":
+            return _band(float(CVSS4("CVSS:4.0/" + text).base_score), v2=False)
+        if method in _CVSS_VERSIONS:
+            return _band(float(CVSS3(f"CVSS:{_CVSS_VERSIONS[method]}/" + text).base_score), v2=False)
+        if method == "CVSSv2" or (method is None and "Au:" in text):  # Au: is a v2 metric only
+            return _band(float(CVSS2(text).base_score), v2=True)
+        if method is None:
+            return _band(float(CVSS3("CVSS:3.1/" + text).base_score), v2=False)
+    except (CVSSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def _rating_severity(rating: dict[str, Any]) -> str | None:
+    """One rating's severity: as written when it is one the spec knows (other than unknown), else
+    from its CVSS score, else from its CVSS vector; None when it gives none of them."""
+    severity = rating.get("severity")
+    if isinstance(severity, str):
+        word = severity.lower()
+        if word in SEVERITIES and word != "unknown":
+            return word
+    method = rating.get("method")
+    method = method if isinstance(method, str) else None
+    if method is not None and method != "CVSSv2" and method not in _CVSS_VERSIONS:
+        return None  # OWASP, SSVC and other methods score on their own scales
+    score = _number(rating.get("score"))
+    banded = _band(score, v2=method == "CVSSv2") if score is not None else None
+    if banded is not None:
+        return banded
+    vector = rating.get("vector")
+    return _vector_severity(vector, method) if isinstance(vector, str) and vector.strip() else None
+
+
 def _severity(ratings: Any) -> str:
+    """The highest severity among a vulnerability's ratings; `unknown` when none gives one."""
     best = len(SEVERITIES) - 1
     if isinstance(ratings, list):
         for rating in ratings:
-            severity = rating.get("severity") if isinstance(rating, dict) else None
-            if isinstance(severity, str) and severity.lower() in SEVERITIES:
-                best = min(best, SEVERITIES.index(severity.lower()))
+            severity = _rating_severity(rating) if isinstance(rating, dict) else None
+            if severity is not None:
+                best = min(best, SEVERITIES.index(severity))
     return SEVERITIES[best]
 
 

@@ -2,8 +2,9 @@
 
 Only what the normalised SBOM item needs is converted: metadata timestamp and component,
 components (recursively) with type, name, version, purl, hashes and licenses, and
-vulnerabilities with ratings, VEX analysis state and affected refs. The result has the same
-keys and nesting as a CycloneDX JSON document, so one normaliser serves both encodings.
+vulnerabilities with ratings (severity, score, method, vector), VEX analysis state and affected
+refs. The result has the same keys and nesting as a CycloneDX JSON document, so one normaliser
+serves both encodings.
 
 Validation re-parses the bytes with lxml (no network, no DTD, no entity expansion: gate.collect.xml has
 already refused DTDs) and checks them against cyclonedx-python-lib's bundled XSD for the
@@ -27,6 +28,7 @@ NAMESPACE_RE = re.compile(r"^\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom$
 XSD_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 MAX_ERRORS = 20
 _MESSAGE_LIMIT = 240
+_RATING_FIELDS = ("severity", "score", "method", "vector")
 
 
 def spec_version(root: Element) -> str | None:
@@ -109,8 +111,14 @@ def _vulnerabilities(container: Element, ns: str) -> list[dict[str, Any]]:
         if ratings is not None:
             item["ratings"] = []
             for rating in ratings.findall(f"{ns}rating"):
-                severity = _text(rating, f"{ns}severity")
-                item["ratings"].append({"severity": severity} if severity is not None else {})
+                # the score stays text: the normaliser reads numbers written either way
+                item["ratings"].append(
+                    {
+                        key: value
+                        for key in _RATING_FIELDS
+                        if (value := _text(rating, f"{ns}{key}")) is not None
+                    }
+                )
         analysis = vuln.find(f"{ns}analysis")
         if analysis is not None:
             state = _text(analysis, f"{ns}state")

@@ -1,5 +1,5 @@
 """Parse one input file into a ParsedFile: its bytes, digest and documents, the syntax sniffed from
-the content (JSON, JSON Lines, YAML or XML) and handed to that syntax's module."""
+the content (JSON, JSON Lines, YAML, XML or SPDX tag-value) and handed to that syntax's module."""
 
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ from gate.collect.read import DEFAULT_MAX_BYTES, decode_text, read_bytes
 from gate.collect.xml import parse_xml
 from gate.collect.yaml import parse_yaml
 
-Syntax = Literal["json", "jsonl", "yaml", "xml"]
+Syntax = Literal["json", "jsonl", "yaml", "xml", "spdx-tag-value"]
 
 
 @dataclass(frozen=True)
 class ParsedFile:
     """One input file, read once: raw bytes, digest and its parsed documents.
 
-    `documents` holds one item for JSON and XML, one per YAML document, one per JSON Lines line.
+    `documents` holds one item for JSON and XML, one per YAML document, one per JSON Lines line,
+    none for SPDX tag-value (its collector reads `text` with spdx-tools).
     `lines` (YAML only) maps JSON Pointers inside each document to 1-based source lines.
     `xml_root` is the parsed XML element tree for XML files.
     `sole_reader` says that one collector alone reads the documents: it may release the parts
@@ -48,6 +49,9 @@ class ParsedFile:
 
 
 _SIGNIFICANT = re.compile(r"\S")
+# SPDX tag-value: `SPDXVersion:` is the first tag (after blank and `#` comment lines); it is no
+# YAML (a tag repeats for each package), so it must not reach the YAML parser
+_SPDX_TAG_VALUE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*SPDXVersion:")
 
 
 def sniff(text: str) -> Syntax:
@@ -67,6 +71,8 @@ def sniff(text: str) -> Syntax:
         if after and after.group() == "{" and text[:newline].rstrip().endswith("}"):
             return "jsonl"
         return "json"
+    if head.startswith(("S", "#")) and _SPDX_TAG_VALUE.match(text):
+        return "spdx-tag-value"
     return "yaml"
 
 
@@ -91,6 +97,8 @@ def parse_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> P
         del text  # parsed from the bytes: the text would be a second copy of the file beside the tree
         body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
         return ParsedFile(name, digest, data, "json", (parse_json(body, name),))
+    if syntax == "spdx-tag-value":
+        return ParsedFile(name, digest, data, "spdx-tag-value", ())
     if syntax == "jsonl":
         docs = tuple(
             parse_json(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()

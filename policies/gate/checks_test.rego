@@ -30,6 +30,7 @@ baseline := {
 	"SBOM-PACKAGE-DENIED": "critical",
 	"SBOM-VULN-CRITICAL": "critical",
 	"SBOM-VULN-HIGH": "high",
+	"SBOM-VULN-UNRATED": "high",
 	"SIG-PRESENT": "high",
 	"SIG-VERIFIED": "critical",
 	"SIG-IDENTITY": "critical",

@@ -299,6 +299,71 @@ def test_severity_words_outside_the_spec_count_as_unknown(tmp_path: Path) -> Non
     assert item["valid"] is False  # the schema allows only the lowercase enum
 
 
+LOG4SHELL_V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"  # 10.0
+# (ratings, the severity they give): a rating's own severity first, else its CVSS score in the
+# v3/v4 bands (v2: NVD's), else the base score computed from its vector; none of these: unknown
+RATED: list[tuple[list[dict[str, Any]], str]] = [
+    ([{"score": 9.8, "method": "CVSSv31"}], "critical"),
+    ([{"score": 9.0, "method": "CVSSv3"}], "critical"),
+    ([{"score": 8.9, "method": "CVSSv4"}], "high"),
+    ([{"score": 7.0}], "high"),
+    ([{"score": 6.9, "method": "CVSSv31"}], "medium"),
+    ([{"score": 4.0, "method": "CVSSv31"}], "medium"),
+    ([{"score": 3.9, "method": "CVSSv31"}], "low"),
+    ([{"score": 0.1, "method": "CVSSv31"}], "low"),
+    ([{"score": 0, "method": "CVSSv31"}], "none"),
+    ([{"score": 10.0, "method": "CVSSv2"}], "high"),
+    ([{"score": 3.9, "method": "CVSSv2"}], "low"),
+    ([{"severity": "unknown", "score": 9.1, "method": "CVSSv31"}], "critical"),
+    ([{"severity": "low"}, {"score": 9.1, "method": "CVSSv31"}], "critical"),
+    ([{"severity": "medium", "score": 9.1, "method": "CVSSv31"}], "medium"),
+    ([{"vector": LOG4SHELL_V31, "method": "CVSSv31"}], "critical"),
+    ([{"vector": LOG4SHELL_V31}], "critical"),
+    ([{"vector": "AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N", "method": "CVSSv31"}], "high"),  # 7.5
+    ([{"vector": "AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N", "method": "CVSSv3"}], "medium"),  # 5.3
+    ([{"vector": "AV:N/AC:L/Au:N/C:P/I:P/A:P", "method": "CVSSv2"}], "high"),  # 7.5
+    ([{"vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}], "critical"),  # 9.3
+    ([{"score": 11, "vector": LOG4SHELL_V31, "method": "CVSSv31"}], "critical"),
+    ([], "unknown"),
+    ([{"severity": "unknown"}], "unknown"),
+    ([{"score": 11, "method": "CVSSv31"}], "unknown"),
+    ([{"score": 8.0, "method": "OWASP"}], "unknown"),
+    ([{"vector": "AV:N/AC:L/nonsense", "method": "CVSSv31"}], "unknown"),
+    ([{"vector": LOG4SHELL_V31, "method": "SSVC"}], "unknown"),
+]
+
+
+@pytest.mark.parametrize(("ratings", "severity"), RATED, ids=[json.dumps(r) for r, _ in RATED])
+def test_a_vulnerability_without_a_severity_is_rated_from_its_cvss(
+    tmp_path: Path, ratings: list[dict[str, Any]], severity: str
+) -> None:
+    vulns = [{"id": "CVE-2021-44228", "ratings": ratings, "analysis": {"state": "exploitable"}}]
+    item = collect(tmp_path, bom("1.6", vulnerabilities=vulns))
+    assert item["vulnerabilities"] == [
+        {"id": "CVE-2021-44228", "severity": severity, "state": "exploitable", "affects": []}
+    ]
+
+
+def test_xml_ratings_are_rated_from_their_score_and_vector(tmp_path: Path) -> None:
+    ratings = [
+        ("<rating><score>9.8</score><method>CVSSv31</method></rating>", "critical"),
+        (f"<rating><method>CVSSv31</method><vector>{LOG4SHELL_V31}</vector></rating>", "critical"),
+        ("<rating><score>5.0</score><severity>unknown</severity><method>CVSSv3</method></rating>", "medium"),
+        ("<rating><severity>unknown</severity></rating>", "unknown"),
+    ]
+    vulns = "".join(
+        f"<vulnerability><id>CVE-{i}</id><ratings>{rating}</ratings></vulnerability>"
+        for i, (rating, _) in enumerate(ratings)
+    )
+    text = (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"><components/>'
+        f"<vulnerabilities>{vulns}</vulnerabilities></bom>"
+    )
+    item = collect(tmp_path, text, "vex.xml")
+    assert item["valid"] is True, item["errors"]
+    assert [v["severity"] for v in item["vulnerabilities"]] == [severity for _, severity in ratings]
+
+
 def test_xml_and_json_of_the_same_bom_normalise_identically(tmp_path: Path) -> None:
     doc = bom("1.4", vulnerabilities=VULNERABILITIES)
     from_json = collect(tmp_path, doc, "bom.json")
@@ -415,6 +480,50 @@ def test_every_format_is_checked(tmp_path: Path, spec: str) -> None:
         'metadata.timestamp: "yesterday" is not a valid date-time',
         'components[0].externalReferences[0].url: "http://exa mple.com/ a b" is not a valid iri-reference',
     ]
+
+
+def _formats_used(node: Any) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("format"), str):
+                found.add(item["format"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+@pytest.mark.parametrize("spec", ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"])
+def test_a_bad_value_of_each_format_the_schema_uses_is_an_error(tmp_path: Path, spec: str) -> None:
+    """date-time, iri-reference, idn-email in every version (a pedigree commit has all three since
+    1.2); uri (JSF signer algorithm) from 1.4."""
+    folder = cyclonedx_xml.resource_dir()
+    used = _formats_used(json.loads((folder / f"bom-{spec}.SNAPSHOT.schema.json").read_text("utf-8")))
+    assert {"date-time", "iri-reference", "idn-email"} <= used
+    doc = bom(spec)
+    doc["metadata"]["timestamp"] = "2024-13-01T10:00:00Z"
+    commit = {"uid": "1a2b", "url": "http://exa mple.com/", "author": {"email": "no-at-sign"}}
+    doc["components"][0]["pedigree"] = {"commits": [commit]}
+    expected = [
+        'metadata.timestamp: "2024-13-01T10:00:00Z" is not a valid date-time',
+        'components[0].pedigree.commits[0].author.email: "no-at-sign" is not a valid idn-email',
+        'components[0].pedigree.commits[0].url: "http://exa mple.com/" is not a valid iri-reference',
+    ]
+    if spec >= "1.4":
+        doc["signature"] = {"algorithm": "not a uri at all", "value": "AAAA"}
+        expected.append('signature.algorithm: "not a uri at all" is not a valid uri')
+    item = collect(tmp_path, doc)
+    assert item["valid"] is False
+    assert sorted(item["errors"]) == sorted(expected)
+    good = bom(spec)
+    commit = {"uid": "1a2b", "url": "../docs/ü?q=1#frag", "author": {"email": "jörg@bücher.example"}}
+    good["components"][0]["pedigree"] = {"commits": [commit]}
+    if spec >= "1.4":
+        good["signature"] = {"algorithm": "https://example.com/alg#ES256", "value": "AAAA"}
+    assert collect(tmp_path, good)["valid"] is True
 
 
 def test_xml_schema_errors_name_the_element_and_line(tmp_path: Path) -> None:

@@ -250,6 +250,154 @@ def test_odd_package_values_do_not_crash(tmp_path: Path) -> None:
     ]
 
 
+def _advisory(locator: str, category: str = "SECURITY", kind: str = "advisory") -> dict[str, str]:
+    return {"referenceCategory": category, "referenceType": kind, "referenceLocator": locator}
+
+
+def test_security_advisory_references_are_unrated_open_vulnerabilities(tmp_path: Path) -> None:
+    doc = document()
+    left_pad, shop = doc["packages"][1], doc["packages"][0]
+    left_pad["externalRefs"] += [
+        _advisory("https://nvd.nist.gov/vuln/detail/cve-2021-44228"),
+        _advisory("https://github.com/advisories/GHSA-JFH8-C2JP-5V3Q"),
+        _advisory("https://example.com/fix/1", kind="fix"),  # a fix, not a vulnerability
+        _advisory("https://example.com/write-up", kind="url"),
+    ]
+    shop["externalRefs"] = [
+        _advisory("https://nvd.nist.gov/vuln/detail/CVE-2021-44228"),
+        _advisory("https://vendor.example/advisories/VA-7"),
+        _advisory("CVE-2020-1", category="OTHER"),  # not a security reference
+    ]
+    item = collect(tmp_path, doc)
+    assert item["valid"] is True, item["errors"]
+    assert item["vulnerabilities"] == [
+        {
+            "id": "CVE-2021-44228",
+            "severity": "unknown",
+            "state": None,
+            "affects": ["shop@1.2.3", "pkg:npm/left-pad@1.2.3"],
+        },
+        {
+            "id": "https://vendor.example/advisories/VA-7",
+            "severity": "unknown",
+            "state": None,
+            "affects": ["shop@1.2.3"],
+        },
+        {
+            "id": "GHSA-jfh8-c2jp-5v3q",
+            "severity": "unknown",
+            "state": None,
+            "affects": ["pkg:npm/left-pad@1.2.3"],
+        },
+    ]
+
+
+# --------------------------------------------------------------------------- tag-value
+
+
+def tag_value(doc: dict[str, Any]) -> str:
+    """The SPDX tag-value rendering of a JSON document built by `document()` (the fields it uses)."""
+    lines = [
+        f"SPDXVersion: {doc['spdxVersion']}",
+        f"DataLicense: {doc['dataLicense']}",
+        f"SPDXID: {doc['SPDXID']}",
+        f"DocumentName: {doc['name']}",
+        f"DocumentNamespace: {doc['documentNamespace']}",
+        *(f"Creator: {c}" for c in doc["creationInfo"]["creators"]),
+        f"Created: {doc['creationInfo']['created']}",
+        "",
+    ]
+    for pkg in doc["packages"]:
+        lines += [
+            f"PackageName: {pkg['name']}",
+            f"SPDXID: {pkg['SPDXID']}",
+            f"PackageVersion: {pkg['versionInfo']}",
+            f"PackageDownloadLocation: {pkg['downloadLocation']}",
+            "FilesAnalyzed: false",
+            f"PackageLicenseConcluded: {pkg['licenseConcluded']}",
+            f"PackageLicenseDeclared: {pkg['licenseDeclared']}",
+            f"PackageCopyrightText: {pkg['copyrightText']}",
+            *(f"PackageChecksum: {c['algorithm']}: {c['checksumValue']}" for c in pkg.get("checksums", [])),
+            *(
+                f"ExternalRef: {r['referenceCategory']} {r['referenceType']} {r['referenceLocator']}"
+                for r in pkg.get("externalRefs", [])
+            ),
+            "",
+        ]
+    lines += [f"Relationship: {doc['SPDXID']} DESCRIBES {ref}" for ref in doc["documentDescribes"]]
+    lines += [
+        f"Relationship: {r['spdxElementId']} {r['relationshipType']} {r['relatedSpdxElement']}"
+        for r in doc["relationships"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(tmp_path: Path, text: str, name: str = "sbom.spdx") -> ParsedFile:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return parse_file(path, shown=name)
+
+
+def collect_tag_value(tmp_path: Path, text: str, name: str = "sbom.spdx") -> dict[str, Any]:
+    parsed = write_text(tmp_path, text, name)
+    assert parsed.syntax == "spdx-tag-value"
+    assert spdx.recognise(parsed) and not cyclonedx.recognise(parsed)
+    items = spdx.collect(parsed, CollectSettings())["sboms"]
+    assert len(items) == 1
+    ITEM.validate(items[0])
+    return items[0]
+
+
+@pytest.mark.parametrize("version", ["SPDX-2.2", "SPDX-2.3"])
+def test_tag_value_normalises_as_its_json_does(tmp_path: Path, version: str) -> None:
+    doc = document(version)
+    doc["packages"][1]["externalRefs"].append(_advisory("https://nvd.nist.gov/vuln/detail/CVE-2021-44228"))
+    # spdx-tools renders the expression it parsed: without the outer parentheses written here
+    doc["packages"][1]["licenseConcluded"] = "MIT OR GPL-2.0-only WITH Classpath-exception-2.0"
+    from_json = collect(tmp_path, doc)
+    from_tv = collect_tag_value(tmp_path, "# written by hand\n\n" + tag_value(doc))
+    assert from_tv["encoding"] == "tag-value" and from_json["encoding"] == "json"
+    assert from_tv["valid"] is True, from_tv["errors"]
+    for key in ("path", "sha256", "encoding"):
+        del from_json[key], from_tv[key]
+    assert from_tv == from_json
+    assert [c["purl"] for c in from_tv["components"]] == [None, "pkg:npm/left-pad@1.2.3"]
+    assert [v["id"] for v in from_tv["vulnerabilities"]] == ["CVE-2021-44228"]
+
+
+def test_tag_value_with_a_yaml_look_is_not_read_as_yaml(tmp_path: Path) -> None:
+    """Two packages repeat every tag: as YAML that is a duplicate key, refused as malformed."""
+    doc = document()
+    item = collect_tag_value(tmp_path, tag_value(doc))
+    assert [c["name"] for c in item["components"]] == ["shop", "left-pad"]
+    assert item["spec_version"] == "2.3" and item["has_timestamp"] is True and item["has_component"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda t: t.replace("Created: 2024-05-01T10:00:00Z", "Created: yesterday"), "Created"),
+        (lambda t: t.replace("PackageName: left-pad\n", ""), "Multiple values for PackageVersion"),
+        (lambda t: t + "NoSuchTag: x\n", "Unknown tag"),
+        (
+            lambda t: t.replace("ExternalRef: PACKAGE-MANAGER purl", "ExternalRef: PACKAGE-MANAGER"),
+            "ExternalRef",
+        ),
+        (lambda t: t.split("\n", 1)[0] + "\n", ""),
+    ],
+    ids=["bad-date", "no-package-start", "unknown-tag", "short-external-ref", "only-a-version"],
+)
+def test_broken_tag_value_is_refused_in_one_line(tmp_path: Path, change: Any, says: str) -> None:
+    parsed = write_text(tmp_path, change(tag_value(document())))
+    assert spdx.recognise(parsed)
+    with pytest.raises(CollectError) as info:
+        spdx.collect(parsed, CollectSettings())
+    message = info.value.message
+    assert message.startswith("not readable as SPDX tag-value: ") and says in message
+    assert "\n" not in message and len(message) < 400
+    assert info.value.path == "sbom.spdx" and "SPDX 2.3 JSON" in info.value.remediation
+
+
 @pytest.mark.parametrize("version", ["2.2", "2.3"])
 def test_shipped_spdx_schemas_are_draft_7(version: str) -> None:
     schema = json.loads((ROOT / "schemas" / "spdx" / f"spdx-{version}.schema.json").read_text())
