@@ -218,6 +218,7 @@ def conftest_adapter(namespace: ConftestNamespace, *, combine: bool = False) -> 
         "# An input document without the files (sent by a gate that did not load this package) is",
         "# never a silent pass.",
         "violation contains v if {",
+        "\tis_object(input)",
         "\tnot _has_files",
         "\tv := {",
         f'\t\t"msg": "the input document has no files section for the conftest rules of package {ns}",',
@@ -312,7 +313,9 @@ _KEYWORDS = "if|else|default|not|some|every|with|import|package|contains|as|in"
 _HEAD = rf"(?!(?:{_KEYWORDS})\b)[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\s*(?:\[[^\]\n]*\]|\([^)\n]*\))?"
 # A rule head in column 0 followed by its body's brace, with no `if` (Rego v0: `deny[msg] {`,
 # `allow {`, `f(x) {`, `p = true {`); in Rego v1 every rule body follows `if`.
-_V0_BODY_RE = re.compile(rf"^{_HEAD}\s*(?:\{{|:?=\s*[\w.\"]+\s*\{{\s*$)", re.MULTILINE)
+_V0_BODY_RE = re.compile(
+    rf"^{_HEAD}\s*(?:\{{|:?=\s*(?!(?:if|contains|else)\b)[\w.\"]+\s*\{{\s*$)", re.MULTILINE
+)
 # conftest refuses `deny if {...}` (a boolean, not a set of messages) for its rules.
 _BOOLEAN_RULE_RE = re.compile(r"^((?:deny|violation|warn)(?:_[a-zA-Z0-9]+)*)\s+if\b", re.MULTILINE)
 
