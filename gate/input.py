@@ -16,7 +16,7 @@ def assemble(
     context: dict[str, Any], require: tuple[str, ...], sections: dict[str, list[Any]]
 ) -> dict[str, Any]:
     """Build the input document from the context, the requirements and the collected sections."""
-    return {
+    document = {
         "apiVersion": API_VERSION,
         "context": context,
         "require": sorted(set(require)),
@@ -26,6 +26,9 @@ def assemble(
         "signatures": sections.get("signatures", []),
         "attestations": sections.get("attestations", []),
     }
+    if "files" in sections:  # collected only for conftest-style policies (gate.collect.files)
+        document["files"] = sections["files"]
+    return document
 
 
 def validate(document: dict[str, Any]) -> None:

@@ -93,6 +93,8 @@ class CheckOptions:
     # Collect many files in forked worker processes (gate.collect.parallel): for callers that
     # run no threads of their own, such as the command line.
     parallel: bool = False
+    # conftest-style packages read every file at once (conftest's --combine).
+    combine: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,11 @@ def prepare(opts: CheckOptions) -> Prepared:
     today = _today(opts.env)
     waivers = load_waivers(waivers_path, today, config.max_waiver_days) if waivers_path else []
     policy = build_policy_set(
-        list(config.policies) + list(opts.policies), config.policy_data(), waivers, opts.data
+        list(config.policies) + list(opts.policies),
+        config.policy_data(),
+        waivers,
+        opts.data,
+        combine=opts.combine,
     )
     engine = get_engine(
         opts.engine or config.engine,
@@ -215,11 +221,16 @@ def collect(
     the gate refuses). With `parallel`, many files are collected in forked processes: only for a
     caller that runs no threads of its own (the command line)."""
     settings = prepared.config.collect_settings(tuple(artifacts))
+    if prepared.policy.reads_files:
+        settings = dataclasses.replace(settings, keep_files=True)
     return collect_paths(list(paths), settings, parallel=parallel)
 
 
 def assemble(prepared: Prepared, context: dict[str, Any], sections: dict[str, list[Any]]) -> dict[str, Any]:
-    """The input document: the CI context, the requirements and the collected sections."""
+    """The input document: the CI context, the requirements and the collected sections (and,
+    for conftest-style policies, every file's parsed content: `files`, empty when none)."""
+    if prepared.policy.reads_files and "files" not in sections:
+        sections = {**sections, "files": []}
     return input_doc.assemble(context, prepared.require, sections)
 
 

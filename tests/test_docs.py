@@ -117,6 +117,9 @@ EXTERNAL_OPTIONS = {
     "--server": "opa run",
     "--cwd": "yarn",
     "--strict": "mypy, mkdocs, opa check",
+    "--all-namespaces": "conftest test",
+    "--combine": "conftest test",
+    "--v0-v1": "opa fmt",
 }
 
 

@@ -79,6 +79,11 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Artifact a signature bundle signs (repeatable).",
 )
+@click.option(
+    "--combine",
+    is_flag=True,
+    help="conftest-style policies read every file at once, as `conftest test --combine` does.",
+)
 @engine_options
 @click.option("--service", metavar="NAME", help="Service id recorded in the decision [GATE_SERVICE].")
 @click.option(
@@ -137,6 +142,7 @@ def check(
     policy_digest: str | None,
     waivers_digest: str | None,
     artifacts: tuple[Path, ...],
+    combine: bool,
     engine: str | None,
     opa_path: Path | None,
     opa_url: str | None,
@@ -207,6 +213,7 @@ def check(
         waivers_digest=waivers_digest,
         env=dict(os.environ),
         parallel=True,
+        combine=combine,
     )
     audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
 

@@ -139,6 +139,11 @@ def policy_digest(policies: tuple[Path, ...], data_files: tuple[Path, ...]) -> N
 @_POLICY_OPTION
 @click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path), help="Extra data file.")
 @click.option("--waivers", type=click.Path(path_type=Path), help="Waivers file [config `waivers:`].")
+@click.option(
+    "--combine",
+    is_flag=True,
+    help="conftest-style policies read every file at once (as `gate check --combine`).",
+)
 def policy_push(
     opa_url: str,
     opa_token: str | None,
@@ -147,6 +152,7 @@ def policy_push(
     policies: tuple[Path, ...],
     data_files: tuple[Path, ...],
     waivers: Path | None,
+    combine: bool,
 ) -> None:
     """Load the shipped and configured policies, the config data and the waivers into an OPA server.
 
@@ -157,7 +163,9 @@ def policy_push(
     from gate.pipeline import CheckOptions, prepare
     from gate.policy.push import push
 
-    opts = CheckOptions(config=config, policies=policies, data=data_files, waivers=waivers, engine="embedded")
+    opts = CheckOptions(
+        config=config, policies=policies, data=data_files, waivers=waivers, engine="embedded", combine=combine
+    )
     try:
         result = push(prepare(opts).policy, opa_url, opa_token, ca=opa_ca)
     except GateError as exc:

@@ -39,6 +39,8 @@ class CollectSettings:
     artifacts: tuple[Path, ...] = ()
     max_bytes: int = 64 * 1024 * 1024
     base_dir: Path = field(default_factory=Path.cwd)
+    # Keep each input file's parsed content too (the `files` section), for conftest-style rules.
+    keep_files: bool = False
 
 
 class CollectorModule(Protocol):

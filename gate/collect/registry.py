@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from gate.collect.base import CollectError, CollectorModule, CollectSettings, Sections
+from gate.collect.files import file_entries
 from gate.collect.parallel import collect_files, job_costs, workers_for
 from gate.collect.parse import ParsedFile, parse_file
 from gate.collect.read import walk_paths, warn_on_stderr
@@ -39,11 +40,13 @@ def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[C
     """Run every collector that recognises the file; returns items by section (empty if none did)."""
     out: dict[str, list[Any]] = {}
     readers = [mod for mod in mods if mod.recognise(parsed)]
-    if len(readers) == 1:
+    if len(readers) == 1 and not settings.keep_files:
         parsed = dataclasses.replace(parsed, sole_reader=True)
     for mod in readers:
         for section, items in mod.collect(parsed, settings).items():
             out.setdefault(section, []).extend(items)
+    if settings.keep_files and any(out.values()):
+        out["files"] = file_entries(parsed)
     return out
 
 

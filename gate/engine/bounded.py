@@ -71,8 +71,10 @@ def run_bounded(fn: Callable[[], Any], limits: EvalLimits, what: str) -> Any:
         try:
             os.close(read_end)
             # What the native code prints as it dies (std::bad_alloc) stays out of the one line.
+            # What it prints on stdout (rego-cpp's diagnostics) stays out of the report.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
+            os.dup2(devnull, 1)
             data_limit(limits.memory_bytes)()
             try:
                 payload: dict[str, Any] = {"value": fn()}

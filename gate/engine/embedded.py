@@ -13,17 +13,21 @@ decisions (tests/test_differential.py); the decision's engine version names the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gate.engine import parts
 from gate.engine.base import DECISION_QUERY, EngineResult, decision_object
 from gate.engine.limits import EvalLimits
 from gate.errors import ConfigError, EngineError
-from gate.policy.policy_set import PolicySet
+from gate.policy.policy_set import ConftestNamespace, PolicySet
 
 RUNTIMES = ("auto", "wasm", "regopy")
 
@@ -86,6 +90,7 @@ class EmbeddedEngine:
         self.components_per_part = parts.COMPONENTS_PER_PART
         self._interp: Any = None
         self._bundle: Any = None
+        self._conftest_bundles: dict[str, Any] = {}
         self._digest: str | None = None
         self._wasm: Any = None
         self._wasm_digest: str | None = None
@@ -170,7 +175,7 @@ class EmbeddedEngine:
 
         Interpreter, RegoError = regopy().Interpreter, regopy().RegoError
 
-        from gate.engine.regopy_adapter import adapted
+        from gate.engine.regopy_adapter import adapted, conftest_query
 
         interp = Interpreter()
         interp.strict_built_in_errors = True
@@ -184,21 +189,26 @@ class EmbeddedEngine:
                 f"policy {where} calls {call}(), which the embedded engine does not provide",
                 "run with --engine opa (the OPA binary) for this policy",
             )
-        try:
-            for name, source in sorted(modules.items()):
-                interp.add_module(name, source)
-            interp.add_data_json(json.dumps(policy.data, ensure_ascii=False))
-        except RegoError as exc:
-            raise EngineError(
-                f"policy does not compile: {_first_error(str(exc))}", "fix the Rego module named"
-            ) from None
-        try:
-            # A bundle compiles the policies once; each query then skips recompiling them.
-            self._bundle = interp.build(f"x = {DECISION_QUERY}")
-        except RegoError as exc:
-            raise EngineError(
-                f"policy does not compile: {_first_error(str(exc))}", "fix the Rego module named"
-            ) from None
+        # rego-cpp prints a module's syntax errors on stdout, where the report goes: they are
+        # kept out of it, and the first one named in the error.
+        with native_stdout() as printed:
+            try:
+                for name, source in sorted(modules.items()):
+                    interp.add_module(name, source)
+                interp.add_data_json(json.dumps(policy.data, ensure_ascii=False))
+                # A bundle compiles the policies once; each query then skips recompiling them.
+                self._bundle = interp.build(f"x = {DECISION_QUERY}")
+                self._conftest_bundles = {
+                    ns.package: interp.build(conftest_query(ns.package, _conftest_rules(ns)))
+                    for ns in policy.conftest
+                }
+            except RegoError as exc:
+                failure: str | None = str(exc)
+            else:
+                failure = None
+        if failure is not None:
+            detail = _first_error(failure) or _first_error(printed())
+            raise EngineError(f"policy does not compile: {detail}", "fix the Rego module named")
         self._interp, self._digest = interp, policy.digest
         return interp
 
@@ -221,14 +231,35 @@ class EmbeddedEngine:
         from gate.engine.bounded import can_fork, run_bounded
 
         if not can_fork():  # no fork (Windows): in process, without the bounds
-            return EngineResult(decision_object(self._query_regopy(interp, document)))
+            return EngineResult(decision_object(self._decide_regopy(interp, policy, document)))
         value = run_bounded(
-            lambda: self._query_regopy(interp, document), self.limits, "the regopy evaluation"
+            lambda: self._decide_regopy(interp, policy, document), self.limits, "the regopy evaluation"
         )
         return EngineResult(decision_object(value))
 
-    def _query_regopy(self, interp: Any, document: dict[str, Any]) -> Any:
-        """The decision's value (JSON) on regopy, unchecked; evaluation errors are EngineErrors."""
+    def _decide_regopy(self, interp: Any, policy: PolicySet, document: dict[str, Any]) -> Any:
+        """The decision on regopy: conftest-style rules first, over each file, then the decision
+        with their values in the input (gate.engine.regopy_adapter.conftest_values)."""
+        if not policy.conftest:
+            return self._query_regopy(interp, self._bundle, document)
+        from gate.engine.regopy_adapter import CONFTEST_KEY, conftest_values
+
+        files = [f for f in document.get("files") or () if isinstance(f, dict)]
+        inputs: list[Any] = (
+            [[{"path": f.get("path"), "contents": f.get("contents")} for f in files]]
+            if policy.combine
+            else [f.get("contents") for f in files]
+        )
+        values: dict[str, Any] = {}
+        for ns in policy.conftest:
+            bundle = self._conftest_bundles[ns.package]
+            found = [conftest_values(self._query_regopy(interp, bundle, item) or {}) for item in inputs]
+            values[ns.package] = {"combined": found[0]} if policy.combine else {"files": found}
+        return self._query_regopy(interp, self._bundle, {**document, CONFTEST_KEY: values})
+
+    def _query_regopy(self, interp: Any, bundle: Any, document: Any) -> Any:
+        """The value (JSON) of `x` in the bundle's query on regopy, unchecked; evaluation errors
+        are EngineErrors."""
         from gate.engine.regopy_adapter import regopy
 
         Input, NodeKind, RegoError = regopy().Input, regopy().NodeKind, regopy().RegoError
@@ -237,7 +268,7 @@ class EmbeddedEngine:
         try:
             # Input() builds the term directly: ~2.5x faster than regopy parsing the JSON text.
             interp.set_input(Input(_escaped(document)))
-            out = interp.query_bundle(self._bundle)
+            out = interp.query_bundle(bundle)
             if out.ok() and out.node().kind != NodeKind.Undefined:
                 try:
                     node = out.binding("x")
@@ -260,6 +291,39 @@ class EmbeddedEngine:
                 "the embedded engine cannot name the failing call; run with --engine opa for OPA's message",
             )
         return value[0] if isinstance(value, list) else value
+
+
+@contextlib.contextmanager
+def native_stdout() -> Iterator[Callable[[], str]]:
+    """Within the block, what native code writes on file descriptor 1 goes to a temporary file
+    instead of the process's stdout (the report); the callable returns it after the block."""
+    captured: list[str] = []
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 1)
+            try:
+                yield lambda: "".join(captured)
+            finally:
+                _flush_native()
+                os.dup2(saved, 1)
+                tmp.seek(0)
+                captured.append(tmp.read(64 * 1024).decode("utf-8", errors="replace"))
+    finally:
+        os.close(saved)
+
+
+def _flush_native() -> None:
+    """Flush the C library's stdout buffer (C++ streams write through it)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+
+
+def _conftest_rules(ns: ConftestNamespace) -> tuple[str, ...]:
+    return (*ns.rules, "exception") if ns.exception else ns.rules
 
 
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f]')

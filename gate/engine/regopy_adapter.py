@@ -316,11 +316,58 @@ def _adapted_shipped() -> dict[str, str]:
     return out
 
 
+# Where the values of conftest-style rules, computed beforehand, are handed to regopy's
+# evaluation of the decision (see conftest_values).
+CONFTEST_KEY = "gate_regopy_conftest"
+_ADAPTER_IMPORT = re.compile(r"^import data\.([\w.]+) as src$", re.MULTILINE)
+_ADAPTER_WITH = re.compile(
+    r"\bsrc\.(\w+) with input as (input\.files\[i\]\.contents|_combined)$", re.MULTILINE
+)
+
+
+def conftest_lookups(source: str) -> str:
+    """A generated conftest adapter (gate.policy.policy_set.conftest_adapter) for regopy, whose
+    `with input as` around a rule that calls a builtin crashes or gives wrong values: each
+    `src.<rule> with input as <the file's content>` as a look-up of the value computed beforehand,
+    `input.gate_regopy_conftest[<package>].files[i].<rule>` (`.combined.<rule>` for --combine)."""
+    found = _ADAPTER_IMPORT.search(source)
+    if found is None:
+        raise AdapterError("the regopy adapter found no `import data.<package> as src` in a conftest adapter")
+    package = json.dumps(found.group(1))
+
+    def lookup(m: re.Match[str]) -> str:
+        where = "files[i]" if m.group(2) != "_combined" else "combined"
+        return f"input.{CONFTEST_KEY}[{package}].{where}.{m.group(1)}"
+
+    return _ADAPTER_WITH.sub(lookup, source)
+
+
+def conftest_query(package: str, rules: tuple[str, ...]) -> str:
+    """The query for the values of a conftest-style package's rules over one input: `x`, an
+    object of each rule's value as a list of none (undefined) or one."""
+    parts = ", ".join(f'"{rule}": [v | v := data.{package}.{rule}]' for rule in rules)
+    return f"x = {{{parts}}}"
+
+
+def conftest_values(found: Mapping[str, Any]) -> dict[str, Any]:
+    """One input's rule values from the query's result (conftest_query): the undefined left out."""
+    return {rule: values[0] for rule, values in found.items() if isinstance(values, list) and values}
+
+
 def adapted(modules: Mapping[str, str]) -> dict[str, str]:
     """The modules as regopy compiles them: each shipped module, unchanged by the user, rewritten
-    (see the module's docstring), every other module as given; rego.metadata calls as values."""
+    (see the module's docstring), every generated conftest adapter reading values computed
+    beforehand, every other module as given; rego.metadata calls as values."""
+    from gate.policy.policy_set import ADAPTER_PREFIX
+
     shipped = _shipped()
     rewritten = _adapted_shipped()
-    return with_metadata(
-        {name: rewritten[name] if shipped.get(name) == source else source for name, source in modules.items()}
-    )
+    out: dict[str, str] = {}
+    for name, source in modules.items():
+        if shipped.get(name) == source:
+            out[name] = rewritten[name]
+        elif name.startswith(ADAPTER_PREFIX):
+            out[name] = conftest_lookups(source)
+        else:
+            out[name] = source
+    return with_metadata(out)

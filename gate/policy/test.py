@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,8 @@ class RegoTestRun:
     results: tuple[RegoResult, ...]
     errors: tuple[str, ...] = ()
     coverage: float | None = None
+    # Tests regopy crashed on that ran on OPA instead (embedded engine).
+    on_opa: tuple[str, ...] = ()
 
     def count(self, *statuses: Status) -> int:
         """How many tests ended in one of `statuses`."""
@@ -82,6 +85,11 @@ class RegoTestRun:
         if self.errors:
             summary += f", {len(self.errors)} load error{'s' if len(self.errors) > 1 else ''}"
         lines.append(f"{summary} ({self.engine} engine)")
+        if self.on_opa:
+            lines.append(
+                f"regopy crashed on {len(self.on_opa)} test{'s' if len(self.on_opa) > 1 else ''}, "
+                f"run on opa instead: {', '.join(self.on_opa)}"
+            )
         if self.coverage is not None:
             lines.append(f"coverage: {self.coverage:.1f}%")
         return lines
@@ -99,7 +107,7 @@ def run_tests(
     if engine in ("opa", "opa-server"):  # `opa test` on the OPA engines
         return _opa_tests(sources, locate_opa(opa_path), coverage)
     if engine == "embedded":
-        return _embedded_tests(sources)
+        return _embedded_tests(sources, opa_path)
     raise EngineError(f"unknown engine {engine!r} for policy tests", "use --engine embedded or --engine opa")
 
 
@@ -190,13 +198,62 @@ class _ChildRun:
     diagnostics: str
 
 
-def _embedded_tests(sources: Sources) -> RegoTestRun:
-    from gate.engine.regopy_adapter import with_metadata
+def _embedded_tests(sources: Sources, opa_path: str | Path | None = None) -> RegoTestRun:
+    from gate.engine.regopy_adapter import conftest_lookups, with_metadata
+    from gate.policy.policy_set import ADAPTER_PREFIX
 
-    # As OPA, rego.metadata calls read the METADATA annotations (regopy has no such builtin).
-    modules = with_metadata({sources.display.get(n, n): src for n, src in sources.modules.items()})
+    # As OPA, rego.metadata calls read the METADATA annotations (regopy has no such builtin), and
+    # the conftest adapters are as the embedded engine runs them.
+    modules = with_metadata(
+        {
+            sources.display.get(n, n): conftest_lookups(src) if n.startswith(ADAPTER_PREFIX) else src
+            for n, src in sources.modules.items()
+        }
+    )
     tests = discover_tests(sources.modules, sources.display)
     runnable = [t for t in tests if not t.skip]
+    verdicts, broken, crashed = _regopy_verdicts(modules, runnable)
+    if broken and crashed is None:
+        # regopy crashes compiling some module (a test's `with input as {...}` around a rule that
+        # calls a builtin crashes it whatever the query): the user's test modules it crashes on
+        # are left out, and the other tests run.
+        user_tests = [
+            sources.display.get(n, n)
+            for n in sources.modules
+            if n.endswith("_test.rego") and not n.startswith("lib/")
+        ]
+        bad = _crashing_modules(modules, user_tests)
+        if bad:
+            lost = [t for t in runnable if t.where.rsplit(":", 1)[0] in bad]
+            rest = [t for t in runnable if t not in lost]
+            kept = {name: source for name, source in modules.items() if name not in bad}
+            verdicts, broken, crashed = _regopy_verdicts(kept, rest)
+            for t in lost:
+                module = t.where.rsplit(":", 1)[0]
+                verdicts[t.query] = (
+                    Status.ERROR,
+                    f"{bad[module]} loading {module}, the module of {t.query} (rego-cpp crashes on "
+                    "`with input as {...}` around a rule that calls a builtin: see "
+                    "gate/engine/regopy_adapter.py), or run with --engine opa",
+                )
+            crashed = [*(crashed or []), *lost]
+    if broken:
+        return RegoTestRun("embedded", (), (broken,))
+    on_opa = _crashed_on_opa(sources, crashed or [], opa_path, verdicts)
+    results = tuple(
+        RegoResult(t.query, t.where, Status.SKIP)
+        if t.skip
+        else RegoResult(t.query, t.where, *verdicts.get(t.query, (Status.ERROR, "not evaluated")))
+        for t in tests
+    )
+    return RegoTestRun("embedded", results, on_opa=on_opa)
+
+
+def _regopy_verdicts(
+    modules: dict[str, str], runnable: list[RegoTest]
+) -> tuple[dict[str, tuple[Status, str]], str, list[RegoTest] | None]:
+    """The tests' verdicts on regopy, why the modules do not load ("" when they do), and the tests
+    regopy crashed on (None when it crashed loading the modules)."""
     verdicts: dict[str, tuple[Status, str]] = {}
     # Batches, one query each (an array of the tests' package documents): regopy compiles the
     # policies for every query (~150 MB kept each time), so a query per test is slow and grows. Rule
@@ -212,21 +269,82 @@ def _embedded_tests(sources: Sources) -> RegoTestRun:
         loaded = loaded or evaluated
         verdicts.update(batch_verdicts)
     failing = [t for t in runnable if verdicts.get(t.query, (Status.ERROR, ""))[0] is not Status.PASS]
-    if failing:
-        broken = "" if loaded else _load_problem(modules)
+    crashed: list[RegoTest] = []
+    if not failing:
+        return verdicts, "", crashed
+    if not loaded:
+        broken, load_crash = _load_problem(modules)
         if broken:
-            return RegoTestRun("embedded", (), (broken,))
-        # Each test that did not pass in its batch runs alone, for a precise verdict.
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            for t, verdict in zip(failing, pool.map(lambda t: _alone(modules, t), failing), strict=True):
-                verdicts[t.query] = verdict
-    results = tuple(
-        RegoResult(t.query, t.where, Status.SKIP)
-        if t.skip
-        else RegoResult(t.query, t.where, *verdicts.get(t.query, (Status.ERROR, "not evaluated")))
-        for t in tests
-    )
-    return RegoTestRun("embedded", results)
+            return verdicts, broken, None if load_crash else crashed
+    # Each test that did not pass in its batch runs alone, for a precise verdict.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        for t, (status, detail, crash) in zip(
+            failing, pool.map(lambda t: _alone(modules, t), failing), strict=True
+        ):
+            verdicts[t.query] = (status, detail)
+            if crash:
+                crashed.append(t)
+    return verdicts, "", crashed
+
+
+def _crashing_modules(modules: dict[str, str], candidates: list[str]) -> dict[str, str]:
+    """The candidate modules regopy crashes loading (each beside the modules that are not
+    candidates), with how it crashed; none when it crashes without them too."""
+    base = {name: source for name, source in modules.items() if name not in candidates}
+    if candidates and _load_problem(base)[1]:
+        return {}
+    found: dict[str, str] = {}
+    for name in candidates:
+        run = _run_child({**base, name: modules[name]}, ["true"])
+        if run.stopped and "true" not in run.rows:
+            found[name] = run.stopped
+    return found
+
+
+def _crashed_on_opa(
+    sources: Sources,
+    crashed: list[RegoTest],
+    opa_path: str | Path | None,
+    verdicts: dict[str, tuple[Status, str]],
+) -> tuple[str, ...]:
+    """Run the tests regopy crashed on with `opa test`, where OPA is installed: their verdicts
+    replace the crash in `verdicts`. Without OPA the crash stays each test's error, saying how
+    to run it. Returns the tests that ran on OPA."""
+    if not crashed:
+        return ()
+    try:
+        opa = locate_opa(opa_path)
+    except EngineError:
+        for t in crashed:
+            status, detail = verdicts[t.query]
+            verdicts[t.query] = (status, f"{detail}; install OPA (scripts/install-tools.sh) to run it there")
+        return ()
+    names = "|".join(re.escape(t.query) for t in crashed)
+    with tempfile.TemporaryDirectory(prefix="govgate-test-") as tmp:
+        tree = sources.tree(Path(tmp) / "policy")
+        proc = run_opa([opa, "test", "--format", "json", "--run", f"^(?:{names})$", str(tree.root)])
+        try:
+            rows = json.loads(proc.stdout)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            rows = None
+        found = (
+            {r.name: r for r in (_opa_result(row, tree) for row in rows or () if isinstance(row, dict))}
+            if isinstance(rows, list)
+            else {}
+        )
+    ran: list[str] = []
+    for t in crashed:
+        result = found.get(t.query)
+        if result is None:
+            status, detail = verdicts[t.query]
+            verdicts[t.query] = (
+                status,
+                f"{detail}; `opa test` did not run it either (exit {proc.returncode})",
+            )
+            continue
+        verdicts[t.query] = (result.status, f"on opa: {result.detail}" if result.detail else "")
+        ran.append(t.query)
+    return tuple(ran)
 
 
 def _batch(modules: dict[str, str], tests: list[RegoTest]) -> tuple[bool, dict[str, tuple[Status, str]]]:
@@ -247,20 +365,22 @@ def _batch(modules: dict[str, str], tests: list[RegoTest]) -> tuple[bool, dict[s
     return bool(row.get("ok")), out
 
 
-def _load_problem(modules: dict[str, str]) -> str:
-    """Why a trivial query fails with the policies loaded ("" when it does not)."""
+def _load_problem(modules: dict[str, str]) -> tuple[str, bool]:
+    """Why a trivial query fails with the policies loaded ("" when it does not), and whether
+    regopy crashed on it."""
     run = _run_child(modules, ["true"])
     row = run.rows.get("true")
     if row is not None and row.get("ok") and row.get("value") == [[True]]:
-        return ""
+        return "", False
     detail = _diagnostic(run.diagnostics) or (str(row.get("value"))[:300] if row else "")
+    crashed = not detail and bool(run.stopped)
     if not detail:
         detail = (
             f"{run.stopped or 'regopy failed'} with these modules loaded: some module uses a construct "
             "rego-cpp cannot handle, e.g. `with input as {...}` around a rule that calls a builtin "
-            "(see policies/gate/lib.rego)"
+            "(see gate/engine/regopy_adapter.py)"
         )
-    return f"the policies do not load on the embedded engine: {detail}; run with --engine opa"
+    return f"the policies do not load on the embedded engine: {detail}; run with --engine opa", crashed
 
 
 def _diagnostic(text: str) -> str:
@@ -273,24 +393,28 @@ def _diagnostic(text: str) -> str:
     return ""
 
 
-def _alone(modules: dict[str, str], test: RegoTest) -> tuple[Status, str]:
+def _alone(modules: dict[str, str], test: RegoTest) -> tuple[Status, str, bool]:
+    """The test's verdict on regopy, run on its own, and whether regopy crashed on it."""
     run = _run_child(modules, [test.query])
     row = run.rows.get(test.query)
     if row is None:
         why = run.stopped or "regopy stopped"
-        return Status.ERROR, (
-            f"{why} evaluating this test (rego-cpp crashes on some constructs, e.g. `with input as {{...}}` "
-            "around a rule that calls a builtin; see policies/gate/lib.rego), or run with --engine opa"
+        return (
+            Status.ERROR,
+            f"{why} evaluating {test.query} (rego-cpp crashes on some constructs, e.g. "
+            "`with input as {...}` around a rule that calls a builtin: see "
+            "gate/engine/regopy_adapter.py), or run with --engine opa",
+            True,
         )
     value = row.get("value")
     if not row.get("ok"):
         detail = _diagnostic(run.diagnostics) or "a builtin raised an error (strict builtin errors)"
-        return Status.ERROR, f"evaluation error: {detail}"
+        return Status.ERROR, f"evaluation error: {detail}", False
     if value == [[True]]:
-        return Status.PASS, ""
+        return Status.PASS, "", False
     if value in ([], [[]]):
-        return Status.FAIL, "the test was false or undefined"
-    return Status.FAIL, f"the test's value is {json.dumps(value)[:200]}"
+        return Status.FAIL, "the test was false or undefined", False
+    return Status.FAIL, f"the test's value is {json.dumps(value)[:200]}", False
 
 
 def _rss_kb(pid: int) -> int:
@@ -330,7 +454,7 @@ def _run_child(modules: dict[str, str], queries: list[str]) -> _ChildRun:
                     break
                 time.sleep(0.02)
             if not stopped and proc.returncode != 0:
-                stopped = f"regopy crashed (exit code {proc.returncode})"
+                stopped = f"regopy crashed ({_how(proc.returncode)})"
             out.seek(0)
             diagnostics = out.read().decode("utf-8", errors="replace")
         ready = False
@@ -346,6 +470,16 @@ def _run_child(modules: dict[str, str], queries: list[str]) -> _ChildRun:
         elif isinstance(row, dict) and "query" in row:
             rows[str(row["query"])] = row
     return _ChildRun(ready, rows, stopped, diagnostics)
+
+
+def _how(returncode: int) -> str:
+    """`signal SIGSEGV` for a negative return code, else `exit code N`."""
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            pass
+    return f"exit code {returncode}"
 
 
 def _child_env() -> dict[str, str]:

@@ -121,13 +121,13 @@ def test_conftest_style_user_policy(tmp_path: Path) -> None:
     pol.mkdir()
     (pol / "main.rego").write_text(
         "package main\n\n"
-        'deny contains msg if {\n\tsome e in input.catalog\n\tnot e.entity.spec.system\n\tmsg := sprintf("%s has no system", [e.entity.metadata.name])\n}\n'
+        'deny contains msg if {\n\tnot input.spec.system\n\tmsg := sprintf("%s has no system", [input.metadata.name])\n}\n'
     )
     cat = write_yaml(tmp_path / "catalog-info.yaml", component_entity(system=None))
     run = _check_prod_with_policy(cat, pol)
     found = [f for f in run.json()["findings"] if f["check"] == "CONFTEST-MAIN-DENY"]
-    assert [(f["severity"], f["action"], f["message"]) for f in found] == [
-        ("high", "block", "payments has no system")
+    assert [(f["severity"], f["action"], f["message"], f["subject"]["kind"]) for f in found] == [
+        ("high", "block", "payments has no system", "file")
     ]
     assert run.code == 1
 

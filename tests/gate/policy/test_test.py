@@ -116,17 +116,62 @@ def test_module_that_does_not_parse_is_a_failure_with_file_and_line(opa: str, tm
     assert "ERROR the policies do not load on the embedded engine: pol/bad.rego:3:" in embedded.stdout
 
 
-def test_a_test_that_crashes_regopy_fails_alone(tmp_path: Path) -> None:
-    """rego-cpp 1.5.2 crashes on `with input as {...}` around a builtin call (policies/gate/lib.rego):
-    the gate reports it and exits 1 instead of crashing itself."""
+CRASHING = """package main
+
+import rego.v1
+
+deny contains msg if {
+\tstartswith(input.name, "tmp-")
+\tmsg := sprintf("%s is a temporary name", [input.name])
+}
+"""
+CRASHING_TEST = """package main_test
+
+import rego.v1
+
+import data.main
+
+test_temporary_names_are_denied if {
+\tcount(main.deny) == 1 with input as {"name": "tmp-x"}
+}
+
+test_other_names_pass if {
+\tcount(main.deny) == 0 with input as {"name": "payments"}
+}
+"""
+
+
+def _crashing(tmp_path: Path) -> None:
     pol = tmp_path / "pol"
     pol.mkdir()
-    (pol / "crash_test.rego").write_text(
-        'package crash_test\n\nr := lower(input.s)\n\ntest_crashes if {\n\tr == "a" with input as {"s": "A"}\n}\n'
+    (pol / "main.rego").write_text(CRASHING)
+    (pol / "main_test.rego").write_text(CRASHING_TEST)
+
+
+def test_a_test_that_crashes_regopy_runs_on_opa(opa: str, tmp_path: Path) -> None:
+    """rego-cpp crashes on `with input as {...}` around a rule that calls startswith/sprintf: the
+    tests it crashes on run on OPA, and say so."""
+    _crashing(tmp_path)
+    # Slow: regopy loads the library again for each test module it might crash on.
+    run = run_gate("policy", "test", "--policy", "pol", "--opa-path", opa, cwd=tmp_path, timeout=900)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "regopy crashed on 2 tests, run on opa instead: " in run.stdout
+    assert "data.main_test.test_temporary_names_are_denied" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+def test_a_crash_without_opa_names_the_test(tmp_path: Path) -> None:
+    _crashing(tmp_path)
+    run = run_gate(
+        "policy", "test", "--policy", "pol", "--opa-path", tmp_path / "no-opa", cwd=tmp_path, timeout=900
     )
-    run = run_gate("policy", "test", "--policy", "pol", cwd=tmp_path)
     assert run.code == 1, run.stdout + run.stderr
-    assert "run with --engine opa" in run.stdout
+    errors = [ln for ln in run.stdout.splitlines() if ln.startswith("ERROR ")]
+    assert len(errors) == 2
+    line = next(ln for ln in errors if "test_temporary_names_are_denied" in ln)
+    assert line.startswith("ERROR data.main_test.test_temporary_names_are_denied  pol/main_test.rego:7: ")
+    assert "regopy crashed (signal SIGSEGV) loading pol/main_test.rego, the module of" in line
+    assert "install OPA" in line and "--engine opa" in line
     assert "Traceback" not in run.stderr
 
 
