@@ -37,6 +37,9 @@ class CollectSettings:
     artifacts: tuple[Path, ...] = ()
     max_bytes: int = 64 * 1024 * 1024
     base_dir: Path = field(default_factory=Path.cwd)
+    # The folders checked files may refer to (Backstage placeholders), resolved: each folder named
+    # on the command line, and the folder of each file named; none means each file's own folder.
+    roots: tuple[str, ...] = ()
 
 
 class CollectorModule(Protocol):
