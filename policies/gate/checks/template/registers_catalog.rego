@@ -58,11 +58,13 @@ creates_repository(item) if {
 }
 
 change_request(action) if {
+	is_string(action)
 	startswith(action, "publish:")
 	endswith(action, ":pull-request")
 }
 
 change_request(action) if {
+	is_string(action)
 	startswith(action, "publish:")
 	endswith(action, ":merge-request")
 }
