@@ -28,11 +28,27 @@ DEFAULT_TIERS: dict[str, dict[str, str]] = {
     "prod": {"critical": "block", "high": "block", "medium": "warn", "low": "warn"},
 }
 
+# The actions @backstage/plugin-scaffolder-backend 4.3.0 registers itself (ScaffolderPlugin), in its
+# order; it registers no module by default. tests/gate/test_scaffolder_actions.py reads the published
+# package and fails when this list and the release differ.
 BUILTIN_SCAFFOLDER_ACTIONS = (
     "fetch:plain",
     "fetch:plain:file",
     "fetch:template",
     "fetch:template:file",
+    "debug:log",
+    "debug:wait",
+    "catalog:register",
+    "catalog:fetch",
+    "catalog:write",
+    "fs:delete",
+    "fs:rename",
+    "fs:readdir",
+)
+# Actions of the scaffolder modules Backstage publishes for source hosts and tools, which an app adds
+# with `backend.add(...)` (a new app adds the GitHub one); allowed by default so that a template
+# publishing to a host the app supports is not refused.
+MODULE_SCAFFOLDER_ACTIONS = (
     "fetch:cookiecutter",
     "fetch:rails",
     "publish:github",
@@ -46,13 +62,6 @@ BUILTIN_SCAFFOLDER_ACTIONS = (
     "publish:azure",
     "publish:gerrit",
     "publish:gitea",
-    "catalog:register",
-    "catalog:write",
-    "catalog:fetch",
-    "debug:log",
-    "debug:wait",
-    "fs:delete",
-    "fs:rename",
     "github:actions:dispatch",
     "github:environment:create",
     "github:repo:create",
@@ -69,17 +78,21 @@ BUILTIN_SCAFFOLDER_ACTIONS = (
     "gitlab:issues:create",
     "gitlab:pipeline:trigger",
     "confluence:transform:markdown",
-    "http:backstage:request",
-    "govgate:check",
 )
+# govgate's own action (integrations/backstage) and the HTTP request action of Roadie's module, the
+# two default `prepublish_actions`.
+PREPUBLISH_ACTIONS = ("govgate:check", "http:backstage:request")
+# Component types that run, and so can page someone (CATALOG-ONCALL).
+ONCALL_TYPES = ("service", "website")
 
 DEFAULT_DATA: dict[str, Any] = {
     "denied_licenses": ["AGPL-3.0-only", "AGPL-3.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later", "SSPL-1.0"],
-    "allowed_actions": list(BUILTIN_SCAFFOLDER_ACTIONS),
-    "prepublish_actions": ["govgate:check", "http:backstage:request"],
+    "allowed_actions": [*BUILTIN_SCAFFOLDER_ACTIONS, *MODULE_SCAFFOLDER_ACTIONS, *PREPUBLISH_ACTIONS],
+    "prepublish_actions": list(PREPUBLISH_ACTIONS),
     "denied_packages": [],
     "allowed_builders": [],
     "lifecycles": ["experimental", "production", "deprecated"],
+    "oncall_types": list(ONCALL_TYPES),
 }
 
 DEFAULT_MAX_WAIVER_DAYS = 90

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Install the pinned Node tools the report tests use, from npm, into a cache folder kept outside the
-# work tree: Microsoft's SARIF Multitool (@microsoft/sarif-multitool and its platform package), which
-# validates the SARIF golden files (tests/gate/report/test_golden.py) and ships the SARIF 2.1.0 schema.
+# Install the pinned Node tools and packages the tests use, from npm, into a cache folder kept outside
+# the work tree: Microsoft's SARIF Multitool (@microsoft/sarif-multitool and its platform package), which
+# validates the SARIF golden files (tests/gate/report/test_golden.py) and ships the SARIF 2.1.0 schema;
+# and Backstage's published packages, unpacked only (no dependencies, no scripts) under
+# packages/<name>@<version>/ for the tests that read their source: @backstage/plugin-scaffolder-backend
+# (the actions it registers, tests/gate/test_scaffolder_actions.py), @backstage/catalog-model and
+# @backstage/plugin-scaffolder-common (the JSON schemas, tests/gate/collect/test_backstage_published.py).
 # Idempotent: a folder that already holds the pinned version is left alone. Prints the folder.
 # The folder: $GATE_NODE_TOOLS, else ${XDG_CACHE_HOME:-~/.cache}/govgate/node-tools.
 set -euo pipefail
 
 SARIF_MULTITOOL_VERSION="${SARIF_MULTITOOL_VERSION:-5.7.0}"
+# Backstage's packages, each pinned (the tests name the same versions).
+BACKSTAGE_PACKAGES=(
+  "@backstage/plugin-scaffolder-backend@4.3.0"
+  "@backstage/catalog-model@1.10.3"
+  "@backstage/plugin-scaffolder-common@2.4.0"
+)
 dir="${GATE_NODE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/govgate/node-tools}"
 
 if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
@@ -44,5 +54,26 @@ if [ "$(installed_version)" != "$SARIF_MULTITOOL_VERSION" ]; then
 fi
 for exe in "$dir/node_modules/$pkg/Sarif.Multitool" "$dir/node_modules/$pkg/Sarif.Multitool.exe"; do
   [ -f "$exe" ] && chmod u+x "$exe"
+done
+
+# `npm pack` fetches the published tarball (checked against the registry's integrity hash); it is
+# unpacked into a temporary folder first and moved into place whole, so a broken run leaves nothing.
+for spec in "${BACKSTAGE_PACKAGES[@]}"; do
+  name="${spec%@*}"
+  version="${spec##*@}"
+  dest="$dir/packages/$name@$version"
+  if [ -f "$dest/package.json" ] &&
+    [ "$(node -p "require(process.argv[1]).version" "$dest/package.json" 2>/dev/null || true)" = "$version" ]; then
+    continue
+  fi
+  echo "install-node-tools: unpacking $spec into $dest" >&2
+  tmp="$(mktemp -d "$dir/.pack.XXXXXX")"
+  tarball="$(cd "$tmp" && npm pack --silent --loglevel=error "$spec" | tail -n 1)"
+  mkdir -p "$tmp/unpacked"
+  tar -xzf "$tmp/$tarball" -C "$tmp/unpacked"
+  rm -rf "$dest"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/unpacked/package" "$dest"
+  rm -rf "$tmp"
 done
 echo "$dir"

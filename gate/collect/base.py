@@ -41,6 +41,9 @@ class CollectSettings:
     base_dir: Path = field(default_factory=Path.cwd)
     # Keep each input file's parsed content too (the `files` section), for conftest-style rules.
     keep_files: bool = False
+    # The folders checked files may refer to (Backstage placeholders), resolved: each folder named
+    # on the command line, and the folder of each file named; none means each file's own folder.
+    roots: tuple[str, ...] = ()
 
 
 class CollectorModule(Protocol):

@@ -100,22 +100,41 @@ def collect_paths(
     when their name suggests structured data and their content is recognised. With `parallel`,
     many files are collected in forked processes on every core (gate.collect.parallel), with
     the same result.
-    What a walk skips (links out of its folder, FIFOs, devices) is told to `notice`, one line each
-    (on stderr by default).
+    What a walk skips (links out of its folder, FIFOs, devices, skeleton files) is told to `notice`,
+    one line each (on stderr by default). A walk leaves out the folders its templates'
+    fetch:template steps copy from (gate.collect.backstage.template_source_folders).
     """
+    from gate.collect.backstage import (
+        Unrendered,
+        checked_roots,
+        inside_any,
+        template_source_folders,
+        walk_templates,
+    )
+
+    settings = dataclasses.replace(settings, roots=checked_roots(paths))
     sections: dict[str, list[Any]] = {s: [] for s in SECTIONS}
     mods = collectors()
     cwd = Path.cwd().resolve()
     resolve = PathResolver()
+    walked = walk_paths(paths, _is_candidate, notice)
+    # What a template's fetch:template step copies is skeleton source, not catalog files.
+    sources = template_source_folders(walk_templates([p for p, explicit in walked if not explicit], settings))
     jobs = [
         (path, explicit, display_path(path, cwd, base_resolved=True, resolve=resolve))
-        for path, explicit in walk_paths(paths, _is_candidate, notice)
+        for path, explicit in walked
+        if explicit or not inside_any(path, sources)
     ]
 
     def work(path: Path, explicit: bool, shown: str) -> dict[str, list[Any]]:
         try:
             parsed = parse_file(path, settings.max_bytes, shown)
             found = collect_file(parsed, settings, mods)
+        except Unrendered as exc:  # a skeleton file: refused when named, not an input in a walk
+            if explicit:
+                raise
+            notice(f"skipped {exc.path}: {exc.message}")
+            return {}
         except RecursionError:
             raise CollectError(
                 "nested too deeply to process", "inputs this deep are not real metadata", path=shown

@@ -13,6 +13,8 @@ baseline := {
 	"CATALOG-ONCALL": "medium",
 	"CATALOG-SYSTEM": "low",
 	"CATALOG-VALID": "high",
+	"CATALOG-PLACEHOLDER-UNCHECKED": "low",
+	"CATALOG-LOCATION-TARGET": "low",
 	"TEMPLATE-OWNER": "medium",
 	"TEMPLATE-ACTIONS-ALLOWED": "high",
 	"TEMPLATE-REGISTERS-CATALOG": "medium",

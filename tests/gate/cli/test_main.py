@@ -166,7 +166,8 @@ def test_wheel_ships_policies_and_schemas(tmp_path: Path) -> None:
         f"gate/schema_files/{p.relative_to(ROOT / 'schemas').as_posix()}"
         for p in (ROOT / "schemas").rglob("*.json")
     }
-    assert "gate/schema_files/backstage/entity.schema.json" in shipped
+    assert "gate/schema_files/backstage/Entity.schema.json" in shipped
+    assert "gate/schema_files/backstage-entity-policies.schema.json" in shipped
     assert shipped <= names  # every schema file, beside the validator module that reads them
     assert "gate/schemas.py" in names
     # every module of both packages, each room of the gate included (gate/cli/, gate/policy/, ...)
