@@ -2,6 +2,7 @@
 
 .venv/bin/python bench/compare.py              # full run: bench/results/compare.json, BENCHMARKS.md
 .venv/bin/python bench/compare.py --quick      # small inputs, one repetition (CI)
+.venv/bin/python bench/compare.py --against ../other-checkout   # and another version, same rounds
 
 Installs conftest and OPA at their pinned versions first (scripts/install-tools.sh, `go install`,
 idempotent). Scenarios, each built by code with planted violations (bench/gen.py BOMs):
@@ -12,14 +13,15 @@ idempotent). Scenarios, each built by code with planted violations (bench/gen.py
   d  the audit log: appends by one writer, `gate audit verify` of 100,000 records (bench/audit_log.py)
   e  `gate serve` under 8 concurrent clients, each POSTing scenario a's files: requests/s, p99
 
-Per scenario three real processes are timed (a warm-up, then the median of --reps runs, with the
-spread and peak RSS): `gate check --engine embedded --format json` in a fresh directory of its own
+Per scenario three real processes are timed (a warm-up, then the median of --reps rounds, each
+running every tool once in turn, with the spread and peak RSS): `gate check --engine embedded --format json` in a fresh directory of its own
 (so each run signs and appends its audit record), `conftest test --output json` with the baseline
 policies of bench/conftest/policy over the raw files, and `opa eval` of the project's own policies
 over govgate's input document for the scenario. Before anything is timed, each baseline's report
 is compared with govgate's: conftest must give the same (check, file, subject) set for the checks
 it implements, `opa eval` the same for every finding. A baseline that differs is reported as void
-and no ratio is given for it.
+and no ratio is given for it. With --against, another checkout's `gate check` (its own .venv) runs
+in the same rounds, so a change between two versions is measured against the same conftest runs.
 """
 
 from __future__ import annotations
@@ -263,10 +265,11 @@ def _relative(path: str, root: Path, cwd: Path) -> str:
     return os.path.relpath(p.resolve(), root.resolve())
 
 
-def gate_command(s: Scenario) -> list[str]:
-    """`gate check` of the scenario on the embedded engine, prod, JSON (audit signing stays on)."""
+def gate_command(s: Scenario, gate: list[str] | None = None) -> list[str]:
+    """`gate check` of the scenario on the embedded engine, prod, JSON (audit signing stays on),
+    by this checkout's `gate` or the one given."""
     return [
-        *gate_cmd(),
+        *(gate or gate_cmd()),
         "check",
         *(str(s.root / p) for p in s.paths),
         "--env",
@@ -451,22 +454,41 @@ def measure(
     return float(wall), int(rss_kb) * 1024
 
 
-def timed(
-    name: str, cmd: list[str], reps: int, env: dict[str, str], expect: set[int], cwd: Path, errfile: Path
-) -> dict[str, Any]:
-    """Warm up once, then run `reps` times: median, spread and peak memory of the process."""
-    measure(cmd, env, expect, cwd, errfile)
-    samples = [measure(cmd, env, expect, cwd, errfile) for _ in range(reps)]
-    walls = [w for w, _ in samples]
-    return {
-        "name": name,
-        "command": shown_command(cmd),
-        "runs": reps,
-        "median_s": round(statistics.median(walls), 4),
-        "min_s": round(min(walls), 4),
-        "max_s": round(max(walls), 4),
-        "peak_rss_mb": round(max(m for _, m in samples) / 1e6, 1),
-    }
+@dataclass(frozen=True)
+class Timed:
+    """One command to time: its report name, the command, the exit codes it may end with, where it runs."""
+
+    name: str
+    cmd: list[str]
+    expect: set[int]
+    cwd: Path
+
+
+def timed_together(
+    runs: dict[str, Timed], reps: int, env: dict[str, str], errfile: Path
+) -> dict[str, dict[str, Any]]:
+    """Warm each command up once, then run them `reps` times in turn (one of each per round, so
+    that a change in the machine's load falls on all of them alike): per command, the median,
+    spread and peak memory of the process."""
+    for run in runs.values():
+        measure(run.cmd, env, run.expect, run.cwd, errfile)
+    samples: dict[str, list[tuple[float, int]]] = {key: [] for key in runs}
+    for _ in range(reps):
+        for key, run in runs.items():
+            samples[key].append(measure(run.cmd, env, run.expect, run.cwd, errfile))
+    out: dict[str, dict[str, Any]] = {}
+    for key, run in runs.items():
+        walls = [w for w, _ in samples[key]]
+        out[key] = {
+            "name": run.name,
+            "command": shown_command(run.cmd),
+            "runs": reps,
+            "median_s": round(statistics.median(walls), 4),
+            "min_s": round(min(walls), 4),
+            "max_s": round(max(walls), 4),
+            "peak_rss_mb": round(max(m for _, m in samples[key]) / 1e6, 1),
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- gate serve
@@ -694,9 +716,16 @@ def audit_in_subprocess(quick: bool, reps: int) -> list[dict[str, Any]]:
 
 
 def compare_scenario(
-    s: Scenario, tools: dict[str, str], work: Path, reps: int, policy: tuple[Path, Path], conftest_data: Path
+    s: Scenario,
+    tools: dict[str, str],
+    work: Path,
+    reps: int,
+    policy: tuple[Path, Path],
+    conftest_data: Path,
+    against: list[str] | None = None,
 ) -> tuple[dict[str, Any], set[Violation]]:
-    """Check the baselines against govgate on `s`, then time the three tools.
+    """Check the baselines against govgate on `s`, then time the three tools (and `against`,
+    another checkout's `gate`, when given), in turn.
 
     Returns the scenario's result row and govgate's violations of the compared checks.
     """
@@ -726,14 +755,21 @@ def compare_scenario(
         "opa eval", gate_all, findings_set(opa_value.get("findings", []), s.root, work, None)
     )
 
-    err = work / "stderr.txt"
-    timings = {
-        "govgate": timed(
-            f"{s.key}: gate check (embedded)", gate, reps, env, {gate_code}, fresh_dir(runs), err
-        ),
-        "conftest": timed(f"{s.key}: conftest test", conftest, reps, env, {conftest_code}, work, err),
-        "opa_eval": timed(f"{s.key}: opa eval", opa, reps, env, {0}, work, err),
+    to_time = {
+        "govgate": Timed(f"{s.key}: gate check (embedded)", gate, {gate_code}, fresh_dir(runs)),
+        "conftest": Timed(f"{s.key}: conftest test", conftest, {conftest_code}, work),
+        "opa_eval": Timed(f"{s.key}: opa eval", opa, {0}, work),
     }
+    other_check: dict[str, Any] | None = None
+    if against is not None:
+        other = gate_command(s, against)
+        other_cwd = fresh_dir(runs)
+        other_doc = json.loads(_run(other, env, other_cwd, {0, 1}))
+        other_check = agreement(
+            "against", gate_all, findings_set(other_doc["findings"], s.root, other_cwd, None)
+        )
+        to_time["against"] = Timed(f"{s.key}: gate check (against)", other, {gate_code}, fresh_dir(runs))
+    timings = timed_together(to_time, reps, env, work / "stderr.txt")
     g, c, o = (timings[k]["median_s"] for k in ("govgate", "conftest", "opa_eval"))
     ratio_conftest = round(g / c, 2) if conf_check["same"] and c > 0 else None
     goal = GOALS.get(s.key)
@@ -749,6 +785,13 @@ def compare_scenario(
         "goal_ratio": goal,
         "meets_goal": None if goal is None or ratio_conftest is None else ratio_conftest <= goal,
     }
+    if other_check is not None:
+        a = timings["against"]["median_s"]
+        row["against"] = {
+            "same_findings": other_check["same"],
+            "ratio_vs_conftest": round(a / c, 2) if c > 0 else None,
+            "change": round(g / a - 1, 3) if other_check["same"] and a > 0 else None,
+        }
     return row, gate_cmp
 
 
@@ -798,6 +841,24 @@ def comparison_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| ({r['key']}) {r['label']} | {_cell(t['govgate'])} | {_cell(t['conftest'])} | "
             f"{_cell(t['opa_eval'])} | {ratio} | {goal} | {met} | {agree} |"
+        )
+    return "\n".join(lines)
+
+
+def against_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: this checkout's govgate beside the other one (--against), against the same conftest runs."""
+    lines = [
+        "| scenario | this govgate s | other govgate s | conftest s | this / conftest | other / conftest "
+        "| this against other | same findings |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        t, other = r["timings"], r["against"]
+        change = "void" if other["change"] is None else f"{other['change']:+.1%}"
+        lines.append(
+            f"| ({r['key']}) | {t['govgate']['median_s']:.3f} | {t['against']['median_s']:.3f} | "
+            f"{t['conftest']['median_s']:.3f} | {r['ratio_vs_conftest'] or 0:.2f} | "
+            f"{other['ratio_vs_conftest'] or 0:.2f} | {change} | {'yes' if other['same_findings'] else '**no**'} |"
         )
     return "\n".join(lines)
 
@@ -865,6 +926,15 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         *goals,
         "",
     ]
+    if report.get("against"):
+        text += [
+            f"## Against {report['against']['checkout']} ({report['against']['commit']})",
+            "",
+            "The other checkout's `gate check`, timed in the same rounds as the three tools above.",
+            "",
+            against_table(rows),
+            "",
+        ]
     prof = profile_table(rows)
     if prof:
         text += [
@@ -918,7 +988,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-serve", action="store_true", help="leave out scenario e (gate serve)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent gate serve clients [8]")
     ap.add_argument("--per-client", type=int, help="requests each client sends in sequence [10; quick: 2]")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="another govgate checkout (with its .venv) whose gate check is timed in the same rounds",
+    )
     args = ap.parse_args(argv)
+    against = None
+    if args.against is not None:
+        against = [str(args.against / ".venv/bin/gate")]
+        if not Path(against[0]).is_file():
+            ap.error(f"--against: {against[0]} not found (run scripts/dev-env.sh in that checkout)")
     if args.reps < 1 or args.clients < 1 or (args.per_client is not None and args.per_client < 1):
         ap.error("--reps, --clients and --per-client must be at least 1")
     reps = 1 if args.quick else args.reps
@@ -934,7 +1015,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         policy = policy_tree(work)
         for s in build_scenarios(work / "inputs", args.quick):
             print(f"scenario {s.key}: {s.label}", file=sys.stderr)
-            row, expected = compare_scenario(s, tools, work, reps, policy, conftest_data)
+            row, expected = compare_scenario(s, tools, work, reps, policy, conftest_data, against)
             if s.key == "a" and not args.no_serve:
                 print("scenario e: gate serve under concurrent clients", file=sys.stderr)
                 per_client = args.per_client or (2 if args.quick else 10)
@@ -981,10 +1062,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "serve": serve,
         "missing": missing,
     }
+    if args.against is not None:
+        commit = subprocess.run(
+            ["git", "-C", str(args.against), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        report["against"] = {"checkout": str(args.against), "commit": commit or "unknown commit"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_markdown(report, args.markdown)
     print(comparison_table(rows))
+    if against is not None:
+        print()
+        print(against_table(rows))
     if audit:
         print()
         print(audit_table(audit))

@@ -84,6 +84,16 @@ def subjects_of(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found.items()))
 
 
+def stored_form(document: dict[str, Any], text: bytes) -> bytes:
+    """The form the input document is stored in beside its record (audit.stored_input_bytes:
+    secrets masked). Made by `gate check` while the engine evaluates (gate.pipeline.decide's
+    `beside`), with what writing a record imports (the audit writer, its signing and log
+    modules, cryptography: about 0.07 s), rather than after the evaluation."""
+    from audit import stored_input_bytes
+
+    return stored_input_bytes(document, text)
+
+
 def record(
     decision: Decision,
     opts: AuditOptions,
@@ -120,6 +130,7 @@ def record(
             env,
             notices,
             document_json=decision.document_json if store_input else None,
+            stored_input=decision.stored_json if store_input else None,
         )
     except AuditError as exc:
         message = f"audit record not written: {exc}" + (f". {exc.remediation}" if exc.remediation else "")

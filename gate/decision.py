@@ -118,6 +118,9 @@ class Decision:
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     # The document's canonical bytes (gate.input.canonical_bytes), when they were made.
     document_json: bytes | None = field(default=None, compare=False, repr=False)
+    # The form the document is stored in beside the record (audit.stored_input_bytes), when it
+    # was made while the engine evaluated.
+    stored_json: bytes | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> dict[str, int]:
         """Counts of findings by action."""

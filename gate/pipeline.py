@@ -29,10 +29,12 @@ any other, with every count of the decision's `inputs` zero, and a warning says 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,8 @@ from gate.waivers import load_waivers
 SECTIONS = ("templates", "catalog", "sboms", "signatures", "attestations")
 # Where notices for the user go (stderr for the command line, the log for the server).
 Notify = Callable[[str], None]
+# Work on the input document and its canonical bytes beside the engine (see decide).
+Beside = Callable[[dict[str, Any], bytes], bytes]
 
 
 @dataclass(frozen=True)
@@ -289,6 +293,7 @@ def decide(
     *,
     environment: str | None = None,
     max_findings: int | None = None,
+    beside: Beside | None = None,
 ) -> Decision:
     """Decide the input document in `environment` (default: the prepared one).
 
@@ -296,6 +301,12 @@ def decide(
     that is an error decision (exit 3), recorded like any other: a document that fails its
     schema (a collector bug; the engine never sees it), an engine failure, a decision with more
     than `max_findings` findings.
+
+    `beside`, when given, is work on the document and its canonical bytes that does not depend
+    on the decision (the record step's: its imports and the stored form of the input), run in a
+    thread while the engine evaluates: the engines evaluate in native code or in another process,
+    where this one's threads run on. It is done when decide returns, what it raises is raised,
+    and the bytes it returns are the decision's `stored_json`.
     """
     environment = environment or prepared.environment
     text = input_doc.canonical_bytes(document)
@@ -303,10 +314,12 @@ def decide(
     engine = prepared.engine
     info: dict[str, Any] = {"name": engine.name, "version": "not run"}
     counts = {k: len(document.get(k) or []) for k in SECTIONS}
+    made: list[bytes] = []
     try:
         input_doc.validate(document)
         info["version"] = "unknown"
-        result = engine.evaluate(prepared.policy, document, text)
+        with _alongside(beside, document, text, made):
+            result = engine.evaluate(prepared.policy, document, text)
         # After evaluating: the embedded engine names the runtime that decided.
         info["version"] = engine.version()
         info.update(result.meta)
@@ -324,8 +337,39 @@ def decide(
             info["version"] = _version_or_unknown(engine)
         decision = error_decision(environment, exc.one_line(), info, prepared.policy.digest, in_digest)
     return dataclasses.replace(
-        decision, document=document, document_json=text, sources=prepared.sources_json()
+        decision,
+        document=document,
+        document_json=text,
+        stored_json=made[0] if made else None,
+        sources=prepared.sources_json(),
     )
+
+
+@contextlib.contextmanager
+def _alongside(
+    work: Beside | None, document: dict[str, Any], text: bytes, made: list[bytes]
+) -> Iterator[None]:
+    """Run `work` in a thread while the body runs, appending what it returns to `made`; wait
+    for it after, and raise what it raised (unless the body raised first)."""
+    if work is None:
+        yield
+        return
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            made.append(work(document, text))
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+
+    thread = threading.Thread(target=target, name="gate-beside-engine", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _within(raw: dict[str, Any], max_findings: int | None) -> None:
@@ -427,7 +471,8 @@ def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, 
         empty = no_input(prepared, sections, opts.paths, len(skipped))
         if empty is not None:
             notify(f"warning: {empty}")
-        decision = decide(prepared, assemble(prepared, context, sections))
+        stored = None if audit.disabled else audit_step.stored_form
+        decision = decide(prepared, assemble(prepared, context, sections), beside=stored)
     except (InputError, ConfigError) as exc:
         record_refusal(prepared, refusal(prepared, exc, context), audit, opts.env, notify)
         raise

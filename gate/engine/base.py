@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gate.policy.policy_set import PolicySet
+if TYPE_CHECKING:
+    from gate.policy.policy_set import PolicySet
 
 DECISION_QUERY = "data.gate.main.decision"
 

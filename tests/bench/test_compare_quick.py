@@ -24,15 +24,20 @@ def _ci() -> bool:
 def test_quick_comparison(tmp_path: Path) -> None:
     """Every scenario is measured, every baseline agrees with govgate, the files are written."""
     out, md = tmp_path / "compare.json", tmp_path / "BENCHMARKS.md"
-    report = compare.main(["--quick", "--no-audit", "--out", str(out), "--markdown", str(md)])
+    # --against this very checkout: the other version's path is exercised and must agree with itself.
+    root = Path(compare.__file__).resolve().parent.parent
+    args = ["--quick", "--no-audit", "--against", str(root), "--out", str(out), "--markdown", str(md)]
+    report = compare.main(args)
     assert [r["key"] for r in report["scenarios"]] == ["a", "b", "c"]
     for row in report["scenarios"]:
         assert row["findings"]["compared"] > 0, row["key"]
         for check in row["correctness"]:
             assert check["same"], check
         assert row["ratio_vs_conftest"] is not None
-        for tool in ("govgate", "conftest", "opa_eval"):
+        for tool in ("govgate", "conftest", "opa_eval", "against"):
             assert row["timings"][tool]["median_s"] > 0
+        assert row["against"]["same_findings"] and row["against"]["change"] is not None
     assert json.loads(out.read_text(encoding="utf-8"))["quick"] is True
     text = md.read_text(encoding="utf-8")
     assert "govgate / conftest" in text and "Machine:" in text
+    assert "this against other" in text
