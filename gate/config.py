@@ -123,6 +123,10 @@ class GateConfig:
     keys: tuple[Path, ...] = ()
     # `sha256:<hex>` of the file's bytes as read, or "" for the built-in defaults.
     digest: str = ""
+    # A check that finds no input is decided as any other, even where the environment blocks.
+    allow_empty: bool = False
+    # Gitignore-style patterns a folder walk leaves out (relative to each walked folder).
+    exclude: tuple[str, ...] = ()
 
     def blocks(self, environment: str) -> bool:
         """Whether any finding can block in the environment (its tiers or a per-check override)."""
@@ -265,6 +269,8 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
         eval_timeout_seconds=float(limits.get("eval_timeout_seconds", DEFAULT_EVAL_TIMEOUT_SECONDS)),
         eval_memory_mb=int(limits.get("eval_memory_mb", DEFAULT_EVAL_MEMORY_MB)),
         keys=keys,
+        allow_empty=bool(raw.get("allow_empty", False)),
+        exclude=tuple(raw.get("exclude") or ()),
     )
 
 

@@ -20,6 +20,11 @@ Which failure leaves which record (one rule, for the command line and the server
   decision, recorded with its input; exit 3 (HTTP 503);
 - every other decision: recorded; a record that cannot be written turns the decision into an
   error where the environment blocks (exit 3), and is a warning elsewhere.
+
+A check that finds no input at all (`no_input`) is refused where the environment blocks, as an
+input is (the refusal record says "nothing to check"); elsewhere it is decided and recorded as
+any other, with every count of the decision's `inputs` zero, and a warning says so. With
+`--allow-empty` (`allow_empty: true`) it is decided everywhere, without the warning.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from typing import Any
 
 from gate import audit_step, trust
 from gate import input as input_doc
-from gate.collect.registry import collect_paths
+from gate.collect.read import exclude_patterns, shown_path
+from gate.collect.registry import Skipped, collect_paths
 from gate.config import (
     DEFAULT_TIERS,
     REQUIREMENTS,
@@ -95,6 +101,13 @@ class CheckOptions:
     parallel: bool = False
     # conftest-style packages read every file at once (conftest's --combine).
     combine: bool = False
+    # Gitignore-style patterns a folder walk leaves out, besides the config's `exclude:`.
+    exclude: tuple[str, ...] = ()
+    # Decide a check that finds no input even where the environment blocks (None: the config's
+    # `allow_empty:`).
+    allow_empty: bool | None = None
+    # Tell `notify` each file a walk skipped, and why.
+    verbose: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,10 @@ class Prepared:
     # Where the config, policies and waivers came from (gate.trust), and warnings about them.
     sources: tuple[trust.Source, ...] = ()
     notices: tuple[str, ...] = ()
+    # What a folder walk leaves out (the config's `exclude:` and `--exclude`), and whether a
+    # check that finds no input is decided where the environment blocks.
+    exclude: tuple[str, ...] = ()
+    allow_empty: bool = False
 
     def sources_json(self) -> tuple[dict[str, Any], ...]:
         """The sources as a decision names them (Decision.sources)."""
@@ -154,7 +171,20 @@ def prepare(opts: CheckOptions) -> Prepared:
         embedded_runtime=opts.env.get("GATE_EMBEDDED_RUNTIME"),
         limits=EvalLimits(config.eval_timeout_seconds, config.eval_memory_mb),
     )
-    return Prepared(config, environment, policy, engine, require, sources=sources, notices=notices)
+    exclude = (*config.exclude, *opts.exclude)
+    exclude_patterns(exclude)  # a pattern that cannot be read is refused now, before any record
+    allow_empty = config.allow_empty if opts.allow_empty is None else opts.allow_empty
+    return Prepared(
+        config,
+        environment,
+        policy,
+        engine,
+        require,
+        sources=sources,
+        notices=notices,
+        exclude=exclude,
+        allow_empty=allow_empty,
+    )
 
 
 def _sources(
@@ -215,15 +245,50 @@ def _today(env: Mapping[str, str]) -> dt.date:
 
 
 def collect(
-    prepared: Prepared, paths: Sequence[Path], *, artifacts: Sequence[Path] = (), parallel: bool = False
+    prepared: Prepared,
+    paths: Sequence[Path],
+    *,
+    artifacts: Sequence[Path] = (),
+    parallel: bool = False,
+    skipped: Skipped | None = None,
 ) -> dict[str, list[Any]]:
     """The input document's sections from the files under `paths` (raises InputError for a file
     the gate refuses). With `parallel`, many files are collected in forked processes: only for a
-    caller that runs no threads of its own (the command line)."""
+    caller that runs no threads of its own (the command line). Each file a folder walk skips
+    (not an input, excluded, ignored by a .gitignore) is told to `skipped` with the reason."""
     settings = prepared.config.collect_settings(tuple(artifacts))
     if prepared.policy.reads_files:
         settings = dataclasses.replace(settings, keep_files=True)
-    return collect_paths(list(paths), settings, parallel=parallel)
+    return collect_paths(
+        list(paths),
+        settings,
+        parallel=parallel,
+        exclude=exclude_patterns(prepared.exclude),
+        skipped=skipped,
+    )
+
+
+def no_input(
+    prepared: Prepared, sections: Mapping[str, Sequence[Any]], paths: Sequence[Path], skipped: int = 0
+) -> str | None:
+    """The rule for a check that found no input: None when something was found or `allow_empty`
+    says finding nothing is expected; else, where the environment blocks, an InputError (a
+    refusal: nothing checked must never read as a pass), and elsewhere the warning to give.
+    `skipped` is how many files the walks skipped."""
+    if prepared.allow_empty or any(sections.get(section) for section in SECTIONS):
+        return None
+    where = ", ".join(shown_path(p) for p in paths) or "."
+    seen = f" ({skipped} other file{'s' if skipped != 1 else ''} skipped; -v lists them)" if skipped else ""
+    message = (
+        f"nothing to check: no Backstage entity or template, SBOM, signature or attestation in {where}{seen}"
+    )
+    if prepared.config.blocks(prepared.environment):
+        raise InputError(
+            message,
+            "pass the files or folders that hold the inputs, or --allow-empty (gate.yaml"
+            " `allow_empty: true`) where a change with none is expected",
+        )
+    return f"{message}; the decision judged no input (--allow-empty where that is expected)"
 
 
 def assemble(prepared: Prepared, context: dict[str, Any], sections: dict[str, list[Any]]) -> dict[str, Any]:
@@ -407,8 +472,20 @@ def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, 
     An input the gate refuses raises its InputError or ConfigError once the refusal is recorded.
     """
     context = build_context(prepared.environment, opts.env, service=opts.service)
+    skipped: list[tuple[str, str]] = []
     try:
-        sections = collect(prepared, opts.paths, artifacts=opts.artifacts, parallel=opts.parallel)
+        sections = collect(
+            prepared,
+            opts.paths,
+            artifacts=opts.artifacts,
+            parallel=opts.parallel,
+            skipped=lambda shown, reason: skipped.append((shown, reason)),
+        )
+        if opts.verbose:
+            _tell_skipped(skipped, notify)
+        empty = no_input(prepared, sections, opts.paths, len(skipped))
+        if empty is not None:
+            notify(f"warning: {empty}")
         stored = None if audit.disabled else audit_step.stored_form
         decision = decide(prepared, assemble(prepared, context, sections), beside=stored)
     except (InputError, ConfigError) as exc:
@@ -417,10 +494,28 @@ def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, 
     return record(prepared, decision, audit, opts.env, notify)
 
 
+def _tell_skipped(skipped: Sequence[tuple[str, str]], notify: Notify) -> None:
+    """One line per file a walk skipped, then how many (`gate check -v`)."""
+    for shown, reason in skipped:
+        notify(f"skipped {shown_path(shown)}: {reason}")
+    notify(
+        f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped in the walk (not inputs,"
+        " excluded or ignored)"
+    )
+
+
 def run_check(opts: CheckOptions) -> Decision:
     """Prepare, collect and decide in one call, without an audit record (a library call: it leaves
     the process as it found it)."""
     prepared = prepare(opts)
     context = build_context(prepared.environment, opts.env, service=opts.service)
-    sections = collect(prepared, opts.paths, artifacts=opts.artifacts, parallel=opts.parallel)
+    skipped: list[str] = []
+    sections = collect(
+        prepared,
+        opts.paths,
+        artifacts=opts.artifacts,
+        parallel=opts.parallel,
+        skipped=lambda shown, _reason: skipped.append(shown),
+    )
+    no_input(prepared, sections, opts.paths, len(skipped))
     return decide(prepared, assemble(prepared, context, sections))

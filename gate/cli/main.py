@@ -84,6 +84,21 @@ def main() -> None:
     is_flag=True,
     help="conftest-style policies read every file at once, as `conftest test --combine` does.",
 )
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Leave out of folder walks what the .gitignore-style GLOB matches, relative to each walked"
+    " folder, e.g. 'tests/fixtures/' (repeatable; added to config `exclude:`).",
+)
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Decide a check that finds no input even where the environment blocks (exit 2 there"
+    " otherwise) [config `allow_empty:`].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List the files a walk skipped, and why, on stderr.")
 @engine_options
 @click.option("--service", metavar="NAME", help="Service id recorded in the decision [GATE_SERVICE].")
 @click.option(
@@ -143,6 +158,9 @@ def check(
     waivers_digest: str | None,
     artifacts: tuple[Path, ...],
     combine: bool,
+    excludes: tuple[str, ...],
+    allow_empty: bool,
+    verbose: bool,
     engine: str | None,
     opa_path: Path | None,
     opa_url: str | None,
@@ -159,7 +177,8 @@ def check(
     signer: str | None,
     signing_key: Path | None,
 ) -> None:
-    """Check PATHS (files or folders; default .) against the policies and decide for one environment.
+    """Check PATHS (files or folders; default .; - reads one input from stdin) against the policies
+    and decide for one environment.
 
     \b
     Exit codes: 0 pass or warn, 1 blocked, 2 bad usage, config or input, 3 engine or audit failure.
@@ -214,6 +233,9 @@ def check(
         env=dict(os.environ),
         parallel=True,
         combine=combine,
+        exclude=excludes,
+        allow_empty=True if allow_empty else None,  # unset: the config's `allow_empty:`
+        verbose=verbose,
     )
     audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
 

@@ -22,9 +22,12 @@ from gate.collect.base import CollectError
 PARALLEL_MIN = 64
 _PER_FILE = 2048  # a file's fixed cost (open, parse set-up, schema look-up), in JSON bytes' worth
 _YAML_BYTE = 30  # a byte of YAML takes as long to collect as about 30 bytes of JSON
-# One file's outcome: ("ok", items by section) or ("error", message, remediation, shown path).
+# One file's outcome: ("ok", items by section, or why a walk skipped the file) or ("error",
+# message, remediation, shown path).
 Outcome = tuple[Any, ...]
-Work = Callable[[Path, bool, str], dict[str, list[Any]]]
+# What collecting one file gives: its items by section, or (a string) why a walk skipped it.
+Collected = dict[str, list[Any]] | str
+Work = Callable[[Path, bool, str], Collected]
 
 _WORK: Work | None = None
 
@@ -137,7 +140,7 @@ def collect_files(
     work: Work,
     workers: int,
     costs: list[int],
-) -> list[dict[str, list[Any]]]:
+) -> list[Collected]:
     """`work(path, explicit, shown)` for every job, in order, in this process and `workers - 1`
     forked ones, the jobs dealt out by cost (`deal`, `costs` from job_costs). A worker that
     fails (killed, out of memory) has its jobs collected here instead.
@@ -164,7 +167,7 @@ def collect_files(
     place: dict[int, tuple[int, int]] = {
         i: (g, at) for g, group in enumerate(groups) for at, i in enumerate(group)
     }
-    results: list[dict[str, list[Any]]] = []
+    results: list[Collected] = []
     for i in range(len(jobs)):
         g, at = place[i]
         if at >= len(per_group[g]):

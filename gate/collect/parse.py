@@ -76,6 +76,43 @@ def sniff(text: str) -> Syntax:
     return "yaml"
 
 
+# What marks a file's bytes as one of the inputs even when they do not parse: the field or
+# namespace each format requires, written as the format writes it. Read in a file's first MiB.
+_INPUT_MARKS = (
+    ("a CycloneDX SBOM", re.compile(rb'"bomFormat"\s*:\s*"CycloneDX"')),
+    ("a CycloneDX SBOM", re.compile(rb"""xmlns(?::[\w.-]+)?\s*=\s*["']http://cyclonedx\.org/schema/bom/""")),
+    ("an SPDX SBOM", re.compile(rb'"spdxVersion"\s*:\s*"SPDX-')),
+    ("an SPDX SBOM", re.compile(rb"(?m)^SPDXVersion:[ \t]*SPDX-")),
+    ("an SPDX SBOM", re.compile(rb'"@context"\s*:\s*"https://spdx\.org/rdf/3')),
+    (
+        "a Backstage entity",
+        re.compile(rb"""(?<![\w.-])["']?apiVersion["']?\s*:\s*["']?(?:scaffolder\.)?backstage\.io/"""),
+    ),
+    ("a sigstore bundle", re.compile(rb'"mediaType"\s*:\s*"application/vnd\.dev\.sigstore\.bundle')),
+    ("an in-toto attestation", re.compile(rb'"_type"\s*:\s*"https://in-toto\.io/Statement/')),
+    ("an in-toto attestation", re.compile(rb'"payloadType"\s*:\s*"application/vnd\.in-toto')),
+    ("cosign verify output", re.compile(rb'"docker-manifest-digest"\s*:')),
+)
+_SNIFF_BYTES = 1024 * 1024
+# A Rego module starts with its package line, after comments and blank lines.
+_REGO_PACKAGE = re.compile(
+    rb"\A(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*package[ \t]+[A-Za-z_][\w.]*[ \t]*(?:#[^\n]*)?\r?(?:\n|\Z)"
+)
+
+
+def looks_like_input(data: bytes) -> str | None:
+    """Which input the bytes are recognisably meant to be ("a CycloneDX SBOM", ...), by the marks
+    in their first MiB (_INPUT_MARKS), or None. For files that do not parse: parsed files are
+    recognised by their structure (each collector's `recognise`)."""
+    head = data[:_SNIFF_BYTES]
+    return next((kind for kind, mark in _INPUT_MARKS if mark.search(head)), None)
+
+
+def looks_like_rego(data: bytes) -> bool:
+    """Whether the bytes are a Rego module (a `package` line first, after comments)."""
+    return _REGO_PACKAGE.match(data[:_SNIFF_BYTES]) is not None
+
+
 def parse_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, shown: str | None = None) -> ParsedFile:
     """Read and parse one file into a ParsedFile, or raise CollectError naming what is wrong."""
     name = shown if shown is not None else str(path)

@@ -158,7 +158,7 @@ def step_summary(decision: Decision, root: Path | None = None, limit: int = SUMM
     """
     root = root or source_root()
     s = decision.summary()
-    counted = ", ".join(f"{n} {k}" for k, n in decision.inputs.items() if n) or "none"
+    counted = ", ".join(f"{n} {k}" for k, n in decision.inputs.items() if n) or "none (nothing was checked)"
     head = [
         f"## govgate: {decision.outcome.value.upper()} in {_cell(decision.environment)}",
         f"{s['block']} blocking, {s['warn']} warnings, {s['waived']} waived · inputs: {counted}",

@@ -81,7 +81,7 @@ class TextReporter:
     def _summary(d: Decision, style: Callable[..., str]) -> str:
         s = d.summary()
         word = d.outcome.value.upper()
-        counted = ", ".join(f"{n} {k}" for k, n in d.inputs.items() if n) or "no inputs"
+        counted = ", ".join(f"{n} {k}" for k, n in d.inputs.items() if n) or "none (nothing was checked)"
         head = style(f"govgate: {word}", fg=OUTCOME_STYLE[d.outcome], bold=True)
         return (
             f"{head} in {safe(d.environment)} — {s['block']} blocking, {s['warn']} warnings, {s['waived']} waived"

@@ -205,10 +205,13 @@ def _loop(tmp: Path) -> tuple[Path, str]:
 
 
 def _loop_in_a_walk(tmp: Path) -> tuple[Path, str]:
+    """A walk stops at a loop under an input's name (a loop under any other name is skipped)."""
     repo = tmp / "repo"
     write_yaml(repo / "catalog-info.yaml", component_entity())
     _loop(repo)
-    return repo, "repo/a.yaml"
+    (repo / "svc").mkdir()
+    (repo / "svc" / "catalog-info.yaml").symlink_to("catalog-info.yaml")
+    return repo, "repo/svc/catalog-info.yaml"
 
 
 DIGITS = "1" * 5000

@@ -37,14 +37,14 @@ def test_parallel_collection_equals_sequential(tmp_path: Path) -> None:
 
 def test_the_first_error_in_walk_order_is_the_one_raised(tmp_path: Path) -> None:
     root = _tree(tmp_path / "repo", catalogs=80, boms=0)
-    (root / "services/svc-010/broken.json").write_text('{"a": ')
-    (root / "services/svc-050/broken.json").write_text("[1,")
+    (root / "services/svc-010/broken.cdx.json").write_text('{"a": ')
+    (root / "services/svc-050/broken.cdx.json").write_text("[1,")
     with pytest.raises(CollectError) as sequential:
         collect_paths([root], CollectSettings())
     with pytest.raises(CollectError) as forked:
         collect_paths([root], CollectSettings(), parallel=True)
     assert forked.value.one_line() == sequential.value.one_line()
-    assert "svc-010/broken.json" in forked.value.one_line()
+    assert "svc-010/broken.cdx.json" in forked.value.one_line()
 
 
 def test_few_files_stay_in_process() -> None:
