@@ -240,8 +240,14 @@ _BAD_REQUESTS: list[tuple[str, Any, str]] = [
     ),
     (
         "control-character-file",
-        {"files": [{"path": "README.md", "content": "\u008c"}, {"path": "c/x.yaml", "content": "a: \u008c"}]},
-        "c/x.yaml: YAML does not allow the character U+008C",
+        # a file that is recognisably an input (by its name): one that is not is skipped, as in a walk
+        {
+            "files": [
+                {"path": "README.md", "content": "\u008c"},
+                {"path": "c/catalog-info.yaml", "content": "a: \u008c"},
+            ]
+        },
+        "c/catalog-info.yaml: YAML does not allow the character U+008C",
     ),
 ]
 
