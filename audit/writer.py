@@ -117,16 +117,16 @@ def adoption_check(signer: RecordSigner) -> RecordCheck:
     writer decodes it (its certificate is checked by `gate audit verify`)."""
     if not isinstance(signer, LocalSigner):
         return statement_of
-    from audit.verify import Trust, verify_record
-
-    own = Trust(keys=(PublicKey(signer.key.private.public_key(), "this gate's signing key"),))
+    public = PublicKey(signer.key.private.public_key(), "this gate's signing key")
 
     def check(data: bytes) -> dict[str, Any]:
+        # Imported here: a leftover entry is rare, and the verifier costs every check its import.
         from audit.envelope import open_bundle
+        from audit.verify import Trust, verify_record
 
         if open_bundle(data).keyless:
             raise AuditError("it is signed keyless, and this gate signs with a local key")
-        return verify_record(data, own).statement
+        return verify_record(data, Trust(keys=(public,))).statement
 
     return check
 

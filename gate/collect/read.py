@@ -259,6 +259,8 @@ class Ignores:
 def exclude_patterns(patterns: Sequence[str]) -> Ignores | None:
     """The `--exclude` / `exclude:` patterns compiled, or None when there are none. Raises
     ConfigError for a pattern that cannot be read."""
+    if not patterns:
+        return None
     from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
     for pattern in patterns:
@@ -274,7 +276,7 @@ def exclude_patterns(patterns: Sequence[str]) -> Ignores | None:
                 f"exclude pattern {pattern!r} excludes nothing",
                 "give a glob of the files or folders to leave out, e.g. `tests/fixtures/`",
             )
-    return Ignores(patterns, "exclude") if patterns else None
+    return Ignores(patterns, "exclude")
 
 
 def walk_paths(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import gc
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,6 +166,34 @@ def test_the_runtime_does_not_import_the_wasm_build_tool(tmp_path: Path) -> None
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_check_without_ignores_or_leftovers_imports_neither_pathspec_nor_the_verifier(
+    tmp_path: Path,
+) -> None:
+    """Both cost every `gate check` their import; they are needed only for ignore patterns
+    (`--exclude`, .gitignore) and for adopting a leftover log entry."""
+    work = tmp_path / "work"
+    service = work / "service"
+    service.mkdir(parents=True)
+    shutil.copy(EXAMPLE / "catalog-info.yaml", service / "catalog-info.yaml")
+    code = (
+        "import sys; from gate.cli.main import main\n"
+        "try:\n"
+        f"    main(['check', {str(service)!r}, '--env', 'dev', '--format', 'json'], standalone_mode=False)\n"
+        "finally:\n"
+        "    print(sorted(m for m in ('pathspec', 'audit.verify') if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+    )
+    assert (work / ".gate" / "audit").is_dir(), out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
 
 
 def test_no_isinstance_on_an_engine_outside_the_engine_package() -> None:
