@@ -24,6 +24,9 @@ class GateError(Exception):
         self.message = message
         self.remediation = remediation
         self.path = path
+        # The audit facts (record digest, log index, signer) of the record that logged this
+        # refusal, once one is written; the reports of the refusal name it.
+        self.audit: dict[str, object] = {}
 
     def one_line(self) -> str:
         """Render as a single line: `path: message (remediation)`."""

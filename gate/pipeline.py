@@ -455,12 +455,14 @@ def record_refusal(
     audit: audit_step.AuditOptions,
     env: Mapping[str, str],
     notify: Notify,
-) -> None:
-    """Record a refusal (see `refusal`). The gate refuses anyway, so a record that cannot be
-    written is only a warning."""
+) -> dict[str, object]:
+    """Record a refusal (see `refusal`) and return the record's audit facts (empty when none was
+    written). The gate refuses anyway, so a record that cannot be written is only a warning."""
     written = record(prepared, decision, audit, env, notify, store_input=False)
     if written.outcome is Outcome.ERROR and written.error != decision.error:
         notify(f"warning: {written.error}")
+        return {}
+    return dict(written.audit or {})
 
 
 # --------------------------------------------------------------------------- the whole check
@@ -489,7 +491,7 @@ def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, 
         stored = None if audit.disabled else audit_step.stored_form
         decision = decide(prepared, assemble(prepared, context, sections), beside=stored)
     except (InputError, ConfigError) as exc:
-        record_refusal(prepared, refusal(prepared, exc, context), audit, opts.env, notify)
+        exc.audit = record_refusal(prepared, refusal(prepared, exc, context), audit, opts.env, notify)
         raise
     return record(prepared, decision, audit, opts.env, notify)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from gate.decision import Decision
@@ -24,13 +25,15 @@ class Refusal:
     line: int | None
     environment: str | None
     exit_code: int
+    # The audit record that logged the refusal (gate.decision's `audit` field), when one was written.
+    audit: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, exc: GateError, environment: str | None) -> Refusal:
         """The refusal an error ends a check with."""
         found = _AT_LINE.search(exc.message)
         line = int(found.group(1)) if found and exc.path else None
-        return cls(exc.one_line(), exc.path, line or None, environment, int(exc.exit_code))
+        return cls(exc.one_line(), exc.path, line or None, environment, int(exc.exit_code), dict(exc.audit))
 
     @property
     def headline(self) -> str:

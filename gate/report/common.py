@@ -8,6 +8,7 @@ import hashlib
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -126,5 +127,10 @@ def decision_time(decision: Decision) -> str | None:
 def audit_facts(decision: Decision) -> dict[str, object]:
     """The parts of the audit record reports show: its digest, log index and signer (empty when no
     record was written)."""
-    a = decision.audit or {}
+    return record_facts(decision.audit)
+
+
+def record_facts(audit: Mapping[str, object] | None) -> dict[str, object]:
+    """`audit_facts` of an audit field (a decision's, or a refusal's)."""
+    a = audit or {}
     return {k: a[k] for k in ("record", "index", "signer") if a.get(k) is not None}

@@ -17,7 +17,16 @@ from pathlib import Path
 
 from gate.decision import Action, Decision, Finding
 from gate.report.base import Refusal
-from gate.report.common import audit_facts, display_path, place, source_root, visible, waiver_line, with_ref
+from gate.report.common import (
+    audit_facts,
+    display_path,
+    place,
+    record_facts,
+    source_root,
+    visible,
+    waiver_line,
+    with_ref,
+)
 
 ANNOTATIONS_PER_KIND = 10
 COMMAND = {Action.BLOCK: "error", Action.WARN: "warning", Action.WAIVED: "notice"}
@@ -168,11 +177,7 @@ def step_summary(decision: Decision, root: Path | None = None, limit: int = SUMM
     elif not decision.findings:
         head.append("No findings.")
     audit = audit_facts(decision)
-    if audit:
-        extra = ", ".join(f"{k} {audit[k]}" for k in ("index", "signer") if k in audit)
-        record = f"**Audit record:** `{audit.get('record', '')}`" + (f" ({extra})" if extra else "")
-    else:
-        record = "**Audit record:** none written"
+    record = _record_line(audit) if audit else "**Audit record:** none written"
     engine = f"{decision.engine.get('name', '?')} {decision.engine.get('version', '')}".strip()
     tail = [
         record,
@@ -213,7 +218,16 @@ def refusal_summary(refusal: Refusal) -> str:
         where = f"{refusal.path}:{refusal.line}" if refusal.line else refusal.path
         lines.append(f"Where: {_cell(where)}")
     lines.append("Nothing was decided: fix what this names and run the gate again.")
+    audit = record_facts(refusal.audit)
+    if audit:
+        lines.append(_record_line(audit))
     return "\n\n".join(lines) + "\n"
+
+
+def _record_line(audit: Mapping[str, object]) -> str:
+    """The summary's line naming the audit record: digest, then log index and signer."""
+    extra = ", ".join(f"{k} {audit[k]}" for k in ("index", "signer") if k in audit)
+    return f"**Audit record:** `{audit.get('record', '')}`" + (f" ({extra})" if extra else "")
 
 
 def output_line(name: str, value: str) -> str:
@@ -244,12 +258,13 @@ def publish(decision: Decision, env: Mapping[str, str], root: Path | None = None
 
 
 def publish_refusal(refusal: Refusal, env: Mapping[str, str]) -> list[str]:
-    """`publish` for a check that ended before a decision: its summary, `outcome=error` and an
-    empty `record=`."""
+    """`publish` for a check that ended before a decision: its summary, `outcome=error` and
+    `record=` (the refusal's audit record digest, or empty)."""
+    record = str(record_facts(refusal.audit).get("record") or "")
     return _publish(
         env,
         lambda: refusal_summary(refusal),
-        lambda: output_line("outcome", "error") + output_line("record", ""),
+        lambda: output_line("outcome", "error") + output_line("record", record),
     )
 
 

@@ -23,14 +23,14 @@ class JsonReporter:
             return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
     def render_refusal(self, refusal: Refusal) -> str:
-        """The decision's shape with outcome `error`, no findings and no record, and what ended the
-        check under `refusal` (file, line, exit code)."""
+        """The decision's shape with outcome `error`, no findings, the record that logged the
+        refusal (or none), and what ended the check under `refusal` (file, line, exit code)."""
         value: dict[str, object] = {
             "outcome": "error",
             "environment": refusal.environment,
             "findings": [],
             "summary": {a.value: 0 for a in Action},
-            "audit": None,
+            "audit": dict(refusal.audit) or None,
             "error": refusal.message,
             "refusal": {"path": refusal.path, "line": refusal.line, "exit_code": refusal.exit_code},
         }

@@ -21,6 +21,7 @@ from gate.report.common import (
     audit_facts,
     decision_time,
     display_path,
+    record_facts,
     source_root,
     waiver_line,
     with_ref,
@@ -103,6 +104,7 @@ class JunitReporter:
         it names."""
         suites = etree.Element("testsuites", name="govgate", tests="1", failures="0", errors="1")
         props = [("environment", refusal.where), ("outcome", "error"), ("exit.code", str(refusal.exit_code))]
+        props += [(f"audit.{k}", str(v)) for k, v in record_facts(refusal.audit).items()]
         suite = self._suite(suites, GATE_SUITE, props, None, [], tests=1, errors=1)
         case = _el(suite, "testcase", classname=GATE_SUITE, name=f"decision in {refusal.where}")
         text = f"{refusal.headline} (exit {refusal.exit_code}): {refusal.message}\n"

@@ -23,6 +23,7 @@ from gate.report.common import (
     decision_time,
     fingerprints,
     place,
+    record_facts,
     source_root,
     waiver_line,
     with_ref,
@@ -210,7 +211,14 @@ class SarifReporter:
             "exitCode": refusal.exit_code,
             "toolExecutionNotifications": [notification],
         }
-        props = {"environment": refusal.environment, "outcome": "error", "exitCode": refusal.exit_code}
+        props: dict[str, Any] = {
+            "environment": refusal.environment,
+            "outcome": "error",
+            "exitCode": refusal.exit_code,
+        }
+        audit = record_facts(refusal.audit)
+        if audit:
+            props["audit"] = audit
         run = _run(refusal.environment, [], invocation, [], props)
         return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 

@@ -4,6 +4,7 @@ why, on stdout and in every `--report` file, with the file and line where they a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,13 @@ def test_a_refused_input_is_reported_in_every_format_at_its_file_and_line(tmp_pa
     assert texts["text"].startswith(f"error: {decision['error']}\n")
     assert "The gate refused to decide (exit 2):" in texts["summary.md"]
     assert "malformed YAML at line 5" in texts["summary.md"]
-    assert texts["output.txt"] == "outcome=error\nrecord=\n"
+    # the record that logged the refusal is named wherever a decision's record is
+    record = decision["audit"]["record"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", record), decision["audit"]
+    assert texts["output.txt"] == f"outcome=error\nrecord={record}\n"
+    assert f"**Audit record:** `{record}` (index {decision['audit']['index']}" in texts["summary.md"]
+    assert run["properties"]["audit"]["record"] == record
+    assert f'<property name="audit.record" value="{record}"' in texts["junit"]
 
 
 @pytest.mark.parametrize("fmt", ["sarif", "junit", "gitlab"])
