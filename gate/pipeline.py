@@ -269,20 +269,27 @@ def collect(
 
 
 def no_input(
-    prepared: Prepared, sections: Mapping[str, Sequence[Any]], paths: Sequence[Path], skipped: int = 0
+    prepared: Prepared,
+    sections: Mapping[str, Sequence[Any]],
+    paths: Sequence[Path],
+    skipped: int = 0,
+    *,
+    environment: str | None = None,
+    where: str | None = None,
 ) -> str | None:
     """The rule for a check that found no input: None when something was found or `allow_empty`
-    says finding nothing is expected; else, where the environment blocks, an InputError (a
-    refusal: nothing checked must never read as a pass), and elsewhere the warning to give.
-    `skipped` is how many files the walks skipped."""
+    says finding nothing is expected; else, where the environment (default: the prepared one)
+    blocks, an InputError (a refusal: nothing checked must never read as a pass), and elsewhere
+    the warning to give. `skipped` is how many files the walks skipped; `where` names what was
+    searched (default: the paths)."""
     if prepared.allow_empty or any(sections.get(section) for section in SECTIONS):
         return None
-    where = ", ".join(shown_path(p) for p in paths) or "."
+    where = where or ", ".join(shown_path(p) for p in paths) or "."
     seen = f" ({skipped} other file{'s' if skipped != 1 else ''} skipped; -v lists them)" if skipped else ""
     message = (
         f"nothing to check: no Backstage entity or template, SBOM, signature or attestation in {where}{seen}"
     )
-    if prepared.config.blocks(prepared.environment):
+    if prepared.config.blocks(environment or prepared.environment):
         raise InputError(
             message,
             "pass the files or folders that hold the inputs, or --allow-empty (gate.yaml"

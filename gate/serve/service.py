@@ -201,6 +201,9 @@ class Decider:
                     "send numbers of at most 4300 digits (as a string if it must be longer)",
                 ) from None
             sections = folder.rename(sections)
+        # Where the environment blocks, a request with nothing the gate recognises is refused as
+        # `gate check` refuses it; elsewhere the decision says it judged no input.
+        pipeline.no_input(prepared, sections, (), environment=job.environment, where="the request's files")
         document = pipeline.assemble(prepared, job.context, sections)
         return pipeline.decide(
             prepared, document, environment=job.environment, max_findings=self._max_findings

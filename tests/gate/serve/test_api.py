@@ -265,6 +265,19 @@ def test_bad_requests_get_400_naming_the_field(server: GateServer, body: Any, ex
     assert "gate-serve-" not in resp.text  # never the server's temporary folder
 
 
+def test_a_request_with_nothing_to_check_is_refused_where_the_environment_blocks(server: GateServer) -> None:
+    """As `gate check` on a folder with no input: nothing checked never reads as a pass."""
+    files = [{"path": "README.md", "content": "# payments\n"}, {"path": "src/app.py", "content": "x = 1\n"}]
+    resp = server.check({"environment": "prod", "files": files})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"].startswith("nothing to check: ")
+    assert "the request's files" in resp.json()["error"] and "gate-serve-" not in resp.text
+    resp = server.check({"environment": "dev", "files": files})
+    assert resp.status_code == 200, resp.text
+    decision = resp.json()
+    assert decision["outcome"] != "error" and not any(decision["inputs"].values())
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "expected"),
     [
