@@ -10,8 +10,9 @@ transparency-log inclusion proof, checkpoint and signed entry timestamp, timesta
 signature over the artifact or DSSE envelope. Certificate bundles with an inclusion proof go
 through sigstore-python; what it refuses and cosign and sigstore-go verify offline is checked here
 with the same trust root and sigstore's own building blocks: key-signed bundles (a `publicKey`
-hint) against the PEM keys in `signatures.keys`, v0.1/v0.2 bundles proven by a signed entry
-timestamp without an inclusion proof, and intoto/0.0.1-0.0.2 log entries. The signer's identity is
+hint) against the PEM keys in `signatures.keys`, v0.1 bundles proven by a signed entry timestamp
+without an inclusion proof (from v0.2 on the bundle format requires the proof, and sigstore-go and
+cosign refuse a bundle without one, as the gate does), and intoto/0.0.1-0.0.2 log entries. The signer's identity is
 not judged here: its SAN and OIDC issuer are read from the leaf certificate and judged by the Rego
 policies (SIG-IDENTITY). The identity is what the certificate claims; it is worth something only
 when `verified` is true.
@@ -374,8 +375,8 @@ def judge(bundle: dict[str, Any], settings: CollectSettings, artifact_sha256: st
 
     Certificate bundles with an inclusion proof go through sigstore-python's Verifier. What
     sigstore-python refuses but cosign and sigstore-go verify offline is checked here with the
-    same trust root: key-signed bundles against `signatures.keys`, v0.1/v0.2 bundles whose log
-    entry has a signed entry timestamp (SET) and no inclusion proof, and intoto log entries.
+    same trust root: key-signed bundles against `signatures.keys`, v0.1 bundles whose log entry
+    has a signed entry timestamp (SET) and no inclusion proof, and intoto log entries.
     Raises CollectError only for configuration problems (trust root, keys).
     """
     material = bundle.get("verificationMaterial")
