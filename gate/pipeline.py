@@ -282,7 +282,7 @@ def no_input(
     blocks, an InputError (a refusal: nothing checked must never read as a pass), and elsewhere
     the warning to give. `skipped` is how many files the walks skipped; `where` names what was
     searched (default: the paths)."""
-    if prepared.allow_empty or any(sections.get(section) for section in SECTIONS):
+    if prepared.allow_empty or any(sections.get(section) for section in (*SECTIONS, "files")):
         return None
     where = where or ", ".join(shown_path(p) for p in paths) or "."
     seen = f" ({skipped} other file{'s' if skipped != 1 else ''} skipped; -v lists them)" if skipped else ""

@@ -85,7 +85,9 @@ def _rego_refused(shown: str) -> CollectError:
 
 
 def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[CollectorModule]) -> Sections:
-    """Run every collector that recognises the file; returns items by section (empty if none did)."""
+    """Run every collector that recognises the file; returns items by section (empty if none did).
+    With `keep_files` (conftest-style policies), every JSON, JSON Lines or YAML file is handed to
+    them as `files`, recognised by a collector or not, as `conftest test` reads every file."""
     out: dict[str, list[Any]] = {}
     readers = [mod for mod in mods if mod.recognise(parsed)]
     if len(readers) == 1 and not settings.keep_files:
@@ -93,8 +95,10 @@ def collect_file(parsed: ParsedFile, settings: CollectSettings, mods: Iterable[C
     for mod in readers:
         for section, items in mod.collect(parsed, settings).items():
             out.setdefault(section, []).extend(items)
-    if settings.keep_files and any(out.values()):
-        out["files"] = file_entries(parsed)
+    if settings.keep_files:
+        entries = file_entries(parsed)
+        if entries:
+            out["files"] = entries
     return out
 
 

@@ -210,6 +210,54 @@ def test_conftest_rules_find_what_conftest_finds(tmp_path: Path, engine_args: tu
     assert lines == {(tmp_path / "svc/more.yaml").read_text().splitlines().index("---") + 2}
 
 
+K8S_POLICY = """package main
+
+import rego.v1
+
+deny contains msg if {
+	input.kind == "Deployment"
+	some c in input.spec.template.spec.containers
+	not c.securityContext.runAsNonRoot
+	msg := sprintf("%s: container %s must set runAsNonRoot", [input.metadata.name, c.name])
+}
+
+warn contains msg if {
+	input.replicas < 2
+	msg := "fewer than two replicas"
+}
+"""
+
+
+def _deployment(name: str, non_root: bool) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "app", "image": "registry.example/app:1"}
+    if non_root:
+        container["securityContext"] = {"runAsNonRoot": True}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+
+
+def test_conftest_rules_see_files_that_are_not_governance_inputs(
+    tmp_path: Path, engine_args: tuple[str, ...]
+) -> None:
+    """A conftest policy folder written for Kubernetes manifests and plain JSON finds under
+    `gate check` what `conftest test` finds, in a folder walk as for files named one by one."""
+    write_yaml(tmp_path / "deploy/app.yaml", _deployment("api", False), _deployment("worker", True))
+    write_json(tmp_path / "deploy/values.json", {"replicas": 1})
+    files = ["deploy/app.yaml", "deploy/values.json"]
+    _policy(tmp_path, {"main.rego": K8S_POLICY})
+    expected = _conftest(tmp_path, files)
+    assert expected == {
+        ("deploy/app.yaml", "api: container app must set runAsNonRoot"),
+        ("deploy/values.json", "fewer than two replicas"),
+    }
+    assert {_as_conftest(f) for f in _gate(tmp_path, files, engine_args)} == expected
+    assert {_as_conftest(f) for f in _gate(tmp_path, ["deploy"], engine_args)} == expected
+
+
 def test_combined_input_is_conftests(tmp_path: Path, engine_args: tuple[str, ...]) -> None:
     write_yaml(tmp_path / "a/catalog-info.yaml", component_entity("payments", system=None))
     write_yaml(tmp_path / "b/catalog-info.yaml", component_entity("payments"), component_entity("orders"))
