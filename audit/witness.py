@@ -18,6 +18,7 @@ what `verify_log` runs over those files.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -496,10 +497,8 @@ def http_post(url: str, body: bytes, timeout: float) -> Answer:
         # a per-read timeout alone lets a server that drips bytes hold the exchange for ever
         expired.set()
         for sock in opened:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     timer = threading.Timer(timeout, expire)
     timer.daemon = True

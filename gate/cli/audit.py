@@ -438,8 +438,7 @@ def witness(log_dir: Path, url: str, witness_key: str | None, log_key: Path | No
         return
     if not done.verified:
         _warn(
-            "no --witness-key: the cosignature was not verified; "
-            "`gate audit verify --witness VKEY` checks it"
+            "no --witness-key: the cosignature was not verified; `gate audit verify --witness VKEY` checks it"
         )
     cp = done.checkpoint
     for sig in done.cosignatures:
