@@ -404,13 +404,15 @@ def witness(log_dir: Path, url: str, witness_key: str | None, log_key: Path | No
     once more from there). The cosignature is stored, create-only, as
     DIR/witness/<size>.<root hex>.<key ID>: the checkpoint with the witness's line added.
     With --log-key the checkpoint must verify with that key (else with the folder's log.pub).
-    Exit codes: 0 cosigned and stored, 1 the witness refused it as a rollback or a fork, or its
-    cosignature does not verify with --witness-key, 2 usage error or a witness answer that is
-    not the protocol's, 3 the witness did not answer.
+    Exit codes: 0 cosigned and stored, 1 the checkpoint does not verify with the log key, the
+    witness refused it as a rollback or a fork, or its cosignature does not verify with
+    --witness-key, 2 usage error or a witness answer that is not the protocol's, 3 the witness
+    did not answer.
     """
     from audit import (
         AuditError,
         AuditLog,
+        LogError,
         WitnessRefused,
         WitnessUnreachable,
         submit_to_witness,
@@ -427,7 +429,7 @@ def witness(log_dir: Path, url: str, witness_key: str | None, log_key: Path | No
     try:
         verifier = _pinned_log_key(log_key, None, True) or log.verifier()
         done = submit_to_witness(log, verifier, url, pinned, timeout=timeout)
-    except WitnessRefused as exc:
+    except (WitnessRefused, LogError) as exc:
         _die(str(exc), ExitCode.BLOCKED, exc.remediation)
         return
     except WitnessUnreachable as exc:

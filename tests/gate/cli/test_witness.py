@@ -140,6 +140,19 @@ def test_verify_requires_distinct_witnesses(tmp_path: Path, witness: Litewitness
     )
     assert twice.code == 2 and "2 witnesses required, 1 witness key(s) given" in one_line(twice)
     assert verify(log, keys, "--witness", witness.vkey, "--witnesses-required", "1").code == 0
+    key_file = tmp_path / "witness.vkey"
+    key_file.write_text(witness.vkey + "\n")
+    assert verify(log, keys, "--witness", key_file, "--witnesses-required", "1").code == 0
+
+
+def test_a_checkpoint_the_pinned_log_key_did_not_sign_is_not_submitted(tmp_path: Path) -> None:
+    keys, other = make_keys(tmp_path / "keys"), make_keys(tmp_path / "other")
+    log = tmp_path / "log"
+    make_log(log, keys, 1)
+    run = run_gate(
+        "audit", "witness", "--log", log, "--url", "http://127.0.0.1:1", "--log-key", other.log_pub
+    )
+    assert run.code == 1 and "does not verify with the log key" in one_line(run)
 
 
 def test_an_unknown_log_is_refused_in_one_line(tmp_path: Path, witness: Litewitness) -> None:
