@@ -618,7 +618,7 @@ def _ask(
     post: Post, target: str, old: int, log: AuditLog, cp: Checkpoint, note_text: str, timeout: float
 ) -> Answer:
     try:
-        proof = consistency_hashes(log, old, cp.size) if old else []
+        proof = consistency_hashes(log, old, cp.size) if 0 < old < cp.size else []
     except (LogError, MissingFile) as exc:
         raise WitnessError(
             f"cannot prove the log's consistency from size {old}: {exc}", exc.remediation
