@@ -13,6 +13,8 @@ both this and that the audit package never imports the gate).
 - verification: `Trust` and `Identity` (who may sign), `verify_log`, `verify_record`, and sigstore
   trust roots and verifiers (`verifier_for`, from `audit.trust`), which the gate's signature
   collectors use too;
+- witnesses: `submit_to_witness` (a checkpoint to a C2SP tlog-witness, its cosignature stored),
+  `WitnessVerifier` and `unique_witnesses` (witness keys), `WitnessError` and its kinds;
 - queries: `iter_records`, `find_record`, `Filters`, `parse_time`, `detail_of`;
 - errors: `AuditError`, the base of every error the package raises, each with a remediation.
 
@@ -67,6 +69,12 @@ if TYPE_CHECKING:
     from audit.verify import VerifiedRecord as VerifiedRecord
     from audit.verify import verify_log as verify_log
     from audit.verify import verify_record as verify_record
+    from audit.witness import WitnessError as WitnessError
+    from audit.witness import WitnessRefused as WitnessRefused
+    from audit.witness import WitnessUnreachable as WitnessUnreachable
+    from audit.witness import WitnessVerifier as WitnessVerifier
+    from audit.witness import submit as submit_to_witness
+    from audit.witness import unique_witnesses as unique_witnesses
     from audit.writer import DEFAULT_LOG as DEFAULT_LOG
     from audit.writer import AuditSettings as AuditSettings
     from audit.writer import key_files as key_files
@@ -122,6 +130,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "verify_log": ("audit.verify", "verify_log"),
     "verify_record": ("audit.verify", "verify_record"),
     "write_record": ("audit.writer", "write_record"),
+    "WitnessError": ("audit.witness", "WitnessError"),
+    "WitnessRefused": ("audit.witness", "WitnessRefused"),
+    "WitnessUnreachable": ("audit.witness", "WitnessUnreachable"),
+    "WitnessVerifier": ("audit.witness", "WitnessVerifier"),
+    "submit_to_witness": ("audit.witness", "submit"),
+    "unique_witnesses": ("audit.witness", "unique_witnesses"),
 }
 
 __all__ = [
@@ -149,6 +163,10 @@ __all__ = [
     "TrustRootError",
     "UsageError",
     "VerifiedRecord",
+    "WitnessError",
+    "WitnessRefused",
+    "WitnessUnreachable",
+    "WitnessVerifier",
     "bundle_identity",
     "compact_json",
     "default_key_dir",
@@ -167,6 +185,8 @@ __all__ = [
     "sha256_digest",
     "sigstore_message",
     "stored_input_bytes",
+    "submit_to_witness",
+    "unique_witnesses",
     "verifier_for",
     "verify_inclusion",
     "verify_log",

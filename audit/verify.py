@@ -48,6 +48,7 @@ from audit.merkle import CompactTree, verify_inclusion
 from audit.note import Checkpoint, NoteVerifier
 from audit.record import EXTENSION, PAYLOAD_TYPE
 from audit.trust import keyless_identity, verify_keyless_dsse
+from audit.witness import WITNESS, Witnessed, WitnessVerifier, read_witnessed
 
 ENTRY_RE = re.compile(r"^(\d{12})\.json$")
 BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
@@ -271,6 +272,8 @@ def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str
             continue  # read (and refused if not a regular file) below
         if name == LOCK and item.is_file(follow_symlinks=False):
             continue
+        if name == WITNESS and item.is_dir(follow_symlinks=False):
+            continue  # each file is checked by audit.witness.read_witnessed
         if name.startswith(TMP_PREFIX) and item.is_file(follow_symlinks=False):
             report.notes.append(
                 f"{name}: a temporary file left by an interrupted append; the next append removes it"
@@ -316,6 +319,8 @@ def verify_log(
     *,
     log_key: NoteVerifier | None,
     expect_size: int | None = None,
+    witnesses: Sequence[WitnessVerifier] = (),
+    witnesses_required: int = 0,
 ) -> Report:
     """Verify the log at path; saved holds (file name, text) of checkpoints an auditor kept.
 
@@ -323,8 +328,15 @@ def verify_log(
     and a log.pub in the folder that differs from it is a problem. None trusts the folder's own
     log.pub (and says so in the report's warnings). expect_size: the log must hold at least that
     many entries. Without saved checkpoints or expect_size nothing bounds the log from below (a
-    warning says so).
+    warning says so). The files of the witness folder are checked against the log (each a
+    checkpoint the log key signed, a prefix of the log); cosignatures by the ``witnesses`` keys must
+    verify, and ``witnesses_required`` of them must have cosigned the whole log.
     """
+    if witnesses_required > len(witnesses):
+        raise UsageError(
+            f"{witnesses_required} witnesses required, {len(witnesses)} witness key(s) given",
+            "pass a --witness VKEY for each witness whose cosignature you require",
+        )
     log = AuditLog(path)
     if not path.is_dir():
         raise UsageError(
@@ -358,11 +370,13 @@ def verify_log(
     origin = (verifier.name, verifier.vkey) if verifier is not None else None
     present = sorted(i for i in entries if i < size)
     results = _with_gaps(_run_entries(log, present, trust, origin, workers), size)
-    wanted = {c.size for _, c in _saved(saved, verifier, report)}
+    witnessed = read_witnessed(log, verifier)
+    wanted = {c.size for _, c in _saved(saved, verifier, report)} | witnessed.sizes
     roots = _tree(results, report, wanted, size)
     report.root = roots.get(size)
     _final(cp, roots, size, report)
     _compare_saved(saved, verifier, roots, size, report)
+    _witness(witnessed, roots, size, witnesses, witnesses_required, report)
     if expect_size is not None and size < expect_size:
         report.problems.append(
             Problem(
@@ -388,6 +402,19 @@ def verify_log(
     _orphans(log, INPUTS, inputs - referenced_inputs, report)
     report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
     return report
+
+
+def _witness(
+    witnessed: Witnessed,
+    roots: dict[int, bytes],
+    size: int,
+    witnesses: Sequence[WitnessVerifier],
+    required: int,
+    report: Report,
+) -> None:
+    problems, notes = witnessed.check(roots, size, witnesses, required)
+    report.problems += [Problem(where, what) for where, what in problems]
+    report.notes += notes
 
 
 def _log_verifier(log: AuditLog, pinned: NoteVerifier | None, report: Report) -> NoteVerifier | None:

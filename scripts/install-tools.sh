@@ -2,7 +2,8 @@
 # Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin:
 # OPA (the `opa` engine, `gate policy test|check`), Regal (the Rego linter, `gate policy check`) and
 # actionlint (checks the GitHub workflows and the action, tests/integrations/test_github_action.py),
-# and conftest (the baseline bench/compare.py measures the gate against).
+# conftest (the baseline bench/compare.py measures the gate against), and torchwood's litewitness
+# and witnessctl (the C2SP tlog-witness the `gate audit witness` tests submit checkpoints to).
 # Idempotent: a tool already present at the pinned version is left alone. Prints the bin folder.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ OPA_VERSION="${OPA_VERSION:-v1.22.2}"
 REGAL_VERSION="${REGAL_VERSION:-v0.39.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 CONFTEST_VERSION="${CONFTEST_VERSION:-v0.71.1}"
+# v0.6.1: later torchwood releases need a newer Go than the one CI pins.
+TORCHWOOD_VERSION="${TORCHWOOD_VERSION:-v0.6.1}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is required (https://go.dev/dl/); or install OPA yourself and put it on PATH" >&2
@@ -67,4 +70,15 @@ if ! have_version conftest "$CONFTEST_VERSION" --version; then
   install_tool conftest github.com/open-policy-agent/conftest "$CONFTEST_VERSION" \
     -ldflags "-X github.com/open-policy-agent/conftest/internal/version.Version=${CONFTEST_VERSION#v}"
 fi
+# litewitness and witnessctl print no version: read the module version Go recorded in the binary
+# (the main module's, or a dependency's after a build through the temporary module).
+have_module() { # tool, module, version
+  [ -x "$bin/$1" ] || return 1
+  go version -m "$bin/$1" 2>/dev/null | grep -Eq "^[[:space:]]*(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
+}
+for tool in litewitness witnessctl; do
+  if ! have_module "$tool" filippo.io/torchwood "$TORCHWOOD_VERSION"; then
+    install_tool "$tool" "filippo.io/torchwood/cmd/$tool" "$TORCHWOOD_VERSION"
+  fi
+done
 echo "$bin"

@@ -166,6 +166,22 @@ def _pinned_log_key(log_key: Path | None, config: Path | None, trust_folder: boo
         )
 
 
+def _witness_keys(values: tuple[str, ...]) -> Any:
+    """The witness verifier keys given as VKEY strings or files holding one."""
+    from audit import AuditError, unique_witnesses
+
+    texts = []
+    for value in values:
+        path = Path(value)
+        texts.append(
+            _small_file(path, "witness key").strip() if "+" not in value and path.is_file() else value
+        )
+    try:
+        return unique_witnesses(texts)
+    except AuditError as exc:
+        _die(f"--witness: {exc}", ExitCode.USAGE, exc.remediation)
+
+
 @click.group("audit")
 def audit_group() -> None:
     """Signed decision records: keys, the log's checkpoint, verification, queries and replay.
@@ -174,6 +190,7 @@ def audit_group() -> None:
     An auditor's walk-through:
       gate audit checkpoint --log DIR --log-key log.pub > saved.checkpoint      keep it
       gate audit verify --log DIR --key audit.pub --log-key log.pub --checkpoint saved.checkpoint
+      gate audit witness --log DIR --url https://witness.example --witness-key VKEY
       gate audit list --log DIR --env prod --outcome block
       gate audit show --log DIR 41 --key audit.pub --log-key log.pub
       gate audit replay --log DIR --config new-gate.yaml
@@ -255,6 +272,23 @@ def checkpoint(log_dir: Path, log_key: Path | None) -> None:
     metavar="N",
     help="The log must hold at least N records (a smaller log is truncated or rolled back).",
 )
+@click.option(
+    "--witness",
+    "witness_keys",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's verifier key (<name>+<key ID>+<key>, or a file holding it) whose "
+    "cosignatures must verify (repeatable).",
+)
+@click.option(
+    "--witnesses-required",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="N of the --witness keys must have cosigned the whole log (fail closed on entries after "
+    "the last checkpoint they cosigned).",
+)
 @TRUST_ROOT_OPTION
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def verify(
@@ -266,6 +300,8 @@ def verify(
     trust_folder: bool,
     checkpoints: tuple[Path, ...],
     expect_size: int | None,
+    witness_keys: tuple[str, ...],
+    witnesses_required: int,
     trust_root: str,
     fmt: str,
 ) -> None:
@@ -274,7 +310,9 @@ def verify(
     \b
     Checkpoints are verified with the log key you pinned (--log-key, or --config's audit.log_key);
     a log.pub in the folder that differs from it is a problem. Without --checkpoint or
-    --expect-size nothing bounds the log from below, and a warning says so.
+    --expect-size nothing bounds the log from below, and a warning says so. Checkpoints witnesses
+    cosigned (`gate audit witness`) must be prefixes of the log; with --witnesses-required N, N of
+    the --witness keys must have cosigned the log up to its last entry.
     Exit codes: 0 intact, 1 something is wrong (each problem named by index, file and what),
     2 usage error (no log, no or unreadable key, unreadable checkpoint file).
     """
@@ -286,8 +324,17 @@ def verify(
     trust = _trust(keys, identities, trust_root)
     pinned = _pinned_log_key(log_key, config, trust_folder)
     saved = [(str(p), _small_file(p, "checkpoint")) for p in checkpoints]
+    witnesses = _witness_keys(witness_keys)
     try:
-        report = verify_log(log_dir, trust, saved, log_key=pinned, expect_size=expect_size)
+        report = verify_log(
+            log_dir,
+            trust,
+            saved,
+            log_key=pinned,
+            expect_size=expect_size,
+            witnesses=witnesses,
+            witnesses_required=witnesses_required,
+        )
     except AuditError as exc:
         _die(str(exc), ExitCode.USAGE, exc.remediation)
         return
@@ -328,6 +375,85 @@ def verify(
                 terminal_safe(f"{len(report.problems)} problem(s) in {log_dir} ({report.size} records)")
             )
     sys.exit(ExitCode.OK if report.ok else ExitCode.BLOCKED)
+
+
+@audit_group.command("witness")
+@LOG_OPTION
+@click.option("--url", required=True, metavar="URL", help="The witness's submission prefix (http or https).")
+@click.option(
+    "--witness-key",
+    "witness_key",
+    metavar="VKEY",
+    help="The witness's verifier key (or a file holding it): its cosignature must verify.",
+)
+@LOG_KEY_OPTION
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=300),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long each request to the witness may take.",
+)
+def witness(log_dir: Path, url: str, witness_key: str | None, log_key: Path | None, timeout: float) -> None:
+    """Have a C2SP tlog-witness cosign the log's latest checkpoint, and keep its cosignature.
+
+    \b
+    Sends the checkpoint to URL/add-checkpoint with the consistency proof from the size the
+    witness cosigned last (it answers 409 with that size when it differs; the request is sent
+    once more from there). The cosignature is stored, create-only, as
+    DIR/witness/<size>.<root hex>.<key ID>: the checkpoint with the witness's line added.
+    With --log-key the checkpoint must verify with that key (else with the folder's log.pub).
+    Exit codes: 0 cosigned and stored, 1 the checkpoint does not verify with the log key, the
+    witness refused it as a rollback or a fork, or its cosignature does not verify with
+    --witness-key, 2 usage error or a witness answer that is not the protocol's, 3 the witness
+    did not answer.
+    """
+    from audit import (
+        AuditError,
+        AuditLog,
+        LogError,
+        WitnessRefused,
+        WitnessUnreachable,
+        submit_to_witness,
+    )
+    from gate.report.escape import terminal_safe
+
+    log = AuditLog(log_dir)
+    if not log.exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    pinned = _witness_keys((witness_key,))[0] if witness_key is not None else None
+    try:
+        verifier = _pinned_log_key(log_key, None, True) or log.verifier()
+        done = submit_to_witness(log, verifier, url, pinned, timeout=timeout)
+    except (WitnessRefused, LogError) as exc:
+        _die(str(exc), ExitCode.BLOCKED, exc.remediation)
+        return
+    except WitnessUnreachable as exc:
+        _die(str(exc), ExitCode.ENGINE, exc.remediation)
+        return
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+        return
+    if not done.verified:
+        _warn(
+            "no --witness-key: the cosignature was not verified; `gate audit verify --witness VKEY` checks it"
+        )
+    cp = done.checkpoint
+    for sig in done.cosignatures:
+        click.echo(
+            terminal_safe(
+                f"cosigned: {sig.name}+{sig.key_id:08x} on {cp.origin} size {cp.size}"
+                f" (consistency proof from size {done.old})"
+            )
+        )
+    for name in done.stored:
+        click.echo(terminal_safe(f"stored {log_dir / name}"))
+    for name in done.kept:
+        click.echo(terminal_safe(f"kept {log_dir / name} (this witness's cosignature was already there)"))
 
 
 @audit_group.command("list")
