@@ -84,11 +84,15 @@ def default_levels(environment: str) -> tuple[str, ...]:
     return (f"GOVGATE_{re.sub(r'[^A-Z0-9]', '_', environment.upper())}_PASSED",)
 
 
-def _resource_uri(context: dict[str, Any], input_digest: str) -> str:
+def _resource_uri(context: dict[str, Any], input_digest: str, environment: str) -> str:
+    """The resourceUri of a decision that names no service: the repository at its commit, else the
+    input document's digest, else (a refusal outside CI) the environment alone."""
     repo, commit = context.get("repository"), context.get("commit")
     if isinstance(repo, str) and repo:
         return f"git+{repo}@{commit}" if isinstance(commit, str) and commit else f"git+{repo}"
-    return f"urn:govgate:input:{input_digest}"
+    if input_digest:
+        return f"urn:govgate:input:{input_digest}"
+    return f"{RESOURCE_SCHEME}:refusal?env={urllib.parse.quote(environment, safe='')}"
 
 
 def _finding(f: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +138,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     predicate: dict[str, Any] = {
         "verifier": {"id": VERIFIER_ID, "version": {"govgate": facts.gate_version}},
         "timeVerified": time_verified(facts.time_ns),
-        "resourceUri": facts.resource_uri or _resource_uri(facts.context, input_digest),
+        "resourceUri": facts.resource_uri
+        or _resource_uri(facts.context, input_digest, str(d.get("environment") or "")),
         "policy": {"uri": POLICY_URI, "digest": {"sha256": _sha256_hex(policy_digest)}},
         "verificationResult": "PASSED" if passed else "FAILED",
         "verifiedLevels": list(

@@ -571,12 +571,14 @@ def export(log_dir: Path, record_ref: str, form: str, out: Path | None) -> None:
     except AuditError as exc:
         _die(f"{where}: {exc}", ExitCode.USAGE, "pass a record bundle the gate wrote")
         return
-    text = (data.decode("utf-8") if form == "bundle" else json.dumps(document, indent=2)) + "\n"
+    # The bundle as stored, byte for byte (its digest is the record's); the envelope as JSON.
+    written = data if form == "bundle" else (json.dumps(document, indent=2) + "\n").encode("utf-8")
     if out is None:
-        click.echo(text, nl=False)
+        sys.stdout.buffer.write(written)
+        sys.stdout.flush()
         return
     try:
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(written)
     except OSError as exc:
         _die(f"{out}: cannot write ({exc.strerror})")
 
