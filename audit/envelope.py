@@ -48,15 +48,6 @@ def key_bundle(
     }
 
 
-def envelope_of(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The bare DSSE envelope (payloadType, payload, signatures) of a bundle, as DSSE verifiers
-    such as slsa-verifier read it."""
-    env = bundle.get("dsseEnvelope")
-    if not isinstance(env, dict):
-        raise AuditError("bundle has no DSSE envelope")
-    return {k: env[k] for k in ("payloadType", "payload", "signatures") if k in env}
-
-
 def bundle_bytes(bundle: dict[str, Any]) -> bytes:
     """The bytes a bundle is stored as (and its record digest is taken over)."""
     return json.dumps(bundle, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -120,3 +111,10 @@ def open_bundle(data: bytes) -> OpenedBundle:
         keyid=str(keyid),
         material=material,
     )
+
+
+def envelope_of(data: bytes) -> dict[str, Any]:
+    """The bare DSSE envelope (payloadType, payload, signatures) of a stored record bundle, as DSSE
+    verifiers such as slsa-verifier read it; AuditError naming what is malformed."""
+    env = open_bundle(data).document["dsseEnvelope"]
+    return {k: env[k] for k in ("payloadType", "payload", "signatures")}

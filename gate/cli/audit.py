@@ -536,7 +536,6 @@ def export(log_dir: Path, record_ref: str, form: str, out: Path | None) -> None:
     """
     from audit import AuditError, AuditLog, envelope_of, sha256_digest
     from audit import find_record as find
-    from audit.envelope import open_bundle
 
     path = Path(record_ref)
     if path.is_file():
@@ -566,13 +565,12 @@ def export(log_dir: Path, record_ref: str, form: str, out: Path | None) -> None:
             return
         where = f"{log_dir}: record {entry.index}"
     try:
-        bundle = open_bundle(data)
-        document = envelope_of(bundle.document) if form == "envelope" else bundle.document
+        envelope = envelope_of(data)  # a bundle is checked to be one, whichever form is written
     except AuditError as exc:
         _die(f"{where}: {exc}", ExitCode.USAGE, "pass a record bundle the gate wrote")
         return
     # The bundle as stored, byte for byte (its digest is the record's); the envelope as JSON.
-    written = data if form == "bundle" else (json.dumps(document, indent=2) + "\n").encode("utf-8")
+    written = data if form == "bundle" else (json.dumps(envelope, indent=2) + "\n").encode("utf-8")
     if out is None:
         sys.stdout.buffer.write(written)
         sys.stdout.flush()
