@@ -16,6 +16,7 @@ both this and that the audit package never imports the gate).
 - witnesses: `submit_to_witness` (a checkpoint to a C2SP tlog-witness, its cosignature stored),
   `WitnessVerifier` and `unique_witnesses` (witness keys), `WitnessError` and its kinds;
 - queries: `iter_records`, `find_record`, `Filters`, `parse_time`, `detail_of`;
+- the standard forms: `envelope_of` (a record's bare DSSE envelope), `service_uri` (its resourceUri);
 - errors: `AuditError`, the base of every error the package raises, each with a remediation.
 
 Names load on first use (PEP 562): `import audit` costs nothing until a record is made.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from audit.compact import NotJSONError as NotJSONError
     from audit.compact import compact_json as compact_json
+    from audit.envelope import envelope_of as envelope_of
     from audit.errors import AuditError as AuditError
     from audit.keys import PublicKey as PublicKey
     from audit.keys import keygen as keygen
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from audit.query import prove_in_checkpoint as prove_in_checkpoint
     from audit.record import DecisionFacts as DecisionFacts
     from audit.record import detail_of as detail_of
+    from audit.record import service_uri as service_uri
     from audit.signer import LEGACY_KEY_DIR as LEGACY_KEY_DIR
     from audit.signer import SignerError as SignerError
     from audit.signer import default_key_dir as default_key_dir
@@ -110,6 +113,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "bundle_identity": ("audit.trust", "bundle_identity"),
     "compact_json": ("audit.compact", "compact_json"),
     "detail_of": ("audit.record", "detail_of"),
+    "envelope_of": ("audit.envelope", "envelope_of"),
     "find_record": ("audit.query", "find"),
     "iter_records": ("audit.query", "iter_records"),
     "default_key_dir": ("audit.signer", "default_key_dir"),
@@ -122,6 +126,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "open_checkpoint": ("audit.log", "open_checkpoint"),
     "parse_time": ("audit.query", "parse_time"),
     "prove_in_checkpoint": ("audit.query", "prove_in_checkpoint"),
+    "service_uri": ("audit.record", "service_uri"),
     "sha256_digest": ("audit.log", "sha256_digest"),
     "sigstore_message": ("audit.trust", "sigstore_message"),
     "stored_input_bytes": ("audit.writer", "stored_input_bytes"),
@@ -171,6 +176,7 @@ __all__ = [
     "compact_json",
     "default_key_dir",
     "detail_of",
+    "envelope_of",
     "find_record",
     "iter_records",
     "key_files",
@@ -182,6 +188,7 @@ __all__ = [
     "open_checkpoint",
     "parse_time",
     "prove_in_checkpoint",
+    "service_uri",
     "sha256_digest",
     "sigstore_message",
     "stored_input_bytes",

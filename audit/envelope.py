@@ -1,8 +1,10 @@
 """DSSE envelopes in sigstore bundle v0.3 JSON: building them for a local key, and reading them back.
 
-A bundle signed with a local key carries the key's id as `verificationMaterial.publicKey.hint`
-and no transparency-log entry (the gate's own log plays that part). Bundles from sigstore keyless
-signing carry the certificate and Rekor entry instead.
+A bundle signed with a local key carries the key's hint as `verificationMaterial.publicKey.hint`
+(base64 sha256 of the key's SPKI, as cosign writes it), the DSSE signature's `keyid` in the form
+go-securesystemslib derives (audit.keys.keyid_of), and no transparency-log entry (the gate's own
+log plays that part). Bundles from sigstore keyless signing carry the certificate and Rekor entry
+instead.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def key_bundle(payload_type: str, payload: bytes, signature: bytes, keyid: str) -> dict[str, Any]:
-    """A bundle v0.3 holding a DSSE envelope signed by a local key."""
+def key_bundle(
+    payload_type: str, payload: bytes, signature: bytes, keyid: str, hint: str | None = None
+) -> dict[str, Any]:
+    """A bundle v0.3 holding a DSSE envelope signed by a local key (hint: the key's bundle hint,
+    by default the keyid)."""
     return {
         "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": keyid}},
+        "verificationMaterial": {"publicKey": {"hint": keyid if hint is None else hint}},
         "dsseEnvelope": {
             "payload": b64(payload),
             "payloadType": payload_type,
@@ -106,3 +111,10 @@ def open_bundle(data: bytes) -> OpenedBundle:
         keyid=str(keyid),
         material=material,
     )
+
+
+def envelope_of(data: bytes) -> dict[str, Any]:
+    """The bare DSSE envelope (payloadType, payload, signatures) of a stored record bundle, as DSSE
+    verifiers such as slsa-verifier read it; AuditError naming what is malformed."""
+    env = open_bundle(data).document["dsseEnvelope"]
+    return {k: env[k] for k in ("payloadType", "payload", "signatures")}

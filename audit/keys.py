@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import secrets
@@ -34,8 +35,13 @@ class RecordKey:
 
     @property
     def keyid(self) -> str:
-        """The key's id: sha256 of its SubjectPublicKeyInfo DER, in hex."""
+        """The key's DSSE id, as go-securesystemslib derives it (`SHA256:` SSH fingerprint)."""
         return keyid_of(self.private.public_key())
+
+    @property
+    def hint(self) -> str:
+        """The key's sigstore bundle hint, as cosign writes it (base64 sha256 of the SPKI DER)."""
+        return hint_of(self.private.public_key())
 
     def sign(self, data: bytes) -> bytes:
         """ECDSA-SHA256 signature (DER) over data."""
@@ -60,6 +66,12 @@ class PublicKey:
         if not self.keyid:
             object.__setattr__(self, "keyid", keyid_of(self.key))
 
+    def named_by(self, keyid: str) -> bool:
+        """Whether a signature's keyid (or a bundle's hint) names this key, in any form govgate
+        has written: the SSH fingerprint, cosign's base64 hint, or the hex SPKI digest of records
+        written before (those are never rewritten, so they must keep verifying)."""
+        return keyid in {self.keyid, hint_of(self.key), legacy_keyid_of(self.key)}
+
     def verifies(self, signature: bytes, data: bytes) -> bool:
         """Whether signature is this key's ECDSA-SHA256 signature over data."""
         try:
@@ -70,9 +82,29 @@ class PublicKey:
 
 
 def keyid_of(key: ec.EllipticCurvePublicKey) -> str:
-    """sha256 of a public key's SubjectPublicKeyInfo DER, in hex."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
+    """The DSSE keyid of a public key: `SHA256:` and the unpadded base64 sha256 of its SSH wire
+    form, as `ssh-keygen -l` prints it. go-securesystemslib's DSSE verifier (in cosign and
+    slsa-verifier) derives this id for a key it is given and skips a signature whose keyid differs.
+    """
+    line = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    wire = base64.b64decode(line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(wire).digest()).decode("ascii").rstrip("=")
+
+
+def hint_of(key: ec.EllipticCurvePublicKey) -> str:
+    """The sigstore bundle hint of a public key: base64 of the sha256 of its SubjectPublicKeyInfo
+    DER (the RFC 6962 key id the bundle format recommends, encoded as cosign and sigstore-go do)."""
+    return base64.b64encode(hashlib.sha256(_spki(key)).digest()).decode("ascii")
+
+
+def legacy_keyid_of(key: ec.EllipticCurvePublicKey) -> str:
+    """The keyid of records written before keyids followed go-securesystemslib: the sha256 of the
+    key's SubjectPublicKeyInfo DER, in hex."""
+    return hashlib.sha256(_spki(key)).hexdigest()
+
+
+def _spki(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def generate_record_key() -> RecordKey:

@@ -8,6 +8,9 @@ every verifier reads back (they are never re-serialised).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +26,10 @@ EXTENSION = "https://govgate.dev/decision/v1"
 VERIFIER_ID = "https://govgate.dev/gate"
 POLICY_URI = "urn:govgate:policy"
 PASSING = frozenset({"pass", "warn"})
+# The verifiedLevels of a FAILED decision: the VSA's value for a failed policy evaluation.
+FAILED_LEVEL = "FAILED"
+RESOURCE_SCHEME = "govgate"
+REFUSAL_SUBJECT = "gate-refusal.txt"
 # Context fields a record keeps: the rest (time in nanoseconds) is given as timeVerified.
 CONTEXT_FIELDS = ("ci", "repository", "commit", "ref", "change_id", "run_id", "actor", "service")
 
@@ -43,6 +50,10 @@ class DecisionFacts:
     # another log signed by the same org key, nor the log's key be swapped without it showing.
     log_origin: str | None = None
     log_key: str | None = None
+    # The predicate's resourceUri (service_uri), and the verifiedLevels a passing decision asserts;
+    # without them, the repository or input digest and default_levels of the environment.
+    resource_uri: str | None = None
+    verified_levels: tuple[str, ...] = ()
 
 
 def _sha256_hex(digest: str) -> str:
@@ -57,11 +68,31 @@ def time_verified(time_ns: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _resource_uri(context: dict[str, Any], input_digest: str) -> str:
+def service_uri(service: str, environment: str) -> str:
+    """The resourceUri of a decision about a service in an environment,
+    `govgate:service/<service>?env=<environment>` (both percent-encoded as URI path and query
+    parts): what an admission controller that knows the service it admits and where rebuilds."""
+    name = urllib.parse.quote(service, safe="")
+    env = urllib.parse.quote(environment, safe="")
+    return f"{RESOURCE_SCHEME}:service/{name}?env={env}"
+
+
+def default_levels(environment: str) -> tuple[str, ...]:
+    """The verifiedLevels a passing decision asserts when the config names none:
+    `GOVGATE_<ENVIRONMENT>_PASSED`, the environment upper-cased, other characters than letters
+    and digits as `_` (a custom value: the VSA reserves the `SLSA_` prefix for SLSA's levels)."""
+    return (f"GOVGATE_{re.sub(r'[^A-Z0-9]', '_', environment.upper())}_PASSED",)
+
+
+def _resource_uri(context: dict[str, Any], input_digest: str, environment: str) -> str:
+    """The resourceUri of a decision that names no service: the repository at its commit, else the
+    input document's digest, else (a refusal outside CI) the environment alone."""
     repo, commit = context.get("repository"), context.get("commit")
     if isinstance(repo, str) and repo:
         return f"git+{repo}@{commit}" if isinstance(commit, str) and commit else f"git+{repo}"
-    return f"urn:govgate:input:{input_digest}"
+    if input_digest:
+        return f"urn:govgate:input:{input_digest}"
+    return f"{RESOURCE_SCHEME}:refusal?env={urllib.parse.quote(environment, safe='')}"
 
 
 def _finding(f: dict[str, Any]) -> dict[str, Any]:
@@ -75,9 +106,15 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     input_digest = str((d.get("input") or {}).get("digest") or "")
     policy_digest = str((d.get("policy") or {}).get("digest") or "")
     outcome = str(d.get("outcome"))
+    passed = outcome in PASSING
     subjects = [{"name": name, "digest": {"sha256": sha}} for name, sha in facts.subjects]
-    if not subjects:
-        subjects = [{"name": "gate-input.json", "digest": {"sha256": _sha256_hex(input_digest) or "0" * 64}}]
+    if not subjects and input_digest:
+        subjects = [{"name": "gate-input.json", "digest": {"sha256": _sha256_hex(input_digest)}}]
+    elif not subjects:
+        # Refused before any file was read (nothing to check, a path that does not exist): the
+        # subject is the refusal itself, the sha256 of the reason the record carries as `error`.
+        reason = str(d.get("error") or "").encode("utf-8")
+        subjects = [{"name": REFUSAL_SUBJECT, "digest": {"sha256": hashlib.sha256(reason).hexdigest()}}]
     detail: dict[str, Any] = {
         "recordId": facts.record_id,
         "environment": d.get("environment"),
@@ -101,10 +138,15 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     predicate: dict[str, Any] = {
         "verifier": {"id": VERIFIER_ID, "version": {"govgate": facts.gate_version}},
         "timeVerified": time_verified(facts.time_ns),
-        "resourceUri": _resource_uri(facts.context, input_digest),
+        "resourceUri": facts.resource_uri
+        or _resource_uri(facts.context, input_digest, str(d.get("environment") or "")),
         "policy": {"uri": POLICY_URI, "digest": {"sha256": _sha256_hex(policy_digest)}},
-        "verificationResult": "PASSED" if outcome in PASSING else "FAILED",
-        "verifiedLevels": [],
+        "verificationResult": "PASSED" if passed else "FAILED",
+        "verifiedLevels": list(
+            (facts.verified_levels or default_levels(str(d.get("environment") or "")))
+            if passed
+            else (FAILED_LEVEL,)
+        ),
         EXTENSION: detail,
     }
     return {

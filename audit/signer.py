@@ -109,7 +109,7 @@ class LocalSigner:
     def sign(self, payload: bytes) -> dict[str, Any]:
         """A DSSE envelope over payload, signed with the key, in a bundle with the key's id."""
         signature = self.key.sign(pae(PAYLOAD_TYPE, payload))
-        return key_bundle(PAYLOAD_TYPE, payload, signature, self.key.keyid)
+        return key_bundle(PAYLOAD_TYPE, payload, signature, self.key.keyid, self.key.hint)
 
 
 @dataclass(frozen=True)

@@ -138,12 +138,12 @@ def verify_record(data: bytes, trust: Trust) -> VerifiedRecord:
 
 
 def _verify_key(bundle: OpenedBundle, trust: Trust) -> str:
-    candidates = [k for k in trust.keys if k.keyid == bundle.keyid] or list(trust.keys)
+    candidates = [k for k in trust.keys if k.named_by(bundle.keyid)] or list(trust.keys)
     message = pae(bundle.payload_type, bundle.payload)
     for key in candidates:
         if key.verifies(bundle.signature, message):
             return f"key {key.keyid[:16]} ({key.source})"
-    if not any(k.keyid == bundle.keyid for k in trust.keys):
+    if not any(k.named_by(bundle.keyid) for k in trust.keys):
         raise AuditError(f"signed by key {bundle.keyid[:16] or '(no id)'}, which is not an allowed key")
     raise AuditError("signature does not verify")
 

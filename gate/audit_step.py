@@ -7,6 +7,8 @@ an error (exit 3); elsewhere the decision stands and a warning says the record i
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -105,8 +107,46 @@ def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str])
     )
 
 
-def subjects_of(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    """(path, sha256) of every input file the document holds, once each, sorted."""
+# The section of a refusal's document that names the file the gate refused (see refused_file).
+REFUSED = "refused"
+
+
+def checkout_root(cwd: Path | None = None) -> Path:
+    """The folder subjects are named relative to: the git working tree holding the working
+    directory, else the working directory itself (resolved)."""
+    here = (cwd or Path.cwd()).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), here)
+
+
+def subject_name(path: str, root: Path, cwd: Path) -> str:
+    """The name a record gives an input file: its path relative to `root` (the checkout), POSIX
+    style, so the same file has the same name on every runner and from every folder the gate
+    runs in; never a runner's absolute path. A file outside the checkout (an SBOM made in the
+    job's temporary folder) is named by its file name alone. Names that are not paths of this
+    machine (`stdin`) stay as they are."""
+    if os.sep not in path and "/" not in path and not (cwd / path).exists():
+        return path
+    full = Path(os.path.normpath(cwd / path))
+    for candidate in (full, _resolved(full)):
+        if candidate is not None and candidate.is_relative_to(root):
+            return candidate.relative_to(root).as_posix()
+    return full.name
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop: not in the checkout as far as names go
+        return None
+
+
+def subjects_of(
+    document: dict[str, Any] | None, root: Path | None = None, cwd: Path | None = None
+) -> tuple[tuple[str, str], ...]:
+    """(name, sha256) of every input file the document holds, once each, sorted; names relative
+    to the checkout (subject_name, `root` from checkout_root by default)."""
+    here = (cwd or Path.cwd()).resolve()
+    top = root or checkout_root(here)
     found: dict[str, str] = {}
     for section in (document or {}).values():
         if not isinstance(section, list):
@@ -118,7 +158,51 @@ def subjects_of(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
                 and isinstance(item.get("sha256"), str)
             ):
                 found.setdefault(item["path"], item["sha256"])
-    return tuple(sorted(found.items()))
+    named: dict[str, str] = {}
+    for path, sha in found.items():
+        named.setdefault(subject_name(path, top, here), sha)
+    return tuple(sorted(named.items()))
+
+
+def refused_file(decision: Decision, path: str | None, max_bytes: int) -> Decision:
+    """A refusal's decision with the file the gate refused (`path`, as its message names it) in
+    its document, read again as inputs are (bounded, never blocking), so that the refusal's
+    record has the file's real sha256 as its subject. A path that names no readable regular file
+    (nothing to check, a missing file, standard input) adds nothing."""
+    from gate.collect.base import CollectError
+    from gate.collect.read import read_bytes
+
+    if not path:
+        return decision
+    try:
+        data = read_bytes(Path(path), max_bytes, path)
+    except CollectError:
+        return decision
+    item = {"path": path, "sha256": hashlib.sha256(data).hexdigest()}
+    return dataclasses.replace(decision, document={**(decision.document or {}), REFUSED: [item]})
+
+
+def resource_uri(document: dict[str, Any] | None, environment: str) -> str | None:
+    """The record's resourceUri (audit.record.service_uri): the service is the context's
+    (`--service`, GATE_SERVICE), else the name of the one Backstage Component the inputs hold;
+    None (the record names the repository, or the input digest) when neither names one."""
+    from audit import service_uri
+
+    doc = document or {}
+    context = doc.get("context")
+    service = context.get("service") if isinstance(context, dict) else None
+    if not isinstance(service, str) or not service:
+        names = {
+            str(entity["metadata"]["name"])
+            for item in doc.get("catalog") or []
+            if isinstance(item, dict)
+            and isinstance(entity := item.get("entity"), dict)
+            and entity.get("kind") == "Component"
+            and isinstance(entity.get("metadata"), dict)
+            and isinstance(entity["metadata"].get("name"), str)
+        }
+        service = names.pop() if len(names) == 1 else None
+    return service_uri(service, environment) if service else None
 
 
 def stored_form(document: dict[str, Any], text: bytes) -> bytes:
@@ -157,6 +241,8 @@ def record(
         subjects=subjects_of(document),
         time_ns=time_ns,
         gate_version=__version__,
+        resource_uri=resource_uri(document, decision.environment),
+        verified_levels=tuple(config.audit.get("verified_levels", {}).get(decision.environment, ())),
     )
     try:
         settings = settings_for(opts, config, env)

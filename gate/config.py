@@ -251,6 +251,7 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
     keys = tuple((base / k).resolve() for k in sig.get("keys") or [])
     waivers = raw.get("waivers")
     limits = raw.get("limits") or {}
+    _check_levels((raw.get("audit") or {}).get("verified_levels") or {}, environments, where)
     return GateConfig(
         source=source,
         environment=environment,
@@ -280,6 +281,18 @@ def _audit_paths(audit: dict[str, Any], base: Path) -> dict[str, Any]:
         if isinstance(audit.get(key), str):
             audit[key] = base / audit[key]
     return audit
+
+
+def _check_levels(levels: dict[str, Any], environments: dict[str, Any], where: str) -> None:
+    """Refuse `audit.verified_levels` for an environment the config does not know (a typo would
+    leave that environment's records asserting the default levels)."""
+    for env in levels:
+        if env not in environments:
+            raise ConfigError(
+                f"audit.verified_levels names the environment {env!r}, which is not configured",
+                f"use one of {', '.join(sorted(environments))}, or add it under `environments`",
+                path=where,
+            )
 
 
 def _check_regex(pattern: str, where: str) -> None:

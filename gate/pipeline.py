@@ -498,7 +498,11 @@ def run(prepared: Prepared, opts: CheckOptions, audit: audit_step.AuditOptions, 
         stored = None if audit.disabled else audit_step.stored_form
         decision = decide(prepared, assemble(prepared, context, sections), beside=stored)
     except (InputError, ConfigError) as exc:
-        exc.audit = record_refusal(prepared, refusal(prepared, exc, context), audit, opts.env, notify)
+        # The refused file, read again, is the refusal record's subject (its real sha256).
+        refused = refusal(prepared, exc, context)
+        if not audit.disabled:
+            refused = audit_step.refused_file(refused, exc.path, prepared.config.max_file_bytes)
+        exc.audit = record_refusal(prepared, refused, audit, opts.env, notify)
         raise
     return record(prepared, decision, audit, opts.env, notify)
 

@@ -2,8 +2,10 @@
 # Install the pinned Go tools the gate's tests and engines use, into $(go env GOPATH)/bin:
 # OPA (the `opa` engine, `gate policy test|check`), Regal (the Rego linter, `gate policy check`) and
 # actionlint (checks the GitHub workflows and the action, tests/integrations/test_github_action.py),
-# conftest (the baseline bench/compare.py measures the gate against), and torchwood's litewitness
-# and witnessctl (the C2SP tlog-witness the `gate audit witness` tests submit checkpoints to).
+# conftest (the baseline bench/compare.py measures the gate against), torchwood's litewitness
+# and witnessctl (the C2SP tlog-witness the `gate audit witness` tests submit checkpoints to),
+# and cosign v2 and v3 and slsa-verifier (the standard verifiers tests/audit/test_standard_verifiers.py
+# runs on audit records), installed as cosign-v2, cosign-v3 and slsa-verifier and built in parallel.
 # Idempotent: a tool already present at the pinned version is left alone. Prints the bin folder.
 set -euo pipefail
 
@@ -13,6 +15,9 @@ ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 CONFTEST_VERSION="${CONFTEST_VERSION:-v0.71.1}"
 # v0.6.1: later torchwood releases need a newer Go than the one CI pins.
 TORCHWOOD_VERSION="${TORCHWOOD_VERSION:-v0.6.1}"
+COSIGN_V2_VERSION="${COSIGN_V2_VERSION:-v2.6.5}"
+COSIGN_V3_VERSION="${COSIGN_V3_VERSION:-v3.1.3}"
+SLSA_VERIFIER_VERSION="${SLSA_VERIFIER_VERSION:-v2.7.1}"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is required (https://go.dev/dl/); or install OPA yourself and put it on PATH" >&2
@@ -81,4 +86,67 @@ for tool in litewitness witnessctl; do
     install_tool "$tool" "filippo.io/torchwood/cmd/$tool" "$TORCHWOOD_VERSION"
   fi
 done
+
+install_tool_as() { # name, tool, module, version, extra go build flags...
+  # Builds into a private folder and renames, so two majors of one tool (cosign v2 and v3) can sit
+  # side by side in $bin and an interrupted build never leaves a half-written binary under the name.
+  local name="$1" tool="$2" module="$3" version="$4" tmp start="$SECONDS"
+  shift 4
+  tmp="$(mktemp -d "$bin/.install-$name.XXXXXX")"
+  if install_tool_into "$tmp" "$tool" "$module" "$version" "$@"; then
+    mv -f "$tmp/$tool" "$bin/$name"
+    echo "install-tools: $name $version built in $((SECONDS - start))s" >&2
+    rm -rf "$tmp"
+    return 0
+  fi
+  rm -rf "$tmp"
+  return 1
+}
+
+install_tool_into() { # folder, tool, module, version, extra go build flags...
+  local dir="$1" tool="$2" module="$3" version="$4" mod
+  shift 4
+  echo "install-tools: installing $tool $version" >&2
+  if GOBIN="$dir" GOFLAGS=-mod=mod go install "$@" "${module}@${version}" 2>"$dir/install.log"; then
+    return 0
+  fi
+  # The same fallback as install_tool: a throwaway module when the proxy refuses the version list.
+  echo "install-tools: go install failed; building $tool $version through a temporary module" >&2
+  mod="$dir/mod"
+  mkdir -p "$mod"
+  (
+    cd "$mod"
+    go mod init install-tools.local >/dev/null 2>&1
+    GOFLAGS=-mod=mod go get "${module}@${version}" 2>get.log || { cat ../install.log get.log >&2; exit 1; }
+    GOFLAGS=-mod=mod go build "$@" -o "$dir/$tool" "$module"
+  )
+}
+
+# The release builds set the version through -ldflags; a build through the temporary module would
+# otherwise print "(devel)" and this script could not tell the pinned version is installed.
+release_version_flag() { echo "-X sigs.k8s.io/release-utils/version.gitVersion=$1"; }
+pids=()
+if ! have_version cosign-v2 "$COSIGN_V2_VERSION"; then
+  install_tool_as cosign-v2 cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_V2_VERSION" \
+    -ldflags "$(release_version_flag "$COSIGN_V2_VERSION")" &
+  pids+=("$!")
+fi
+if ! have_version cosign-v3 "$COSIGN_V3_VERSION"; then
+  install_tool_as cosign-v3 cosign github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN_V3_VERSION" \
+    -ldflags "$(release_version_flag "$COSIGN_V3_VERSION")" &
+  pids+=("$!")
+fi
+if ! have_version slsa-verifier "$SLSA_VERIFIER_VERSION"; then
+  install_tool_as slsa-verifier slsa-verifier github.com/slsa-framework/slsa-verifier/v2/cli/slsa-verifier \
+    "$SLSA_VERIFIER_VERSION" -ldflags "$(release_version_flag "$SLSA_VERIFIER_VERSION")" &
+  pids+=("$!")
+fi
+failed=0
+for pid in ${pids[@]+"${pids[@]}"}; do
+  wait "$pid" || failed=1
+done
+if [ "$failed" -ne 0 ]; then
+  echo "install-tools: building cosign or slsa-verifier failed (see above)" >&2
+  exit 1
+fi
 echo "$bin"

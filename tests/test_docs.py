@@ -86,6 +86,10 @@ RUNS: dict[str, Expect] = {
     ".venv/bin/gate audit list --env prod --outcome block": Expect(0, ("1 record(s)",)),
     f".venv/bin/gate audit show 1 {_KEYS}": Expect(0, ('"index": 1',)),
     ".venv/bin/gate audit replay --config examples/gate-next.yaml": Expect(1, ("2 decisions replayed",)),
+    ".venv/bin/gate audit export 0 --out record.json": Expect(0, writes=("record.json",)),
+    ".venv/bin/gate audit export 0 --envelope --out record.dsse.json": Expect(
+        0, writes=("record.dsse.json",)
+    ),
     ".venv/bin/gate policy test": Expect(0, ("0 failed",)),
     ".venv/bin/gate policy test --engine opa --fail-under 90": Expect(0, ("0 failed",), needs=("opa",)),
     ".venv/bin/gate policy check": Expect(0, needs=("opa", "regal")),
@@ -108,6 +112,9 @@ NOT_RUN: dict[str, str] = {
     "npm ci": "Node: tests/integrations/test_backstage_action.py runs npm ci and the package's tests",
     "npm pack": "Node: builds the tarball of the package tests/integrations/test_backstage_action.py tests",
     "yarn --cwd packages/backend add ": "runs in the user's Backstage repository",
+    "cosign verify-blob-attestation ": "tests/audit/test_standard_verifiers.py runs it (v2 and v3) on "
+    "records gate check wrote",
+    "slsa-verifier verify-vsa ": "tests/audit/test_standard_verifiers.py runs it on records gate check wrote",
 }
 
 # Options the pages name for tools other than gate, with the tool.
@@ -120,6 +127,15 @@ EXTERNAL_OPTIONS = {
     "--all-namespaces": "conftest test",
     "--combine": "conftest test",
     "--v0-v1": "opa fmt",
+    "--insecure-ignore-tlog": "cosign verify-blob-attestation",
+    "--type": "cosign verify-blob-attestation",
+    "--trusted-root": "cosign verify-blob-attestation",
+    "--attestation-path": "slsa-verifier verify-vsa",
+    "--public-key-path": "slsa-verifier verify-vsa",
+    "--subject-digest": "slsa-verifier verify-vsa",
+    "--verifier-id": "slsa-verifier verify-vsa",
+    "--resource-uri": "slsa-verifier verify-vsa",
+    "--verified-level": "slsa-verifier verify-vsa",
 }
 
 

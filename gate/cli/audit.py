@@ -1,4 +1,5 @@
-"""`gate audit`: keys, checkpoints, verification, listing, showing and replaying decision records."""
+"""`gate audit`: keys, checkpoints, verification, listing, showing, exporting and replaying decision
+records."""
 
 from __future__ import annotations
 
@@ -623,6 +624,87 @@ def show(
             ensure_ascii=True,
         )
     )
+
+
+RECORD_FILE_LIMIT = 256 * 1024 * 1024
+
+
+@audit_group.command("export")
+@LOG_OPTION
+@click.argument("record_ref", metavar="RECORD")
+@click.option(
+    "--envelope",
+    "form",
+    flag_value="envelope",
+    help="Write the bare DSSE envelope (payloadType, payload, signatures), as slsa-verifier reads it.",
+)
+@click.option(
+    "--bundle",
+    "form",
+    flag_value="bundle",
+    default=True,
+    help="Write the record's sigstore bundle as stored, as cosign reads it [default].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write to FILE instead of standard output.",
+)
+def export(log_dir: Path, record_ref: str, form: str, out: Path | None) -> None:
+    """Write one record in a standard form for verifiers that are not govgate.
+
+    \b
+    RECORD is a record bundle file (a `records/sha256-*.json` of the log), or an index, a record
+    digest (or prefix) or a record id in the --log folder. Nothing is verified here: the output is
+    for cosign (`--bundle`) or slsa-verifier (`--envelope`) to verify with audit.pub.
+    Exit codes: 0 written, 2 usage or a record that is not a DSSE bundle.
+    """
+    from audit import AuditError, AuditLog, envelope_of, sha256_digest
+    from audit import find_record as find
+
+    path = Path(record_ref)
+    if path.is_file():
+        where = str(path)
+        try:
+            with path.open("rb") as f:
+                data = f.read(RECORD_FILE_LIMIT + 1)
+        except OSError as exc:
+            _die(f"{path}: cannot read the record ({exc.strerror})")
+            return
+        if len(data) > RECORD_FILE_LIMIT:
+            _die(f"{path}: over {RECORD_FILE_LIMIT} bytes, not a record bundle")
+    else:
+        log = AuditLog(log_dir)
+        if not log.exists():
+            _die(
+                f"{record_ref}: no such record file, and {log_dir} is not a govgate audit log",
+                remediation="pass a record bundle file, or --log DIR with an index, digest or id",
+            )
+        try:
+            entry = find(log, record_ref).entry
+            data = log.record(entry.record)
+            if sha256_digest(data) != entry.record:
+                raise AuditError("the record file's digest is not the entry's", "run `gate audit verify`")
+        except AuditError as exc:
+            _die(f"{log_dir}: record {record_ref}: {exc}", ExitCode.USAGE, exc.remediation)
+            return
+        where = f"{log_dir}: record {entry.index}"
+    try:
+        envelope = envelope_of(data)  # a bundle is checked to be one, whichever form is written
+    except AuditError as exc:
+        _die(f"{where}: {exc}", ExitCode.USAGE, "pass a record bundle the gate wrote")
+        return
+    # The bundle as stored, byte for byte (its digest is the record's); the envelope as JSON.
+    written = data if form == "bundle" else (json.dumps(envelope, indent=2) + "\n").encode("utf-8")
+    if out is None:
+        sys.stdout.buffer.write(written)
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(written)
+    except OSError as exc:
+        _die(f"{out}: cannot write ({exc.strerror})")
 
 
 @audit_group.command("replay")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rfc8785
@@ -12,11 +16,28 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
 
-from audit.envelope import BUNDLE_MEDIA_TYPE, open_bundle, pae
+from audit.envelope import BUNDLE_MEDIA_TYPE, key_bundle, open_bundle, pae
 from audit.errors import AuditError
-from audit.keys import generate_record_key, load_record_key, record_key_pem
+from audit.keys import (
+    generate_record_key,
+    hint_of,
+    keyid_of,
+    legacy_keyid_of,
+    load_record_key,
+    record_key_pem,
+)
 from audit.mask import MASK, mask
-from audit.record import EXTENSION, PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, build_statement, canonical
+from audit.record import (
+    EXTENSION,
+    PAYLOAD_TYPE,
+    PREDICATE_TYPE,
+    REFUSAL_SUBJECT,
+    STATEMENT_TYPE,
+    build_statement,
+    canonical,
+    default_levels,
+    service_uri,
+)
 from audit.signer import LocalSigner, SignerError, SigstoreSigner
 from audit.verify import Identity, Trust, verify_record
 from tests.audit.logs import facts
@@ -60,6 +81,37 @@ def test_statement_without_files_names_the_input_document() -> None:
     ]
 
 
+def test_a_refusal_without_a_file_has_the_digest_of_its_reason_as_subject() -> None:
+    f = facts(1)
+    reason = "nothing to check: no Backstage entity or template, SBOM, signature or attestation in ."
+    decision = {**f.decision, "outcome": "error", "error": reason, "input": {"digest": ""}}
+    refused = dataclasses.replace(f, decision=decision, subjects=())
+    [subject] = build_statement(refused)["subject"]
+    assert subject == {
+        "name": REFUSAL_SUBJECT,
+        "digest": {"sha256": hashlib.sha256(reason.encode()).hexdigest()},
+    }
+    assert subject["digest"]["sha256"] != "0" * 64
+
+
+def test_verified_levels_and_resource_uri() -> None:
+    f = facts(4, outcome="pass")
+    pred = build_statement(f)["predicate"]
+    assert pred["verifiedLevels"] == ["GOVGATE_PROD_PASSED"]
+    assert build_statement(facts(3))["predicate"]["verifiedLevels"] == ["FAILED"]
+    custom = dataclasses.replace(
+        f,
+        verified_levels=("ACME_RELEASE", "SLSA_BUILD_LEVEL_2"),
+        resource_uri=service_uri("payments api", "prod/eu"),
+    )
+    pred = build_statement(custom)["predicate"]
+    assert pred["verifiedLevels"] == ["ACME_RELEASE", "SLSA_BUILD_LEVEL_2"]
+    assert pred["resourceUri"] == "govgate:service/payments%20api?env=prod%2Feu"
+    assert default_levels("pre-prod.eu") == ("GOVGATE_PRE_PROD_EU_PASSED",)
+    blocked = dataclasses.replace(facts(3), verified_levels=("ACME_RELEASE",))
+    assert build_statement(blocked)["predicate"]["verifiedLevels"] == ["FAILED"]
+
+
 def test_canonical_bytes_are_rfc8785() -> None:
     doc = {"b": [1, "é", {"z": 1, "a": None}], "a": True}
     assert canonical(doc) == b'{"a":true,"b":[1,"\xc3\xa9",{"a":null,"z":1}]}'
@@ -76,11 +128,17 @@ def signed(n: int = 0) -> tuple[bytes, LocalSigner]:
     return json.dumps(bundle).encode(), signer
 
 
+def env_keyid(doc: dict[str, Any]) -> str:
+    """The keyid of a bundle's one DSSE signature."""
+    return str(doc["dsseEnvelope"]["signatures"][0]["keyid"])
+
+
 def test_local_bundle_is_a_v03_dsse_bundle_over_the_exact_bytes() -> None:
     data, signer = signed()
     doc = json.loads(data)
     assert doc["mediaType"] == BUNDLE_MEDIA_TYPE
-    assert doc["verificationMaterial"] == {"publicKey": {"hint": signer.key.keyid}}
+    assert doc["verificationMaterial"] == {"publicKey": {"hint": signer.key.hint}}
+    assert env_keyid(doc) == signer.key.keyid
     env = doc["dsseEnvelope"]
     assert env["payloadType"] == PAYLOAD_TYPE
     assert base64.b64decode(env["payload"]) == canonical(build_statement(facts(0)))
@@ -90,8 +148,10 @@ def test_local_bundle_is_a_v03_dsse_bundle_over_the_exact_bytes() -> None:
 
 def test_securesystemslib_verifies_a_local_key_record() -> None:
     data, signer = signed(5)
+    # as docs/audit/records.md shows it: the keyid read from the record
+    keyid = env_keyid(json.loads(data))
+    key = SSlibKey.from_crypto(signer.key.private.public_key(), keyid=keyid)
     env = Envelope.from_dict(json.loads(data)["dsseEnvelope"])
-    key = SSlibKey.from_crypto(signer.key.private.public_key(), keyid=signer.key.keyid)
     assert set(env.verify([key], 1)) == {signer.key.keyid}
     assert json.loads(env.pae().split(b" ", 4)[4]) == build_statement(facts(5))
     stranger = generate_record_key()
@@ -111,6 +171,43 @@ def test_our_verifier_accepts_the_key_and_refuses_others() -> None:
     assert verify_record(data, Trust(keys=(mine,))).statement == build_statement(facts(1))
     with pytest.raises(AuditError, match="not an allowed key"):
         verify_record(data, Trust(keys=(other,)))
+
+
+def test_keyid_is_the_ssh_fingerprint_go_securesystemslib_derives(tmp_path: Path) -> None:
+    # go-securesystemslib's dsse.SHA256KeyID is ssh.FingerprintSHA256, what `ssh-keygen -l` prints
+    key = generate_record_key()
+    (tmp_path / "audit.pub").write_bytes(key.public_pem())
+    ssh = subprocess.run(
+        ["ssh-keygen", "-i", "-m", "PKCS8", "-f", str(tmp_path / "audit.pub")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    (tmp_path / "audit.ssh.pub").write_bytes(ssh)
+    listed = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(tmp_path / "audit.ssh.pub")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert listed.split()[1] == key.keyid == keyid_of(key.private.public_key())
+    assert key.keyid.startswith("SHA256:") and not key.keyid.endswith("=")
+    spki = base64.b64decode(b"".join(key.public_pem().splitlines()[1:-1]))
+    assert key.hint == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def test_records_signed_with_any_keyid_form_of_the_key_verify() -> None:
+    from audit.keys import PublicKey
+
+    key = generate_record_key()
+    payload = canonical(build_statement(facts(2)))
+    signature = key.sign(pae(PAYLOAD_TYPE, payload))
+    mine = PublicKey(key.private.public_key(), "mine")
+    public = key.private.public_key()
+    for keyid in (keyid_of(public), hint_of(public), legacy_keyid_of(public), ""):
+        data = json.dumps(key_bundle(PAYLOAD_TYPE, payload, signature, keyid)).encode()
+        assert verify_record(data, Trust(keys=(mine,))).statement == build_statement(facts(2))
+    other = PublicKey(generate_record_key().private.public_key(), "other")
+    assert not other.named_by(legacy_keyid_of(public))
 
 
 def test_key_pem_round_trip_and_bad_keys() -> None:
