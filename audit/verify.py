@@ -44,7 +44,7 @@ from audit.log import (
     open_checkpoint,
     sha256_digest,
 )
-from audit.merkle import CompactTree, leaf_hash
+from audit.merkle import HASH_SIZE, CompactTree, leaf_hash
 from audit.note import Checkpoint, NoteVerifier
 from audit.record import EXTENSION, PAYLOAD_TYPE
 from audit.tiles import TILE, WIDTH, parse_tile_parts, tile_parts, tile_root, tile_width
@@ -415,7 +415,7 @@ def verify_log(
     wanted = {c.size for _, c in _saved(saved, verifier, report)}
     leaves, roots = _tree(results, report, wanted, size)
     report.root = roots.get(size)
-    _check_partial_bundles(log, found, results, size, report)
+    _check_partial_bundles(log, found, results, signed, size, report)
     _check_hash_tiles(log, found, leaves, signed, size, report)
     _final(cp, roots, size, report)
     _compare_saved(saved, verifier, roots, size, report)
@@ -447,7 +447,7 @@ def verify_log(
 
 
 def _check_partial_bundles(
-    log: AuditLog, found: _Listing, results: Sequence[_EntryResult], size: int, report: Report
+    log: AuditLog, found: _Listing, results: Sequence[_EntryResult], signed: int, size: int, report: Report
 ) -> None:
     """Every other width of an entry bundle present must be a prefix of the one served."""
     by_index = {r.index: r for r in results}
@@ -467,7 +467,7 @@ def _check_partial_bundles(
                 report.problems.append(
                     Problem(where, "holds other entries than the log (modified or planted)", n * WIDTH)
                 )
-            else:
+            elif width != tile_width(0, n, signed):
                 report.notes.append(
                     f"{where}: a partial entry bundle the log no longer serves (left by an interrupted append)"
                 )
@@ -500,7 +500,11 @@ def _check_hash_tiles(
                 except LogError as exc:
                     report.problems.append(Problem(where, _what(exc)))
                     continue
-                if data != b"".join(expected[:width]):
+                if len(data) != width * HASH_SIZE:
+                    report.problems.append(
+                        Problem(where, f"{len(data)} bytes, not the {width * HASH_SIZE} of {width} hashes")
+                    )
+                elif data != b"".join(expected[:width]):
                     report.problems.append(
                         Problem(where, "its hashes are not those of the entries (modified or planted)")
                     )
