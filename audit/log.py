@@ -118,10 +118,14 @@ def _open_in_log(root: str, parts: Sequence[str]) -> int:
     """An fd of root/parts..., opened without following a symbolic link at any level below root."""
     if len(parts) == 1:
         return os.open(os.path.join(root, parts[0]), OPEN_FLAGS)
-    # the folder itself must not be a link either: open it with O_NOFOLLOW, then the file in it
-    folder = os.path.join(root, *parts[:-1])
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    # no folder on the way may be a link either: open each with O_NOFOLLOW, then the file in it
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.path.join(root, parts[0]), flags)
     try:
+        for part in parts[1:-1]:
+            inner = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = inner
         return os.open(parts[-1], OPEN_FLAGS, dir_fd=fd)
     finally:
         os.close(fd)
@@ -132,10 +136,11 @@ def _refusal(path: str, exc: OSError, root: str, parts: Sequence[str]) -> LogErr
     if isinstance(exc, FileNotFoundError):
         return MissingFile(f"{path}: missing", DAMAGED_HINT)
     try:
-        mode = os.lstat(os.path.join(root, *parts[:-1])).st_mode
-        if parts[:-1] and not stat.S_ISDIR(mode):
-            folder = "/".join(parts[:-1])
-            return LogError(f"{path}: its folder {folder} is {kind_of(mode)}: refused", DAMAGED_HINT)
+        for depth in range(1, len(parts)):
+            mode = os.lstat(os.path.join(root, *parts[:depth])).st_mode
+            if not stat.S_ISDIR(mode):
+                folder = "/".join(parts[:depth])
+                return LogError(f"{path}: its folder {folder} is {kind_of(mode)}: refused", DAMAGED_HINT)
         mode = os.lstat(path).st_mode
     except OSError:
         return LogError(f"{path}: cannot read ({exc.strerror})", DAMAGED_HINT)

@@ -19,11 +19,11 @@ import pytest
 
 from audit.errors import AuditError
 from audit.keys import load_public_key
-from audit.log import CHECKPOINT, AuditLog, LogError
+from audit.log import AuditLog, LogError
 from audit.merkle import leaf_hash, root, verify_inclusion
-from audit.tiles import TILE, inclusion_path
 from audit.note import NoteSigner, NoteVerifier
 from audit.record import DecisionFacts
+from audit.tiles import TILE, inclusion_path
 from audit.verify import Trust, verify_log
 from audit.writer import write_record
 from tests.audit.logs import Keys, document, facts, make_keys, make_log
