@@ -90,6 +90,12 @@ def drop_leaf(log: Path, i: int, width: int | None) -> None:
     write_bundle(log, leaves, width)
 
 
+def plant_far_bundle(log: Path) -> None:
+    far = log / "tile" / "entries" / "x001" / "000.p"
+    far.mkdir(parents=True)
+    shutil.copy(bundle_path(log), far / str(SIZE))
+
+
 def flip_byte(path: Path, at: int) -> None:
     data = bytearray(path.read_bytes())
     data[at] ^= 1
@@ -193,11 +199,7 @@ TAMPERINGS: dict[str, tuple[Callable[[Path], object], int | None, str]] = {
         "a tile past the end of the log (planted)",
     ),
     "entry bundle planted past the end": (
-        lambda log: (
-            shutil.copy(bundle_path(log), log / "tile" / "entries" / "x001" / "000.p" / "6")
-            if (log / "tile" / "entries" / "x001" / "000.p").mkdir(parents=True) is None
-            else None
-        ),
+        lambda log: plant_far_bundle(log),
         256000,
         "an entry bundle past the end of the log",
     ),
