@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -493,6 +494,61 @@ def show(
             indent=2,
             ensure_ascii=True,
         )
+    )
+
+
+@audit_group.command("migrate")
+@LOG_OPTION
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(path_type=Path),
+    metavar="NEWDIR",
+    help="Write the migrated log into this new folder and leave DIR as it is [in place].",
+)
+@LOG_KEY_OPTION
+@TRUST_FOLDER_OPTION
+def migrate_cmd(log_dir: Path, target: Path | None, log_key: Path | None, trust_folder: bool) -> None:
+    """Convert a log in the layout before tiles (entries/<index>.json) into C2SP tlog-tiles.
+
+    \b
+    The old log is verified first; the new one is then proved equal to it (the same size, the same
+    root read back from its hash tiles, the same entries, records and inputs). The leaves are the
+    same bytes, so the signed checkpoint stays valid and is kept as it is. With --log-key log.key
+    (the log's signing key), entries an interrupted append left past the checkpoint are carried
+    over under a new checkpoint. Exit codes: 0 migrated, 1 the old log does not verify, 2 usage.
+    """
+    from audit import AuditError, MigrateError, NoteError, NoteSigner
+    from audit import migrate_log as migrate
+
+    signer = None
+    if log_key is not None:
+        with contextlib.suppress(NoteError):
+            signer = NoteSigner.from_skey(_small_file(log_key, "log key").strip())
+    pinned = _pinned_log_key(log_key, None, trust_folder)
+    try:
+        done = migrate(log_dir, target, pinned, signer)
+    except MigrateError as exc:
+        code = (
+            ExitCode.USAGE
+            if "not a govgate audit log" in str(exc) or "already" in str(exc)
+            else ExitCode.BLOCKED
+        )
+        _die(str(exc), code, exc.remediation)
+        return
+    except AuditError as exc:
+        _die(
+            str(exc),
+            ExitCode.BLOCKED,
+            exc.remediation or "run `gate audit verify` with the version that wrote it",
+        )
+        return
+    import base64
+
+    kept = "the checkpoint kept as it was" if done.checkpoint_kept else "a new checkpoint signed"
+    click.echo(
+        f"migrated {done.path}: {done.size} records, tree size {done.size}, "
+        f"root {base64.b64encode(done.root).decode()} ({kept})"
     )
 
 

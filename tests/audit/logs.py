@@ -157,3 +157,28 @@ def cut(log: Path, size: int) -> None:
         old.unlink()
     (tile / str(size)).write_bytes(hashes[: size * HASH_SIZE])
     (log / "tile" / "entries" / "000.p" / str(size)).write_bytes(encode_bundle(leaves[:size]))
+
+
+LEGACY_LOG = Path(__file__).parent / "data" / "legacy-log"
+"""A log of 3 records written by govgate before the log was tiled (entries/<index>.json), with its
+record key's audit.pub and its log.pub beside it."""
+
+
+def to_legacy(log: Path) -> None:
+    """Rewrite a small tiled log in the layout before tiles: one entries/<index>.json per entry,
+    holding its leaf fields, the root of the tree it ends and its inclusion proof in that tree."""
+    import json
+    import shutil
+
+    from audit.merkle import CompactTree, leaf_hash
+
+    tree = CompactTree()
+    (log / "entries").mkdir()
+    for i, leaf in enumerate(bundle_leaves(log)):
+        proof = [p.hex() for p in reversed(tree.nodes)]
+        tree.append(leaf_hash(leaf))
+        doc = {**json.loads(leaf), "root": tree.root().hex(), "proof": proof}
+        (log / "entries" / f"{i:012d}.json").write_text(
+            json.dumps(doc, sort_keys=True, separators=(",", ":")), encoding="utf-8"
+        )
+    shutil.rmtree(log / "tile")
