@@ -3,7 +3,7 @@
 // by the log's verifier key, every hash tile against the checkpoint's root, and every leaf of
 // every entry bundle by an inclusion proof in that tree.
 //
-// Usage: tilesclient [-vkey FILE] DIR
+// Usage: tilesclient [-vkey FILE] DIR    (or tilesclient -source)
 //
 // Exit 0 when the log verifies, 1 with one line saying what does not, 2 on usage errors.
 package main
@@ -27,9 +27,18 @@ import (
 const height = 8
 const maxFile = 256 * (2 + 65535)
 
+// source is the digest of this program's source files, set by the build (-ldflags -X) so that a
+// build in a cache can be told apart from a stale one.
+var source = "unknown"
+
 func main() {
 	vkeyFile := flag.String("vkey", "", "the log's verifier key file (default DIR/log.pub)")
+	printSource := flag.Bool("source", false, "print the digest of the source this was built from")
 	flag.Parse()
+	if *printSource {
+		fmt.Println(source)
+		return
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: tilesclient [-vkey FILE] DIR")
 		os.Exit(2)
@@ -189,4 +198,3 @@ func (d *dirTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 }
 
 func (d *dirTiles) SaveTiles([]tlog.Tile, [][]byte) {}
-
