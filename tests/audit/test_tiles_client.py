@@ -1,8 +1,8 @@
-"""An outside tlog-tiles client reads govgate logs: tests/go/tilesclient, a Go program using only
-golang.org/x/mod/sumdb/note and golang.org/x/mod/sumdb/tlog, verifies the checkpoint with the
-log's verifier key, every hash tile against its root, and every entry bundle's leaves by inclusion
-proofs; it runs on logs that real `gate check` runs wrote, on a large log, on a migrated one, and
-must refuse tampered ones."""
+"""Outside tlog-tiles clients read govgate logs: tests/go/tilesclient, a Go program that checks a
+log folder with golang.org/x/mod/sumdb/note and sumdb/tlog (the checkpoint with the log's verifier
+key, every hash tile against its root, every entry bundle's leaves by inclusion proofs) and with
+torchwood's tiles client (the folder served on 127.0.0.1), runs on logs real `gate check` runs
+wrote, on a log of several tiles and levels, on a migrated log, and must refuse tampered ones."""
 
 from __future__ import annotations
 
@@ -67,9 +67,13 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def read(client: Path, log: Path, vkey: Path) -> subprocess.CompletedProcess[str]:
+def read(client: Path, log: Path, vkey: Path, which: str = "both") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [client, "-vkey", vkey, log], capture_output=True, text=True, timeout=300, check=False
+        [client, "-vkey", vkey, "-client", which, log],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -97,12 +101,13 @@ def test_the_client_reads_a_log_gate_check_wrote(client: Path, checked: Path, ke
     assert run.returncode == 0 and run.stdout == "OK: 3 leaves\n", run.stdout + run.stderr
 
 
+@pytest.mark.parametrize("which", ["xmod", "torchwood"])
 @pytest.mark.parametrize(
     "tamper",
     ["an entry's byte", "a leaf hash", "the checkpoint's signature", "another log key"],
 )
 def test_the_client_refuses_a_tampered_log(
-    tamper: str, client: Path, checked: Path, keys: Keys, tmp_path: Path
+    tamper: str, which: str, client: Path, checked: Path, keys: Keys, tmp_path: Path
 ) -> None:
     log = tmp_path / "log"
     shutil.copytree(checked, log)
@@ -117,7 +122,7 @@ def test_the_client_refuses_a_tampered_log(
         (log / CHECKPOINT).write_text(head + " " + ("A" if sig[0] != "A" else "B") + sig[1:])
     else:
         vkey = make_keys(tmp_path / "stranger").log_pub
-    run = read(client, log, vkey)
+    run = read(client, log, vkey, which)
     assert run.returncode == 1 and run.stdout.startswith("FAIL: "), run.stdout + run.stderr
 
 
@@ -139,8 +144,10 @@ def test_the_client_reads_a_log_of_several_tiles_and_levels(client: Path, tmp_pa
         assert run.returncode == 0 and run.stdout == f"OK: {hi} leaves\n", run.stdout
     assert (log.path / "tile" / "1" / "000.p" / "2").is_file()
     flip(log.path / "tile" / "entries" / "001", 100)
-    run = read(client, log.path, log.file("log.pub"))
+    run = read(client, log.path, log.file("log.pub"), "xmod")
     assert run.returncode == 1 and "leaf 256" in run.stdout, run.stdout
+    run = read(client, log.path, log.file("log.pub"), "torchwood")
+    assert run.returncode == 1 and "hash mismatch for entry 256" in run.stdout, run.stdout
 
 
 def test_the_client_reads_a_migrated_log(client: Path, tmp_path: Path) -> None:

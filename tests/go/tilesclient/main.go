@@ -1,25 +1,32 @@
-// Command tilesclient verifies a govgate audit log directory as a C2SP tlog-tiles log, with
-// golang.org/x/mod/sumdb/note and golang.org/x/mod/sumdb/tlog only: the checkpoint's signature
-// by the log's verifier key, every hash tile against the checkpoint's root, and every leaf of
-// every entry bundle by an inclusion proof in that tree.
+// Command tilesclient verifies a govgate audit log directory as a C2SP tlog-tiles log, with two
+// clients that know nothing of govgate. First golang.org/x/mod/sumdb/note and sumdb/tlog: the
+// checkpoint's signature by the log's verifier key, every hash tile against the checkpoint's
+// root, and every leaf of every entry bundle by an inclusion proof in that tree. Then torchwood's
+// tiles client (filippo.io/torchwood), over HTTP from the directory served on 127.0.0.1: the
+// checkpoint fetched and verified, every entry read and authenticated by its Client.Entries.
 //
-// Usage: tilesclient [-vkey FILE] DIR    (or tilesclient -source)
+// Usage: tilesclient [-vkey FILE] [-client xmod|torchwood|both] DIR    (or tilesclient -source)
 //
 // Exit 0 when the log verifies, 1 with one line saying what does not, 2 on usage errors.
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"filippo.io/torchwood"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -34,6 +41,7 @@ var source = "unknown"
 func main() {
 	vkeyFile := flag.String("vkey", "", "the log's verifier key file (default DIR/log.pub)")
 	printSource := flag.Bool("source", false, "print the digest of the source this was built from")
+	which := flag.String("client", "both", "the clients to verify with: xmod, torchwood or both")
 	flag.Parse()
 	if *printSource {
 		fmt.Println(source)
@@ -47,10 +55,29 @@ func main() {
 	if *vkeyFile == "" {
 		*vkeyFile = filepath.Join(dir, "log.pub")
 	}
-	n, err := run(dir, *vkeyFile)
-	if err != nil {
-		fmt.Println("FAIL:", err)
-		os.Exit(1)
+	if *which != "xmod" && *which != "torchwood" && *which != "both" {
+		fmt.Fprintln(os.Stderr, "tilesclient: -client is xmod, torchwood or both")
+		os.Exit(2)
+	}
+	n := int64(-1)
+	if *which != "torchwood" {
+		var err error
+		if n, err = run(dir, *vkeyFile); err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
+	}
+	if *which != "xmod" {
+		m, err := runTorchwood(dir, *vkeyFile)
+		if err != nil {
+			fmt.Println("FAIL: torchwood:", err)
+			os.Exit(1)
+		}
+		if n >= 0 && m != n {
+			fmt.Printf("FAIL: torchwood read %d entries, x/mod %d\n", m, n)
+			os.Exit(1)
+		}
+		n = m
 	}
 	fmt.Printf("OK: %d leaves\n", n)
 }
@@ -79,14 +106,77 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-func run(dir, vkeyFile string) (int64, error) {
+func loadVerifier(vkeyFile string) (note.Verifier, error) {
 	vkey, err := readFile(vkeyFile)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", vkeyFile, err)
+		return nil, fmt.Errorf("%s: %v", vkeyFile, err)
+	}
+	return verifier, nil
+}
+
+// runTorchwood reads every entry with torchwood's tiles client, from the directory served over
+// HTTP on a loopback port for as long as it runs.
+func runTorchwood(dir, vkeyFile string) (int64, error) {
+	verifier, err := loadVerifier(vkeyFile)
+	if err != nil {
+		return 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fetcher, err := torchwood.NewTileFetcher("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	text, err := fetcher.ReadEndpoint(ctx, "checkpoint")
+	if err != nil {
+		return 0, err
+	}
+	signed, err := note.Open(text, note.VerifierList(verifier))
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: %v", err)
+	}
+	cp, err := torchwood.ParseCheckpoint(signed.Text)
+	if err != nil || cp.Origin != verifier.Name() {
+		return 0, fmt.Errorf("checkpoint: not a checkpoint of %s", verifier.Name())
+	}
+	client, err := torchwood.NewClient(fetcher)
+	if err != nil {
+		return 0, err
+	}
+	next := int64(0)
+	for next < cp.N {
+		start := next
+		for i := range client.Entries(ctx, cp.Tree, next) {
+			if i != next {
+				return 0, fmt.Errorf("entry %d where %d was next", i, next)
+			}
+			next++
+		}
+		if err := client.Err(); err != nil {
+			return 0, err
+		}
+		if next == start {
+			return 0, fmt.Errorf("no entries from %d on", next)
+		}
+	}
+	return cp.N, nil
+}
+
+func run(dir, vkeyFile string) (int64, error) {
+	verifier, err := loadVerifier(vkeyFile)
+	if err != nil {
+		return 0, err
 	}
 	text, err := readFile(filepath.Join(dir, "checkpoint"))
 	if err != nil {
