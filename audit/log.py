@@ -489,7 +489,8 @@ class AuditLog:
             self.write_tiles(base, leaves)
             os.sync()
             note = self._sign(tree, key)
-            self.remove_stale_partials(base, tree.size)
+            # from the tile before: partial tiles a writer killed after its checkpoint left there
+            self.remove_stale_partials(max(0, base - 1), tree.size)
         return [Appended(i, record, inp, note) for i, record, inp in added]
 
     def _check_size(self, folder: str, data: bytes) -> None:

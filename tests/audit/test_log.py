@@ -271,3 +271,24 @@ def test_append_many_sequences_a_batch_under_one_lock(tmp_path: Path, keys: Keys
     assert AuditLog(log).checkpoint_text() == done[-1].checkpoint
     report = verify_log(log, Trust(keys=(load_public_key(keys.pub),)), log_key=keys.verifier())
     assert report.ok and report.size == 7
+
+
+def test_partial_tiles_a_writer_killed_after_its_checkpoint_left_are_removed(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """Killed after its checkpoint filled tile 0 (256 entries), before it removed tile 0's partial
+    tiles: they are noted by verify, and the next append removes them."""
+    from audit.note import NoteSigner
+
+    log = AuditLog(tmp_path / "log")
+    signer = NoteSigner.from_skey(keys.log_skey)
+    log.append_many([(f"r{i}".encode(), f"id-{i}", None) for i in range(200)], signer)
+    kept = {p: p.read_bytes() for p in (log.path / "tile").rglob("*") if p.is_file() and ".p" in str(p)}
+    log.append_many([(f"r{i}".encode(), f"id-{i}", None) for i in range(200, 256)], signer)
+    for path, data in kept.items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    log.append_many([(b"r256", "id-256", None)], signer)
+    assert not (log.path / "tile" / "0" / "000.p").exists()
+    assert not (log.path / "tile" / "entries" / "000.p").exists()
+    assert sorted(os.listdir(log.path / "tile" / "0" / "001.p")) == ["1"]

@@ -134,3 +134,19 @@ def test_entries_past_the_checkpoint_need_the_log_key(tmp_path: Path, keys: Keys
     run = run_gate("audit", "migrate", "--log", log, "--log-key", log_key)
     assert run.code == 0 and "3 records" in run.stdout and "a new checkpoint signed" in run.stdout
     assert verify(log, keys.pub, keys.log_pub, "--expect-size", "3").code == 0
+
+
+def test_gate_check_on_a_log_before_tiles_says_to_migrate(tmp_path: Path, keys: Keys) -> None:
+    from tests.helpers import ROOT
+
+    log = tmp_path / "log"
+    make_log(log, keys, 2)
+    to_legacy(log)
+    example = ROOT / "examples" / "payments-api"
+    run = run_gate(
+        "check", example, "--config", ROOT / "examples" / "gate.yaml", "--env", "prod", env=keys.env(log)
+    )
+    assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
+    assert "the log is in the layout before tiles" in run.stderr
+    assert "gate audit migrate --log DIR" in run.stderr
+    assert not (log / "tile").exists()
