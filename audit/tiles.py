@@ -128,10 +128,10 @@ def decode_bundle(data: bytes, width: int) -> list[bytes]:
         at += 2 + length
         if len(leaves) > width:
             break
-    if len(leaves) != width:
-        raise TileError(
-            f"holds {'more than ' if len(leaves) > width else ''}{len(leaves)} entries, not {width}"
-        )
+    if len(leaves) > width:
+        raise TileError(f"holds more than the {width} entries its name says")
+    if len(leaves) < width:
+        raise TileError(f"holds {len(leaves)} entries, not {width}")
     return leaves
 
 
