@@ -292,3 +292,69 @@ def test_partial_tiles_a_writer_killed_after_its_checkpoint_left_are_removed(
     assert not (log.path / "tile" / "0" / "000.p").exists()
     assert not (log.path / "tile" / "entries" / "000.p").exists()
     assert sorted(os.listdir(log.path / "tile" / "0" / "001.p")) == ["1"]
+
+
+class Killed(BaseException):
+    """The writer dies here (not an error anything catches)."""
+
+
+def test_a_writer_killed_at_each_file_it_writes_leaves_a_log_that_verifies(
+    tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append that fills tile 0 (255 -> 257 entries: records, a full and a partial entry bundle,
+    level 0 and level 1 hash tiles, the checkpoint) killed before each file it links or renames
+    into place: the log verifies, and the next append adopts what it left and verifies."""
+    from audit.envelope import bundle_bytes
+    from audit.record import build_statement, canonical
+    from audit.signer import LocalSigner
+    from audit.writer import adoption_check
+
+    signer = LocalSigner(keys.record)
+    verifier = keys.verifier()
+
+    def item(i: int) -> tuple[bytes, str, None]:
+        f = dataclasses.replace(facts(i), log_origin=verifier.name, log_key=verifier.vkey)
+        return bundle_bytes(signer.sign(canonical(build_statement(f)))), f.record_id, None
+
+    base = tmp_path / "base"
+    log_key = NoteSigner.from_skey(keys.log_skey)
+    AuditLog(base).append_many([item(i) for i in range(255)], log_key)
+    new = [item(i) for i in range(255, 258)]
+    trust = Trust(keys=(load_public_key(keys.pub),))
+    real_link, real_replace = os.link, os.replace
+    kill_at = 0
+    while True:
+        work = tmp_path / f"k{kill_at}"
+        shutil.copytree(base, work)
+        budget = [kill_at]  # file operations left before the writer dies
+
+        def counted(real: Callable[..., None], budget: list[int] = budget) -> Callable[..., None]:
+            def op(*args: object) -> None:
+                if budget[0] == 0:
+                    raise Killed
+                budget[0] -= 1
+                real(*args)
+
+            return op
+
+        monkeypatch.setattr(os, "link", counted(real_link))
+        monkeypatch.setattr(os, "replace", counted(real_replace))
+        try:
+            AuditLog(work).append_many(new[:2], log_key)
+            died = False
+        except Killed:
+            died = True
+        monkeypatch.setattr(os, "link", real_link)
+        monkeypatch.setattr(os, "replace", real_replace)
+        report = verify_log(work, trust, log_key=verifier)
+        assert report.ok, (kill_at, [p.line() for p in report.problems])
+        if not died:
+            assert report.size == 257
+            break
+        done = AuditLog(work).append_many([new[2]], log_key, adoption_check(signer))
+        report = verify_log(work, trust, log_key=verifier)
+        assert report.ok and report.size == done[0].index + 1, (kill_at, [p.line() for p in report.problems])
+        assert done[0].index in (255, 256, 257)
+        shutil.rmtree(work)
+        kill_at += 1
+    assert kill_at >= 8  # records, bundles, hash tiles and the checkpoint were each a moment to die
