@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from audit.log import open_checkpoint as open_checkpoint
     from audit.log import sha256_digest as sha256_digest
     from audit.merkle import verify_inclusion as verify_inclusion
+    from audit.migrate import MigrateError as MigrateError
+    from audit.migrate import migrate as migrate_log
     from audit.note import Checkpoint as Checkpoint
     from audit.note import NoteError as NoteError
     from audit.note import NoteSigner as NoteSigner
@@ -99,6 +101,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Identity": ("audit.verify", "Identity"),
     "Listed": ("audit.query", "Listed"),
     "LogError": ("audit.log", "LogError"),
+    "MigrateError": ("audit.migrate", "MigrateError"),
     "NoteError": ("audit.note", "NoteError"),
     "NoteSigner": ("audit.note", "NoteSigner"),
     "NoteVerifier": ("audit.note", "NoteVerifier"),
@@ -122,6 +125,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "leaf_der": ("audit.trust", "leaf_der"),
     "load_bundle": ("audit.trust", "load_bundle"),
     "load_public_key": ("audit.keys", "load_public_key"),
+    "migrate_log": ("audit.migrate", "migrate"),
     "not_of_log": ("audit.log", "not_of_log"),
     "open_checkpoint": ("audit.log", "open_checkpoint"),
     "parse_time": ("audit.query", "parse_time"),
@@ -157,6 +161,7 @@ __all__ = [
     "Identity",
     "Listed",
     "LogError",
+    "MigrateError",
     "NotJSONError",
     "NoteError",
     "NoteSigner",
@@ -184,6 +189,7 @@ __all__ = [
     "leaf_der",
     "load_bundle",
     "load_public_key",
+    "migrate_log",
     "not_of_log",
     "open_checkpoint",
     "parse_time",

@@ -1,21 +1,21 @@
-"""The append-only decision log: an RFC 6962 Merkle tree over entries, with signed checkpoints.
+"""The append-only decision log: an RFC 6962 Merkle tree served as C2SP tlog-tiles, with signed
+checkpoints.
 
 Layout of a log directory (every file holds verified data; `.lock` is the only exemption):
 
-    log.pub                  the log's C2SP verifier key (checkpoints are signed by its key)
-    checkpoint               the latest checkpoint, a C2SP signed note (replaced by rename)
-    entries/<index>.json     one per record, create-only: index, record id, record and stored-input
-                             digests, the root of the tree that ends with it, and its inclusion
-                             proof in that tree
+    log.pub                    the log's C2SP verifier key (checkpoints are signed by its key)
+    checkpoint                 the latest checkpoint, a C2SP signed note (replaced by rename)
+    tile/entries/<N>[.p/<W>]   entry bundles: leaf i is the RFC 8785 encoding of
+                               {id, index, input, record}, each as a uint16 length and its bytes
+    tile/<L>/<N>[.p/<W>]       hash tiles: the hashes of tree level 8L, 256 to a tile
     records/sha256-<hex>.json  the record bundles, content-addressed, create-only
     inputs/sha256-<hex>.json   the input documents (secrets masked), content-addressed, create-only
 
-The Merkle leaf of entry i is the RFC 8785 encoding of {id, index, input, record}. An entry's root
-is proved by recomputing the tree from all leaves, and the latest root by the signed checkpoint, so
-any change to an entry shows. One sequencer at a time holds an exclusive lock on `.lock`; every file
-is written to a temporary file first and renamed (or hard-linked, for create-only files) into
-place, so a writer killed at any moment leaves a log that verifies, and the next writer adopts an
-entry whose checkpoint was not yet updated.
+Tiles are create-only (see audit/tiles.py). One sequencer at a time holds an exclusive lock on
+`.lock`; every file is written to a temporary file first and hard-linked (or, for the checkpoint,
+renamed) into place, in the order records and inputs, entry bundles, hash tiles, checkpoint, so a
+writer killed at any moment leaves a log that verifies, and the next writer adopts the entries it
+left past the checkpoint and removes the partial tiles no longer served.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,24 +37,43 @@ from audit.envelope import OpenedBundle, open_bundle
 from audit.errors import AuditError
 from audit.merkle import CompactTree, leaf_hash
 from audit.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, open_note, sign_note
-from audit.record import EXTENSION, PREDICATE_TYPE, STATEMENT_TYPE, canonical, detail_of
+from audit.record import EXTENSION, PREDICATE_TYPE, STATEMENT_TYPE, detail_of
+from audit.tiles import (
+    BUNDLES,
+    HEIGHT,
+    MAX_BUNDLE,
+    MAX_HASH_TILE,
+    MAX_LEAF,
+    TILE,
+    WIDTH,
+    TileError,
+    decode_bundle,
+    decode_hash_tile,
+    encode_bundle,
+    perfect_root,
+    tile_parts,
+    tile_root,
+    tile_width,
+)
 
 LOG_PUB = "log.pub"
 CHECKPOINT = "checkpoint"
-ENTRIES = "entries"
+ENTRIES = "entries"  # the layout before tiles: entries/<index>.json
 RECORDS = "records"
 INPUTS = "inputs"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
-ENTRY_FIELDS = frozenset({"index", "id", "record", "input", "root", "proof"})
+LEAF_FIELDS = frozenset({"index", "id", "record", "input"})
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DAMAGED_HINT = "run `gate audit verify --log DIR` to see what is wrong"
+LEGACY_HINT = "the log is in the layout before tiles (entries/<index>.json)"
+MIGRATE_HINT = "migrate it with `gate audit migrate --log DIR`"
 # The largest file of each kind a reader accepts (and a writer writes): a log folder is written by
-# whoever can write to it, so no read may be unbounded. An entry holds at most 64 proof hashes.
+# whoever can write to it, so no read may be unbounded.
 MAX_BYTES = {
     LOG_PUB: 4096,
     CHECKPOINT: 64 * 1024,
-    ENTRIES: 64 * 1024,
+    ENTRIES: 64 * 1024,  # an entry of the layout before tiles, with at most 64 proof hashes
     RECORDS: 1024 * 1024 * 1024,  # a record of ~3 million findings
     INPUTS: 2 * 1024 * 1024 * 1024,  # verify streams inputs through sha256; replay loads one
 }
@@ -75,6 +94,13 @@ FILE_KINDS = {
 RecordCheck = Callable[[bytes], dict[str, Any]]
 
 
+def limit_of(parts: Sequence[str]) -> int:
+    """The byte limit for the file at parts: a hash tile, an entry bundle, or by its folder."""
+    if parts[0] == TILE:
+        return MAX_BUNDLE if len(parts) > 1 and parts[1] == BUNDLES else MAX_HASH_TILE
+    return MAX_BYTES[parts[0]]
+
+
 class LogError(AuditError):
     """The log cannot be read or written, or is damaged."""
 
@@ -92,10 +118,14 @@ def _open_in_log(root: str, parts: Sequence[str]) -> int:
     """An fd of root/parts..., opened without following a symbolic link at any level below root."""
     if len(parts) == 1:
         return os.open(os.path.join(root, parts[0]), OPEN_FLAGS)
-    # the folder itself must not be a link either: open it with O_NOFOLLOW, then the file in it
-    folder = os.path.join(root, *parts[:-1])
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    # no folder on the way may be a link either: open each with O_NOFOLLOW, then the file in it
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.path.join(root, parts[0]), flags)
     try:
+        for part in parts[1:-1]:
+            inner = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = inner
         return os.open(parts[-1], OPEN_FLAGS, dir_fd=fd)
     finally:
         os.close(fd)
@@ -106,10 +136,11 @@ def _refusal(path: str, exc: OSError, root: str, parts: Sequence[str]) -> LogErr
     if isinstance(exc, FileNotFoundError):
         return MissingFile(f"{path}: missing", DAMAGED_HINT)
     try:
-        mode = os.lstat(os.path.join(root, *parts[:-1])).st_mode
-        if parts[:-1] and not stat.S_ISDIR(mode):
-            folder = "/".join(parts[:-1])
-            return LogError(f"{path}: its folder {folder} is {kind_of(mode)}: refused", DAMAGED_HINT)
+        for depth in range(1, len(parts)):
+            mode = os.lstat(os.path.join(root, *parts[:depth])).st_mode
+            if not stat.S_ISDIR(mode):
+                folder = "/".join(parts[:depth])
+                return LogError(f"{path}: its folder {folder} is {kind_of(mode)}: refused", DAMAGED_HINT)
         mode = os.lstat(path).st_mode
     except OSError:
         return LogError(f"{path}: cannot read ({exc.strerror})", DAMAGED_HINT)
@@ -170,7 +201,7 @@ def digest_log_file(root: Path, parts: Sequence[str], limit: int) -> str:
 
 
 def entry_name(index: int) -> str:
-    """The file name of entry index."""
+    """The file name of entry index in the layout before tiles."""
     return f"{index:012d}.json"
 
 
@@ -186,58 +217,42 @@ def sha256_digest(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry of the log, as stored: its leaf fields, the root of the tree it ends, its proof."""
+    """One entry of the log: the fields of its Merkle leaf."""
 
     index: int
     record_id: str
     record: str
     input: str | None
-    root: bytes
-    proof: tuple[bytes, ...]
 
     def leaf_data(self) -> bytes:
-        """The bytes hashed as this entry's Merkle leaf (RFC 8785)."""
+        """The bytes hashed as this entry's Merkle leaf (RFC 8785), as its entry bundle holds them."""
         return leaf_bytes(self.index, self.record_id, self.record, self.input)
 
     def leaf_hash(self) -> bytes:
         """RFC 6962 leaf hash of leaf_data()."""
         return leaf_hash(self.leaf_data())
 
-    def to_bytes(self) -> bytes:
-        """The stored form (RFC 8785)."""
-        return canonical(
-            {
-                "index": self.index,
-                "id": self.record_id,
-                "record": self.record,
-                "input": self.input,
-                "root": self.root.hex(),
-                "proof": [p.hex() for p in self.proof],
-            }
-        )
-
     @classmethod
     def parse(cls, data: bytes) -> Entry:
-        """Parse a stored entry; LogError says what is malformed."""
+        """Parse a leaf as an entry bundle holds it; LogError says what is malformed (a leaf that is
+        not exactly the RFC 8785 form of its fields is refused: one entry, one encoding)."""
         try:
             doc = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise LogError(f"entry is not JSON ({exc})") from None
-        if not isinstance(doc, dict) or doc.keys() != ENTRY_FIELDS:
-            raise LogError("entry does not have exactly the fields " + ", ".join(sorted(ENTRY_FIELDS)))
-        index, rid, record, inp, root = doc["index"], doc["id"], doc["record"], doc["input"], doc["root"]
-        proof = doc["proof"]
+        if not isinstance(doc, dict) or doc.keys() != LEAF_FIELDS:
+            raise LogError("entry does not have exactly the fields " + ", ".join(sorted(LEAF_FIELDS)))
+        index, rid, record, inp = doc["index"], doc["id"], doc["record"], doc["input"]
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             raise LogError("entry index is not a non-negative integer")
         if not isinstance(rid, str) or not rid:
             raise LogError("entry record id is not a string")
         if not _is_digest(record) or not (inp is None or _is_digest(inp)):
             raise LogError("entry record or input digest is not sha256:<64 hex>")
-        if not isinstance(root, str) or not HEX64.fullmatch(root):
-            raise LogError("entry root is not a hash")
-        if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.fullmatch(p) for p in proof):
-            raise LogError("entry proof is not a list of hashes")
-        return cls(index, rid, record, inp, bytes.fromhex(root), tuple(bytes.fromhex(p) for p in proof))
+        entry = cls(index, rid, record, inp)
+        if entry.leaf_data() != data:
+            raise LogError("entry is not in its RFC 8785 form")
+        return entry
 
 
 def leaf_bytes(index: int, record_id: str, record: str, stored_input: str | None) -> bytes:
@@ -256,22 +271,20 @@ def _is_digest(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Appended:
-    """Where a record went: its index, digests, the root of the tree it ends and its inclusion proof
-    in that tree, and the signed checkpoint the append ended with."""
+    """Where a record went: its index, digests, and the signed checkpoint the append ended with."""
 
     index: int
     record: str
     input: str | None
-    root: bytes
-    proof: tuple[bytes, ...]
     checkpoint: str
 
 
 class AuditLog:
-    """A log directory: append under the lock, read entries and files."""
+    """A log directory: append under the lock, read entries, tiles and files."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._bundle: tuple[tuple[str, ...], list[bytes]] | None = None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -282,11 +295,11 @@ class AuditLog:
     def read(self, *parts: str) -> bytes:
         """A file's bytes, bounded by its kind's limit; LogError names the file when it cannot be
         read, is missing (MissingFile), is not a regular file, or is too large."""
-        return read_log_file(self.path, parts, MAX_BYTES[parts[0]])
+        return read_log_file(self.path, parts, limit_of(parts))
 
     def digest(self, *parts: str) -> str:
         """`sha256:<hex>` of a file, read in chunks; LogError as for read."""
-        return digest_log_file(self.path, parts, MAX_BYTES[parts[0]])
+        return digest_log_file(self.path, parts, limit_of(parts))
 
     def present(self, *parts: str) -> bool:
         """Whether something (of any kind, a dangling link too) is at that path in the log."""
@@ -295,6 +308,10 @@ class AuditLog:
     def exists(self) -> bool:
         """Whether the directory holds a log."""
         return self.present(LOG_PUB)
+
+    def legacy(self) -> bool:
+        """Whether the log is in the layout before tiles (one entries/<index>.json per entry)."""
+        return self.present(ENTRIES)
 
     def verifier(self) -> NoteVerifier:
         """The log key's verifier, from the folder's own log.pub (only as trustworthy as the folder:
@@ -313,13 +330,86 @@ class AuditLog:
         """The latest checkpoint, its signature verified."""
         return open_checkpoint(self.checkpoint_text(), verifier, str(self.file(CHECKPOINT)))
 
-    def entry(self, index: int) -> Entry:
-        """Entry index, parsed (MissingFile when there is none)."""
-        data = self.read(ENTRIES, entry_name(index))
+    def tile_widths(self, level: int | None, n: int) -> list[int]:
+        """The widths present of hash tile (level, N) (entry bundle N when level is None), widest
+        first: 256 for the full tile, then its partial tiles."""
+        full = tile_parts(level, n, WIDTH)
+        widths = [WIDTH] if self.present(*full) else []
         try:
-            return Entry.parse(data)
+            names = os.listdir(self.file(*full[:-1], full[-1] + ".p"))
+        except OSError:
+            names = []
+        widths += sorted((int(w) for w in names if w.isdigit() and 0 < int(w) < WIDTH), reverse=True)
+        return widths
+
+    def _covering(self, level: int | None, n: int, need: int) -> int:
+        """The narrowest width present of tile (level, N) holding at least need items."""
+        fits = [w for w in self.tile_widths(level, n) if w >= need]
+        if not fits:
+            if self.legacy():
+                raise LogError(f"{self.path}: {LEGACY_HINT}", MIGRATE_HINT)
+            raise MissingFile(f"{self.file(*tile_parts(level, n, need))}: missing", DAMAGED_HINT)
+        return fits[-1]
+
+    def bundle(self, n: int, width: int) -> list[bytes]:
+        """The leaves of entry bundle N of that width (the last one read is kept: tiles are
+        create-only, so a path always holds the same bytes)."""
+        parts = tile_parts(None, n, width)
+        if self._bundle is not None and self._bundle[0] == parts:
+            return self._bundle[1]
+        try:
+            leaves = decode_bundle(self.read(*parts), width)
+        except TileError as exc:
+            raise LogError(f"{self.file(*parts)}: {exc}", DAMAGED_HINT) from None
+        self._bundle = (parts, leaves)
+        return leaves
+
+    def hash_tile(self, level: int, n: int, width: int) -> list[bytes]:
+        """The hashes of hash tile (level, N) of that width."""
+        parts = tile_parts(level, n, width)
+        try:
+            return decode_hash_tile(self.read(*parts), width)
+        except TileError as exc:
+            raise LogError(f"{self.file(*parts)}: {exc}", DAMAGED_HINT) from None
+
+    def entry(self, index: int) -> Entry:
+        """Entry index, parsed from its entry bundle (MissingFile when there is none)."""
+        n, offset = divmod(index, WIDTH)
+        width = self._covering(None, n, offset + 1)
+        leaf = self.bundle(n, width)[offset]
+        where = self.file(*tile_parts(None, n, width))
+        try:
+            entry = Entry.parse(leaf)
         except LogError as exc:
-            raise LogError(f"{self.file(ENTRIES, entry_name(index))}: {exc}", DAMAGED_HINT) from None
+            raise LogError(f"{where}: entry {index}: {exc}", DAMAGED_HINT) from None
+        if entry.index != index:
+            raise LogError(f"{where}: entry {index} holds index {entry.index}", DAMAGED_HINT)
+        return entry
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        """The RFC 6962 hash of the complete subtree of 2**level leaves that starts at leaf
+        index * 2**level, read from one hash tile (and hashed up from it for a level between
+        tile levels); MissingFile when the log does not hold that subtree yet."""
+        if level < 0 or index < 0 or level >= 64:
+            raise LogError(f"no subtree at level {level}, index {index}")
+        tile_level, below = divmod(level, HEIGHT)
+        first = index << below  # the subtree's first node at level 8 * tile_level
+        n, offset = divmod(first, WIDTH)
+        count = 1 << below
+        width = self._covering(tile_level, n, offset + count)
+        hashes = self.hash_tile(tile_level, n, width)
+        return perfect_root(hashes[offset : offset + count])
+
+    def tree(self, size: int) -> CompactTree:
+        """The compact tree (perfect-subtree roots) of the first size leaves, from the hash tiles:
+        one subtree_hash per bit of size."""
+        nodes: list[bytes] = []
+        start = 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                nodes.append(self.subtree_hash(level, start >> level))
+                start += 1 << level
+        return CompactTree.from_nodes(size, nodes)
 
     def record(self, digest: str) -> bytes:
         """A record bundle's bytes by digest."""
@@ -370,7 +460,8 @@ class AuditLog:
     ) -> list[Appended]:
         """Append records (bundle, record id, stored input) in order, under one hold of the lock.
 
-        The new files are flushed to disk (one sync for the batch) before the checkpoint moves
+        Records and inputs are written first, then the entry bundles, then the hash tiles, and
+        the new files are flushed to disk (one sync for the batch) before the checkpoint moves
         past them. Entries a killed writer left past the checkpoint are adopted first, each only if
         its record is there, names this log and verifies (its signature by `check`, when given);
         otherwise LogError says which entry was refused and nothing is appended.
@@ -379,18 +470,28 @@ class AuditLog:
             self._check_size(RECORDS, bundle)
             if stored_input is not None:
                 self._check_size(INPUTS, stored_input)
-        added: list[tuple[int, str, str | None, bytes, tuple[bytes, ...]]] = []
         with self.locked():
+            if self.legacy():
+                raise LogError(f"{self.path}: {LEGACY_HINT}", MIGRATE_HINT)
             self._remove_temporaries()
             verifier = self._ensure_key(key)
-            tree = self._recover(verifier, check)
+            base, tree, leaves = self._recover(verifier, check)
+            added: list[tuple[int, str, str | None]] = []
             for bundle, record_id, stored_input in items:
-                added.append(self._add(tree, bundle, record_id, stored_input))
+                leaf, record_digest, input_digest = self._add_blobs(
+                    tree.size, bundle, record_id, stored_input
+                )
+                added.append((tree.size, record_digest, input_digest))
+                tree.append(leaf_hash(leaf))
+                leaves.append(leaf)
             if not added:
                 return []
+            self.write_tiles(base, leaves)
             os.sync()
             note = self._sign(tree, key)
-        return [Appended(i, record, inp, root, proof, note) for i, record, inp, root, proof in added]
+            # from the tile before: partial tiles a writer killed after its checkpoint left there
+            self.remove_stale_partials(max(0, base - 1), tree.size)
+        return [Appended(i, record, inp, note) for i, record, inp in added]
 
     def _check_size(self, folder: str, data: bytes) -> None:
         if len(data) > MAX_BYTES[folder]:
@@ -405,28 +506,91 @@ class AuditLog:
         self._replace(note.encode("utf-8"), CHECKPOINT)
         return note
 
-    def _add(
-        self, tree: CompactTree, bundle: bytes, record_id: str, stored: bytes | None
-    ) -> tuple[int, str, str | None, bytes, tuple[bytes, ...]]:
+    def _add_blobs(
+        self, index: int, bundle: bytes, record_id: str, stored: bytes | None
+    ) -> tuple[bytes, str, str | None]:
         input_digest = None
         if stored is not None:
             input_digest = sha256_digest(stored)
             self._create(stored, INPUTS, blob_name(input_digest))
         record_digest = sha256_digest(bundle)
+        leaf = leaf_bytes(index, record_id, record_digest, input_digest)
+        if len(leaf) > MAX_LEAF:
+            raise LogError(
+                f"record id of {len(record_id)} characters: its entry is over the {MAX_LEAF}-byte limit",
+                "use a shorter record id",
+            )
         self._create(bundle, RECORDS, blob_name(record_digest))
-        index = tree.size
-        proof = tuple(reversed(tree.nodes))
-        tree.append(leaf_hash(leaf_bytes(index, record_id, record_digest, input_digest)))
-        root = tree.root()
-        entry = Entry(index, record_id, record_digest, input_digest, root, proof)
-        self._create(entry.to_bytes(), ENTRIES, entry_name(index))
-        return index, record_digest, input_digest, root, proof
+        return leaf, record_digest, input_digest
+
+    def write_tiles(self, base: int, leaves: Sequence[bytes]) -> None:
+        """Write the entry bundles, then the hash tiles, of the leaves that follow the first base
+        (whose tiles are there); each file is create-only, and one already there must hold the
+        same bytes."""
+        if not leaves:
+            return
+        end = base + len(leaves)
+        first = base // WIDTH
+        prefix = self.bundle(first, base % WIDTH) if base % WIDTH else []
+        entries = [*prefix, *leaves]
+        for t in range(first, (end - 1) // WIDTH + 1):
+            chunk = entries[(t - first) * WIDTH : (t - first + 1) * WIDTH]
+            self._create_tile(encode_bundle(chunk), tile_parts(None, t, len(chunk)))
+        level, old, new = 0, base, end
+        hashes = [leaf_hash(leaf) for leaf in leaves]
+        while new > old:
+            first = old // WIDTH
+            known = self.hash_tile(level, first, old % WIDTH) if old % WIDTH else []
+            row = [*known, *hashes]
+            for t in range(first, (new - 1) // WIDTH + 1):
+                chunk = row[(t - first) * WIDTH : (t - first + 1) * WIDTH]
+                self._create_tile(b"".join(chunk), tile_parts(level, t, len(chunk)))
+            # the tiles this append filled are the nodes of the level above
+            completed = new // WIDTH - first
+            hashes = [tile_root(row[i * WIDTH : (i + 1) * WIDTH]) for i in range(completed)]
+            level, old, new = level + 1, old // WIDTH, new // WIDTH
+
+    def remove_stale_partials(self, base: int, size: int) -> None:
+        """Remove the partial tiles a log of size leaves no longer serves (narrower ones, left by
+        earlier appends, and ones an interrupted append left) at the tiles an append from base
+        leaves to size wrote."""
+        levels: list[int | None] = [None]
+        level, count = 0, size
+        while count:
+            levels.append(level)
+            level, count = level + 1, count // WIDTH
+        for lv in levels:
+            shift = HEIGHT * (lv or 0)
+            for n in range((base >> shift) // WIDTH, (size >> shift) // WIDTH + 1):
+                keep = tile_width(lv or 0, n, size)
+                full = tile_parts(lv, n, WIDTH)
+                folder = self.file(*full[:-1], full[-1] + ".p")
+                try:
+                    names = os.listdir(folder)
+                except OSError:
+                    continue
+                for name in names:
+                    if name != str(keep) and (folder / name).is_file():
+                        (folder / name).unlink(missing_ok=True)
+                with suppress(OSError):
+                    folder.rmdir()  # only when it is empty
+
+    def _create_tile(self, data: bytes, parts: tuple[str, ...]) -> None:
+        target = self.file(*parts)
+        if os.path.lexists(target):
+            if self.read(*parts) != data:
+                raise LogError(
+                    f"{target}: holds other data than the entries before the checkpoint (planted or damaged)",
+                    DAMAGED_HINT,
+                )
+            return
+        self._create(data, *parts)
 
     def _ensure_key(self, key: NoteSigner) -> NoteVerifier:
         mine = key.verifier
         pub = self.file(LOG_PUB)
         if not self.present(LOG_PUB):
-            if self.present(CHECKPOINT) or self.present(ENTRIES, entry_name(0)):
+            if self.present(CHECKPOINT) or self.present(TILE):
                 raise LogError(f"{pub}: missing, but the log has entries", DAMAGED_HINT)
             self._replace((mine.vkey + "\n").encode("utf-8"), LOG_PUB)
             return mine
@@ -439,51 +603,58 @@ class AuditLog:
             )
         return mine
 
-    def _recover(self, verifier: NoteVerifier, check: RecordCheck | None) -> CompactTree:
-        """The tree as of the last entry, adopting entries a killed writer left past the checkpoint.
-
-        Adopted entries are covered by the next checkpoint this writer signs.
-        """
+    def _recover(
+        self, verifier: NoteVerifier, check: RecordCheck | None
+    ) -> tuple[int, CompactTree, list[bytes]]:
+        """(size the checkpoint covers, the tree as of the last entry, the leaves past the
+        checkpoint): entries a killed writer left past the checkpoint in entry bundles are adopted,
+        and covered by the next checkpoint this writer signs."""
+        base = 0
         tree = CompactTree()
         if self.present(CHECKPOINT):
             cp = self.checkpoint(verifier)
-            if cp.size > 0:
-                tree = self._tree_through(self.entry(cp.size - 1), cp)
-        while self.present(ENTRIES, entry_name(tree.size)):
-            self._adopt(tree, self.entry(tree.size), verifier, check)
-        return tree
-
-    def _tree_through(self, last: Entry, cp: Checkpoint) -> CompactTree:
-        where = self.file(ENTRIES, entry_name(last.index))
-        if last.index != cp.size - 1:
-            raise LogError(f"{where}: holds index {last.index}", DAMAGED_HINT)
-        try:
-            tree = CompactTree.from_nodes(last.index, list(reversed(last.proof)))
-        except AuditError:
-            raise LogError(f"{where}: its proof does not fit its index", DAMAGED_HINT) from None
-        tree.append(last.leaf_hash())
-        if tree.root() != cp.root_hash or last.root != cp.root_hash:
-            raise LogError(
-                f"{self.file(CHECKPOINT)}: its root is not the root of the last entry", DAMAGED_HINT
-            )
-        return tree
+            base = cp.size
+            try:
+                tree = self.tree(base)
+            except LogError as exc:
+                raise LogError(f"{exc} (the tiles of the checkpoint)", DAMAGED_HINT) from None
+            if tree.root() != cp.root_hash:
+                raise LogError(
+                    f"{self.file(CHECKPOINT)}: its root is not the root of the log's hash tiles", DAMAGED_HINT
+                )
+        leaves: list[bytes] = []
+        known = self.bundle(base // WIDTH, base % WIDTH) if base % WIDTH else []
+        while True:
+            n, offset = divmod(tree.size, WIDTH)
+            widths = self.tile_widths(None, n)
+            if not widths or widths[0] <= offset:
+                return base, tree, leaves
+            where = self.file(*tile_parts(None, n, widths[0]))
+            bundle = self.bundle(n, widths[0])
+            if bundle[:offset] != known:
+                raise LogError(f"{where}: does not extend the log", DAMAGED_HINT)
+            for i in range(offset, widths[0]):
+                self._adopt(tree, bundle[i], verifier, check, where)
+                leaves.append(bundle[i])
+            known = []
 
     def _adopt(
-        self, tree: CompactTree, entry: Entry, verifier: NoteVerifier, check: RecordCheck | None
+        self, tree: CompactTree, leaf: bytes, verifier: NoteVerifier, check: RecordCheck | None, where: Path
     ) -> None:
-        where = self.file(ENTRIES, entry_name(tree.size))
-        if entry.index != tree.size or entry.proof != tuple(reversed(tree.nodes)):
-            raise LogError(f"{where}: does not extend the log", DAMAGED_HINT)
+        try:
+            entry = Entry.parse(leaf)
+        except LogError as exc:
+            raise LogError(f"{where}: entry {tree.size}: {exc}", DAMAGED_HINT) from None
+        if entry.index != tree.size:
+            raise LogError(f"{where}: entry {tree.size} holds index {entry.index}", DAMAGED_HINT)
         refused = self._not_adoptable(entry, verifier, check)
         if refused:
             raise LogError(
-                f"{where}: a leftover entry past the checkpoint was not adopted: {refused}",
+                f"{where}: entry {entry.index}, a leftover entry past the checkpoint, was not adopted: {refused}",
                 "nothing was appended; see `gate audit verify --log DIR`, and if the entry is not "
-                "this log's, move it (and the entries after it) out of the log folder",
+                "this log's, move that entry bundle (and the ones after it) out of the log folder",
             )
         tree.append(entry.leaf_hash())
-        if entry.root != tree.root():
-            raise LogError(f"{where}: its root is not the tree it ends", DAMAGED_HINT)
 
     def _not_adoptable(self, entry: Entry, verifier: NoteVerifier, check: RecordCheck | None) -> str | None:
         """Why a leftover entry must not be adopted (None when it may be): its record must be there,
@@ -525,16 +696,20 @@ class AuditLog:
                 os.fsync(out.fileno())
         return tmp
 
-    def _create(self, data: bytes, folder: str, name: str) -> None:
-        """Create folder/name holding data, unless it exists (content-addressed or sequenced)."""
-        target = self.file(folder, name)
+    def _create(self, data: bytes, *parts: str) -> None:
+        """Create the file at parts holding data, unless it exists (content-addressed or tiles)."""
+        target = self.file(*parts)
         if os.path.lexists(target):
             return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            mode = os.lstat(target.parent).st_mode
-            if not stat.S_ISDIR(mode):  # never write through a link to somewhere else
-                raise LogError(f"{target.parent}: {kind_of(mode)}, not a folder: refused", DAMAGED_HINT)
+            folder = self.path
+            for part in parts[:-1]:
+                folder = folder / part
+                with suppress(FileExistsError):
+                    folder.mkdir()
+                mode = os.lstat(folder).st_mode
+                if not stat.S_ISDIR(mode):  # never write through a link to somewhere else
+                    raise LogError(f"{folder}: {kind_of(mode)}, not a folder: refused", DAMAGED_HINT)
             tmp = self._temp(data, sync=False)
             try:
                 os.link(tmp, target)

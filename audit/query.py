@@ -12,9 +12,10 @@ from typing import Any
 from audit.envelope import open_bundle
 from audit.errors import AuditError
 from audit.log import CHECKPOINT, AuditLog, Entry, MissingFile, open_checkpoint
-from audit.merkle import consistency_proof, verify_consistency
+from audit.merkle import verify_inclusion
 from audit.note import NoteVerifier
 from audit.record import detail_of
+from audit.tiles import inclusion_path
 
 
 @dataclass(frozen=True)
@@ -141,19 +142,15 @@ def find(log: AuditLog, ref: str) -> Listed:
 
 
 def prove_in_checkpoint(log: AuditLog, entry: Entry, verifier: NoteVerifier) -> tuple[str, list[bytes]]:
-    """The log's checkpoint, signed by verifier's key, and a consistency proof from the tree the
-    entry ended to it.
-
-    Reads every entry's leaf up to the checkpoint; AuditError if the proof does not hold.
-    """
+    """The log's checkpoint, signed by verifier's key, and the entry's inclusion proof in it (read
+    from the hash tiles); AuditError if the proof does not hold."""
     text = log.checkpoint_text()
     cp = open_checkpoint(text, verifier, str(log.file(CHECKPOINT)))
     if entry.index >= cp.size:
         raise AuditError(
             f"entry {entry.index} is past the checkpoint (size {cp.size}): an append was interrupted"
         )
-    leaves = [log.entry(i).leaf_hash() for i in range(cp.size)]
-    proof = consistency_proof(entry.index + 1, leaves)
-    if not verify_consistency(entry.index + 1, cp.size, entry.root, cp.root_hash, proof):
-        raise AuditError("the tree it ended is not contained in the log's signed checkpoint")
+    proof = inclusion_path(log.subtree_hash, entry.index, cp.size)
+    if not verify_inclusion(entry.leaf_hash(), entry.index, cp.size, proof, cp.root_hash):
+        raise AuditError("it is not included in the log's signed checkpoint")
     return text, proof

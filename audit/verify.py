@@ -26,10 +26,11 @@ from audit.errors import AuditError
 from audit.keys import PublicKey
 from audit.log import (
     CHECKPOINT,
-    ENTRIES,
     INPUTS,
+    LEGACY_HINT,
     LOCK,
     LOG_PUB,
+    MIGRATE_HINT,
     RECORDS,
     TMP_PREFIX,
     AuditLog,
@@ -38,21 +39,20 @@ from audit.log import (
     MissingFile,
     blob_name,
     bundle_statement,
-    entry_name,
     kind_of,
     not_of_log,
     open_checkpoint,
     sha256_digest,
 )
-from audit.merkle import CompactTree, verify_inclusion
+from audit.merkle import HASH_SIZE, CompactTree, leaf_hash
 from audit.note import Checkpoint, NoteVerifier
 from audit.record import EXTENSION, PAYLOAD_TYPE
+from audit.tiles import TILE, WIDTH, parse_tile_parts, tile_parts, tile_root, tile_width
 from audit.trust import keyless_identity, verify_keyless_dsse
 from audit.witness import WITNESS, Witnessed, WitnessVerifier, read_witnessed
 
-ENTRY_RE = re.compile(r"^(\d{12})\.json$")
 BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
-CHUNK = 2500
+CHUNK = 10  # entry bundles per task
 PARALLEL_FROM = 4000
 
 
@@ -162,8 +162,8 @@ def _verify_keyless(bundle: OpenedBundle, data: bytes, trust: Trust) -> str:
 @dataclass(frozen=True)
 class _EntryResult:
     index: int
+    where: str
     leaf: bytes | None
-    root: bytes | None
     record_id: str | None
     record: str | None
     input: str | None
@@ -172,26 +172,48 @@ class _EntryResult:
     unnamed: bool = False
 
 
-def _check_entry(log: AuditLog, index: int, trust: Trust, origin: tuple[str, str] | None) -> _EntryResult:
-    where = f"{ENTRIES}/{entry_name(index)}"
+def _bundle_path(n: int, width: int) -> str:
+    return "/".join(tile_parts(None, n, width))
+
+
+def _tile_path(level: int, n: int, width: int) -> str:
+    return "/".join(tile_parts(level, n, width))
+
+
+def _check_bundle(
+    log: AuditLog, n: int, width: int, trust: Trust, origin: tuple[str, str] | None
+) -> list[_EntryResult]:
+    """The entries of entry bundle N as the log of this size serves it (width entries)."""
+    where = _bundle_path(n, width)
+    first = n * WIDTH
+    try:
+        leaves = log.bundle(n, width)
+    except MissingFile:
+        return [
+            _EntryResult(first, where, None, None, None, None, (Problem(where, "missing (deleted)", first),))
+        ]
+    except LogError as exc:
+        return [_EntryResult(first, where, None, None, None, None, (Problem(where, _what(exc), first),))]
+    return [_check_entry(log, first + i, where, leaf, trust, origin) for i, leaf in enumerate(leaves)]
+
+
+def _check_entry(
+    log: AuditLog, index: int, where: str, leaf: bytes, trust: Trust, origin: tuple[str, str] | None
+) -> _EntryResult:
     problems: list[Problem] = []
     try:
-        entry = Entry.parse(log.read(ENTRIES, entry_name(index)))
-    except MissingFile:
-        return _EntryResult(
-            index, None, None, None, None, None, (Problem(where, "missing (deleted)", index),)
-        )
+        entry = Entry.parse(leaf)
     except LogError as exc:
-        return _EntryResult(index, None, None, None, None, None, (Problem(where, _what(exc), index),))
+        problems.append(Problem(where, f"entry {index}: {exc}", index))
+        return _EntryResult(index, where, leaf_hash(leaf), None, None, None, tuple(problems))
     if entry.index != index:
-        problems.append(Problem(where, f"holds index {entry.index} (entries reordered or swapped)", index))
-    leaf = entry.leaf_hash()
-    if not verify_inclusion(leaf, index, index + 1, list(entry.proof), entry.root):
-        problems.append(Problem(where, "its inclusion proof does not verify (entry modified)", index))
-    record_problems, unnamed = _check_record(log, entry, trust, origin)
+        problems.append(
+            Problem(where, f"entry {index} holds index {entry.index} (entries reordered or swapped)", index)
+        )
+    record_problems, unnamed = _check_record(log, entry, index, trust, origin)
     problems += record_problems
     return _EntryResult(
-        index, leaf, entry.root, entry.record_id, entry.record, entry.input, tuple(problems), unnamed
+        index, where, leaf_hash(leaf), entry.record_id, entry.record, entry.input, tuple(problems), unnamed
     )
 
 
@@ -201,24 +223,22 @@ def _what(exc: LogError) -> str:
 
 
 def _check_record(
-    log: AuditLog, entry: Entry, trust: Trust, origin: tuple[str, str] | None
+    log: AuditLog, entry: Entry, index: int, trust: Trust, origin: tuple[str, str] | None
 ) -> tuple[list[Problem], bool]:
     """The record's problems, and whether it names no log (written before records did)."""
     where = f"{RECORDS}/{blob_name(entry.record)}"
     try:
         data = log.record(entry.record)
     except MissingFile:
-        return [Problem(where, "record file missing (deleted)", entry.index)], False
+        return [Problem(where, "record file missing (deleted)", index)], False
     except LogError as exc:
-        return [Problem(where, _what(exc), entry.index)], False
+        return [Problem(where, _what(exc), index)], False
     if sha256_digest(data) != entry.record:
-        return [
-            Problem(where, "record modified: its digest is not the one the entry holds", entry.index)
-        ], False
+        return [Problem(where, "record modified: its digest is not the one the entry holds", index)], False
     try:
         record = verify_record(data, trust)
     except AuditError as exc:
-        return [Problem(where, str(exc), entry.index)], False
+        return [Problem(where, str(exc), index)], False
     detail = record.statement["predicate"][EXTENSION]
     problems = []
     if detail.get("recordId") != entry.record_id:
@@ -226,44 +246,54 @@ def _check_record(
             Problem(
                 where,
                 f"record id {detail.get('recordId')!r} is not the entry's {entry.record_id!r}",
-                entry.index,
+                index,
             )
         )
     if detail.get("storedInput") != entry.input:
-        problems.append(Problem(where, "the stored input it names is not the entry's", entry.index))
+        problems.append(Problem(where, "the stored input it names is not the entry's", index))
     # A record from before records named their log is checked by the signed tree alone, which
     # a writer without the pinned log key cannot forge; the writer never adopts one.
     unnamed = "log" not in detail and "logKey" not in detail
     foreign = not_of_log(detail, *origin) if origin is not None and not unnamed else None
     if foreign:
         problems.append(
-            Problem(where, f"{foreign} (spliced in from another log, or the log key replaced)", entry.index)
+            Problem(where, f"{foreign} (spliced in from another log, or the log key replaced)", index)
         )
     return problems, unnamed
 
 
 def _check_chunk(
-    path: str, indices: Sequence[int], trust: Trust, origin: tuple[str, str] | None
+    path: str, bundles: Sequence[tuple[int, int]], trust: Trust, origin: tuple[str, str] | None
 ) -> list[_EntryResult]:
     log = AuditLog(Path(path))
-    return [_check_entry(log, i, trust, origin) for i in indices]
+    return [r for n, width in bundles for r in _check_bundle(log, n, width, trust, origin)]
 
 
 # What forked workers check against: set by the parent before it forks (keys do not pickle).
 _FORKED: tuple[str, Trust, tuple[str, str] | None] | None = None
 
 
-def _check_forked(indices: Sequence[int]) -> list[_EntryResult]:
+def _check_forked(bundles: Sequence[tuple[int, int]]) -> list[_EntryResult]:
     assert _FORKED is not None
     path, trust, origin = _FORKED
-    return _check_chunk(path, indices, trust, origin)
+    return _check_chunk(path, bundles, trust, origin)
 
 
-def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str]]:
-    """Entry indices and blob names present (links and other non-regular files included: reading
-    them reports them); unexpected files become problems. Links are never followed."""
-    entries: set[int] = set()
-    blobs: dict[str, set[str]] = {RECORDS: set(), INPUTS: set()}
+@dataclass
+class _Listing:
+    """What the log folder holds: widths present of each entry bundle and hash tile, blob names."""
+
+    bundles: dict[int, set[int]] = field(default_factory=dict)
+    tiles: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+    records: set[str] = field(default_factory=set)
+    inputs: set[str] = field(default_factory=set)
+
+
+def _listing(log: AuditLog, report: Report) -> _Listing:
+    """Tiles and blob names present (links and other non-regular files included: reading them
+    reports them); unexpected files become problems. Links are never followed."""
+    found = _Listing()
+    blobs: dict[str, set[str]] = {RECORDS: found.records, INPUTS: found.inputs}
     with os.scandir(log.path) as top:
         items = sorted(top, key=lambda d: d.name)
     for item in items:
@@ -279,13 +309,8 @@ def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str
                 f"{name}: a temporary file left by an interrupted append; the next append removes it"
             )
             continue
-        if name == ENTRIES and item.is_dir(follow_symlinks=False):
-            for child in _children(item.path):
-                m = ENTRY_RE.match(child.name)
-                if m:
-                    entries.add(int(m.group(1)))
-                else:
-                    report.problems.append(Problem(f"{ENTRIES}/{child.name}", "unexpected file in the log"))
+        if name == TILE and item.is_dir(follow_symlinks=False):
+            _walk_tiles(item.path, [TILE], found, report)
             continue
         if name in blobs and item.is_dir(follow_symlinks=False):
             for child in _children(item.path):
@@ -296,7 +321,23 @@ def _listing(log: AuditLog, report: Report) -> tuple[set[int], set[str], set[str
             continue
         kind = "" if item.is_file(follow_symlinks=False) else f" ({_kind(item)})"
         report.problems.append(Problem(name, f"unexpected file in the log{kind}"))
-    return entries, blobs[RECORDS], blobs[INPUTS]
+    return found
+
+
+def _walk_tiles(path: str, parts: list[str], found: _Listing, report: Report) -> None:
+    for child in sorted(_children(path), key=lambda d: d.name):
+        here = [*parts, child.name]
+        if child.is_dir(follow_symlinks=False):
+            _walk_tiles(child.path, here, found, report)
+            continue
+        tile = parse_tile_parts(here)
+        if tile is None:
+            kind = "" if child.is_file(follow_symlinks=False) else f" ({_kind(child)})"
+            report.problems.append(Problem("/".join(here), f"unexpected file in the log{kind}"))
+        elif tile[0] is None:
+            found.bundles.setdefault(tile[1], set()).add(tile[2])
+        else:
+            found.tiles.setdefault((tile[0], tile[1]), set()).add(tile[2])
 
 
 def _kind(item: os.DirEntry[str]) -> str:
@@ -309,6 +350,17 @@ def _kind(item: os.DirEntry[str]) -> str:
 def _children(path: str) -> list[os.DirEntry[str]]:
     with os.scandir(path) as it:
         return list(it)
+
+
+def _extent(found: _Listing, size: int) -> int:
+    """The size the log reaches: its checkpoint's, or more where entry bundles an interrupted
+    append left follow on (linear in the files present, never in a size someone wrote)."""
+    while True:
+        n, offset = divmod(size, WIDTH)
+        widest = max(found.bundles.get(n, ()), default=0)
+        if widest <= offset:
+            return size
+        size = n * WIDTH + widest
 
 
 def verify_log(
@@ -342,38 +394,42 @@ def verify_log(
         raise UsageError(
             f"{path}: no such log directory", "pass the folder given to `gate check --audit-log`"
         )
+    if log.legacy():
+        raise UsageError(f"{path}: {LEGACY_HINT}", MIGRATE_HINT)
     report = Report()
-    entries, records, inputs = _listing(log, report)
-    if log_key is None and not log.present(LOG_PUB) and not entries and not log.present(CHECKPOINT):
+    found = _listing(log, report)
+    has_entries = bool(found.bundles or found.tiles)
+    if log_key is None and not log.present(LOG_PUB) and not has_entries and not log.present(CHECKPOINT):
         raise UsageError(
             f"{path}: not a govgate audit log (no {LOG_PUB})",
             "pass the folder given to `gate check --audit-log`",
         )
     verifier = _log_verifier(log, log_key, report)
-    cp = _latest(log, verifier, bool(entries), report)
+    cp = _latest(log, verifier, has_entries, report)
     report.checkpoint = cp
-    # The log ends where its checkpoint says, or later where entries an interrupted append left
-    # follow on without a gap. Work is linear in the files present, never in a size or an index
-    # someone wrote into the folder.
-    size = cp.size if cp is not None else 0
-    while size in entries:
-        size += 1
+    signed = cp.size if cp is not None else 0
+    size = _extent(found, signed)
     report.size = size
-    for i in sorted(i for i in entries if i >= size):
-        report.problems.append(
-            Problem(
-                f"{ENTRIES}/{entry_name(i)}",
-                "an entry past the end of the log, after a missing one (planted, or the ones before it deleted)",
-                i,
+    count = -(-size // WIDTH)
+    for n in sorted(n for n in found.bundles if n >= count):
+        for width in sorted(found.bundles[n]):
+            report.problems.append(
+                Problem(
+                    _bundle_path(n, width),
+                    "an entry bundle past the end of the log, after a missing one "
+                    "(planted, or the ones before it deleted)",
+                    n * WIDTH,
+                )
             )
-        )
     origin = (verifier.name, verifier.vkey) if verifier is not None else None
-    present = sorted(i for i in entries if i < size)
+    present = [(n, tile_width(0, n, size)) for n in sorted(found.bundles) if n < count]
     results = _with_gaps(_run_entries(log, present, trust, origin, workers), size)
     witnessed = read_witnessed(log, verifier)
     wanted = {c.size for _, c in _saved(saved, verifier, report)} | witnessed.sizes
-    roots = _tree(results, report, wanted, size)
+    leaves, roots = _tree(results, report, wanted, size)
     report.root = roots.get(size)
+    _check_partial_bundles(log, found, results, signed, size, report)
+    _check_hash_tiles(log, found, leaves, signed, size, report)
     _final(cp, roots, size, report)
     _compare_saved(saved, verifier, roots, size, report)
     _witness(witnessed, roots, size, witnesses, witnesses_required, report)
@@ -398,8 +454,8 @@ def verify_log(
     _unique_ids(results, report)
     referenced_records = {blob_name(r.record) for r in results if r.record is not None}
     referenced_inputs = _check_inputs(log, results, report)
-    _orphans(log, RECORDS, records - referenced_records, report)
-    _orphans(log, INPUTS, inputs - referenced_inputs, report)
+    _orphans(log, RECORDS, found.records - referenced_records, report)
+    _orphans(log, INPUTS, found.inputs - referenced_inputs, report)
     report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
     return report
 
@@ -415,6 +471,81 @@ def _witness(
     problems, notes = witnessed.check(roots, size, witnesses, required)
     report.problems += [Problem(where, what) for where, what in problems]
     report.notes += notes
+
+
+def _check_partial_bundles(
+    log: AuditLog, found: _Listing, results: Sequence[_EntryResult], signed: int, size: int, report: Report
+) -> None:
+    """Every other width of an entry bundle present must be a prefix of the one served."""
+    by_index = {r.index: r for r in results}
+    for n, widths in sorted(found.bundles.items()):
+        served = tile_width(0, n, size)
+        for width in sorted(widths - {served}):
+            where = _bundle_path(n, width)
+            if width > served or served == 0:
+                continue  # past the end: reported with the listing
+            try:
+                leaves = log.bundle(n, width)
+            except LogError as exc:
+                report.problems.append(Problem(where, _what(exc), n * WIDTH))
+                continue
+            hashes = [by_index.get(n * WIDTH + i) for i in range(width)]
+            if any(r is None or r.leaf != leaf_hash(leaf) for r, leaf in zip(hashes, leaves, strict=True)):
+                report.problems.append(
+                    Problem(where, "holds other entries than the log (modified or planted)", n * WIDTH)
+                )
+            elif width != tile_width(0, n, signed):
+                report.notes.append(
+                    f"{where}: a partial entry bundle the log no longer serves (left by an interrupted append)"
+                )
+
+
+def _check_hash_tiles(
+    log: AuditLog, found: _Listing, leaves: list[bytes], signed: int, size: int, report: Report
+) -> None:
+    """Recompute every hash tile from the leaves and compare it byte for byte with the file: the
+    tiles of the signed size must be there; tiles of entries past it may be (an interrupted
+    append), and every other width present must hold a prefix of the same hashes."""
+    row = leaves
+    level = 0
+    checked: set[tuple[int, int]] = set()
+    while row:
+        for n in range(-(-len(row) // WIDTH)):
+            checked.add((level, n))
+            expected = row[n * WIDTH : (n + 1) * WIDTH]
+            present = found.tiles.get((level, n), set())
+            need = tile_width(level, n, signed)
+            if need and len(expected) >= need and need not in present:
+                report.problems.append(Problem(_tile_path(level, n, need), "missing (deleted)", None))
+            for width in sorted(present):
+                where = _tile_path(level, n, width)
+                if width > len(expected):
+                    report.problems.append(Problem(where, "a tile past the end of the log (planted)"))
+                    continue
+                try:
+                    data = log.read(*tile_parts(level, n, width))
+                except LogError as exc:
+                    report.problems.append(Problem(where, _what(exc)))
+                    continue
+                if len(data) != width * HASH_SIZE:
+                    report.problems.append(
+                        Problem(where, f"{len(data)} bytes, not the {width * HASH_SIZE} of {width} hashes")
+                    )
+                elif data != b"".join(expected[:width]):
+                    report.problems.append(
+                        Problem(where, "its hashes are not those of the entries (modified or planted)")
+                    )
+                elif width not in (need, tile_width(level, n, size)):
+                    report.notes.append(
+                        f"{where}: a partial tile the log no longer serves (left by an interrupted append)"
+                    )
+        row = [tile_root(row[i : i + WIDTH]) for i in range(0, len(row) - WIDTH + 1, WIDTH)]
+        level += 1
+    for key in sorted(set(found.tiles) - checked):
+        for width in sorted(found.tiles[key]):
+            report.problems.append(
+                Problem(_tile_path(key[0], key[1], width), "a tile past the end of the log (planted)")
+            )
 
 
 def _log_verifier(log: AuditLog, pinned: NoteVerifier | None, report: Report) -> NoteVerifier | None:
@@ -463,42 +594,43 @@ def _latest(
 
 
 def _with_gaps(results: Sequence[_EntryResult], size: int) -> list[_EntryResult]:
-    """results (in index order) with one missing-entry result for each run of absent indices."""
+    """results (in index order) with one missing-bundle result for each run of absent bundles."""
     out: list[_EntryResult] = []
     expected = 0
     for r in results:
         if r.index > expected:
-            out.append(_gap(expected, r.index - 1))
+            out.append(_gap(expected, r.index, size))
         out.append(r)
-        expected = r.index + 1
+        expected = r.index + 1 if r.leaf is not None else (r.index // WIDTH + 1) * WIDTH
     if expected < size:
-        out.append(_gap(expected, size - 1))
+        out.append(_gap(expected, size, size))
     return out
 
 
-def _gap(first: int, last: int) -> _EntryResult:
+def _gap(first: int, end: int, size: int) -> _EntryResult:
+    """The entry bundles holding leaves first..end-1 are not there."""
+    n, last = first // WIDTH, (end - 1) // WIDTH
+    where = _bundle_path(n, tile_width(0, n, size))
     what = "missing (deleted)"
-    if last > first:
-        what += f", and the {last - first} entries after it, up to {entry_name(last)}"
-    return _EntryResult(
-        first, None, None, None, None, None, (Problem(f"{ENTRIES}/{entry_name(first)}", what, first),)
-    )
+    if last > n:
+        what += f", and the {last - n} entry bundles after it, up to {_bundle_path(last, tile_width(0, last, size))}"
+    return _EntryResult(first, where, None, None, None, None, (Problem(where, what, first),))
 
 
 def _run_entries(
     log: AuditLog,
-    indices: Sequence[int],
+    bundles: Sequence[tuple[int, int]],
     trust: Trust,
     origin: tuple[str, str] | None,
     workers: int | None,
 ) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
-    if len(indices) < PARALLEL_FROM or count <= 1:
-        return _check_chunk(str(log.path), indices, trust, origin)
+    if len(bundles) * WIDTH < PARALLEL_FROM or count <= 1:
+        return _check_chunk(str(log.path), bundles, trust, origin)
     import multiprocessing
 
     global _FORKED
-    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
+    chunks = [bundles[i : i + CHUNK] for i in range(0, len(bundles), CHUNK)]
     out: list[_EntryResult] = []
     _FORKED = (str(log.path), trust, origin)
     try:
@@ -510,9 +642,12 @@ def _run_entries(
     return out
 
 
-def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int], size: int) -> dict[int, bytes]:
-    """Recompute the tree from every leaf in order; entries whose checkpoint disagrees are problems."""
+def _tree(
+    results: Sequence[_EntryResult], report: Report, wanted: set[int], size: int
+) -> tuple[list[bytes], dict[int, bytes]]:
+    """The leaf hashes in order, up to the first one missing, and the roots at the wanted sizes."""
     tree = CompactTree()
+    leaves: list[bytes] = []
     roots: dict[int, bytes] = {0: tree.root()}
     broken = False
     for r in results:
@@ -521,20 +656,10 @@ def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int], siz
             broken = True
             continue
         tree.append(r.leaf)
-        if r.root is not None and r.root != tree.root():
-            report.problems.append(
-                Problem(
-                    f"{ENTRIES}/{entry_name(r.index)}",
-                    "the entries up to here no longer hash to the root it holds "
-                    "(an entry was changed, removed, inserted or reordered)",
-                    r.index,
-                )
-            )
-            broken = True
-            continue
+        leaves.append(r.leaf)
         if tree.size in wanted or tree.size == size:
             roots[tree.size] = tree.root()
-    return roots
+    return leaves, roots
 
 
 def _final(cp: Checkpoint | None, roots: dict[int, bytes], size: int, report: Report) -> None:
@@ -614,7 +739,7 @@ def _unique_ids(results: Sequence[_EntryResult], report: Report) -> None:
         if r.record_id in first:
             report.problems.append(
                 Problem(
-                    f"{ENTRIES}/{entry_name(r.index)}",
+                    r.where,
                     f"duplicate record id {r.record_id} (also at index {first[r.record_id]})",
                     r.index,
                 )

@@ -149,4 +149,13 @@ if [ "$failed" -ne 0 ]; then
   echo "install-tools: building cosign or slsa-verifier failed (see above)" >&2
   exit 1
 fi
+# The tlog-tiles client test program (tests/go/tilesclient: golang.org/x/mod/sumdb/tlog and note, as
+# pinned by its go.mod), which reads a log folder without govgate. Rebuilt when its source changes:
+# the build records the digest of its sources, and `govgate-tilesclient -source` prints it.
+tiles_src="$(cd "$(dirname "$0")/../tests/go/tilesclient" && pwd)"
+tiles_digest="$(cat "$tiles_src/main.go" "$tiles_src/go.mod" "$tiles_src/go.sum" | sha256sum | cut -c1-16)"
+if [ "$("$bin/govgate-tilesclient" -source 2>/dev/null || true)" != "$tiles_digest" ]; then
+  echo "install-tools: building govgate-tilesclient ($tiles_digest)" >&2
+  (cd "$tiles_src" && GOFLAGS=-mod=mod go build -ldflags "-X main.source=$tiles_digest" -o "$bin/govgate-tilesclient" .)
+fi
 echo "$bin"

@@ -3,6 +3,7 @@ records."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -552,8 +553,8 @@ def show(
     """Show one record, verified: RECORD is an index, a record digest (or prefix) or a record id.
 
     \b
-    Prints JSON: the statement, who signed it, the record's inclusion proof in the tree it ended,
-    and the proof that this tree is contained in the log's checkpoint, signed by the pinned log key.
+    Prints JSON: the statement, who signed it, and the record's inclusion proof in the log's
+    checkpoint, signed by the pinned log key.
     Exit codes: 0 shown and verified, 1 it does not verify, 2 usage.
     """
     from audit import (
@@ -563,7 +564,6 @@ def show(
         not_of_log,
         prove_in_checkpoint,
         sha256_digest,
-        verify_inclusion,
         verify_record,
     )
     from audit import find_record as find
@@ -598,14 +598,13 @@ def show(
         foreign = not_of_log(detail_of(verified.statement), verifier.name, verifier.vkey)
         if foreign:
             raise AuditError(foreign)
-        if not verify_inclusion(
-            entry.leaf_hash(), entry.index, entry.index + 1, list(entry.proof), entry.root
-        ):
-            raise AuditError("its inclusion proof does not verify")
-        checkpoint, consistency = prove_in_checkpoint(log, entry, verifier)
+        checkpoint, inclusion = prove_in_checkpoint(log, entry, verifier)
     except AuditError as exc:
         _die(f"record {entry.index} does not verify: {exc}", ExitCode.BLOCKED, "run `gate audit verify`")
         return
+    import base64
+
+    cp_lines = checkpoint.splitlines()
     click.echo(
         json.dumps(  # ASCII: every control character in the record's strings is escaped
             {
@@ -614,10 +613,9 @@ def show(
                 "record": entry.record,
                 "input": entry.input,
                 "signer": verified.signer,
-                "tree": {"size": entry.index + 1, "root": entry.root.hex()},
-                "inclusion_proof": [p.hex() for p in entry.proof],
+                "tree": {"size": int(cp_lines[1]), "root": base64.b64decode(cp_lines[2]).hex()},
+                "inclusion_proof": [p.hex() for p in inclusion],
                 "checkpoint": checkpoint,
-                "consistency_proof": [p.hex() for p in consistency],
                 "statement": verified.statement,
             },
             indent=2,
@@ -705,6 +703,61 @@ def export(log_dir: Path, record_ref: str, form: str, out: Path | None) -> None:
         out.write_bytes(written)
     except OSError as exc:
         _die(f"{out}: cannot write ({exc.strerror})")
+
+
+@audit_group.command("migrate")
+@LOG_OPTION
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(path_type=Path),
+    metavar="NEWDIR",
+    help="Write the migrated log into this new folder and leave DIR as it is [in place].",
+)
+@LOG_KEY_OPTION
+@TRUST_FOLDER_OPTION
+def migrate_cmd(log_dir: Path, target: Path | None, log_key: Path | None, trust_folder: bool) -> None:
+    """Convert a log in the layout before tiles (entries/<index>.json) into C2SP tlog-tiles.
+
+    \b
+    The old log is verified first; the new one is then proved equal to it (the same size, the same
+    root read back from its hash tiles, the same entries, records and inputs). The leaves are the
+    same bytes, so the signed checkpoint stays valid and is kept as it is. With --log-key log.key
+    (the log's signing key), entries an interrupted append left past the checkpoint are carried
+    over under a new checkpoint. Exit codes: 0 migrated, 1 the old log does not verify, 2 usage.
+    """
+    from audit import AuditError, MigrateError, NoteError, NoteSigner
+    from audit import migrate_log as migrate
+
+    signer = None
+    if log_key is not None:
+        with contextlib.suppress(NoteError):
+            signer = NoteSigner.from_skey(_small_file(log_key, "log key").strip())
+    pinned = _pinned_log_key(log_key, None, trust_folder)
+    try:
+        done = migrate(log_dir, target, pinned, signer)
+    except MigrateError as exc:
+        code = (
+            ExitCode.USAGE
+            if "not a govgate audit log" in str(exc) or "already" in str(exc)
+            else ExitCode.BLOCKED
+        )
+        _die(str(exc), code, exc.remediation)
+        return
+    except AuditError as exc:
+        _die(
+            str(exc),
+            ExitCode.BLOCKED,
+            exc.remediation or "run `gate audit verify` with the version that wrote it",
+        )
+        return
+    import base64
+
+    kept = "the checkpoint kept as it was" if done.checkpoint_kept else "a new checkpoint signed"
+    click.echo(
+        f"migrated {done.path}: {done.size} records, tree size {done.size}, "
+        f"root {base64.b64encode(done.root).decode()} ({kept})"
+    )
 
 
 @audit_group.command("replay")

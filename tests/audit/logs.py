@@ -118,3 +118,67 @@ def document(n: int) -> dict[str, Any]:
 def make_log(log: Path, keys: Keys, count: int) -> list[dict[str, Any]]:
     """A log of count records; returns each record's `audit` field."""
     return [write_record(keys.settings(log), facts(i), document(i)) for i in range(count)]
+
+
+def bundle_path(log: Path) -> Path:
+    """The entry bundle a small log (under 256 entries) serves: the widest of tile/entries/000."""
+    partial = log / "tile" / "entries" / "000.p"
+    return partial / str(max(int(p.name) for p in partial.iterdir()))
+
+
+def bundle_leaves(log: Path) -> list[bytes]:
+    """The leaves of a small log's entry bundle."""
+    from audit.tiles import decode_bundle
+
+    path = bundle_path(log)
+    return decode_bundle(path.read_bytes(), int(path.name))
+
+
+def write_bundle(log: Path, leaves: list[bytes], width: int | None = None) -> None:
+    """Rewrite a small log's entry bundle with leaves, under the name of width entries (by default
+    its own name: then a bundle with another count of leaves lies about its width)."""
+    from audit.tiles import encode_bundle
+
+    path = bundle_path(log)
+    path.unlink()
+    (path.parent / str(width or int(path.name))).write_bytes(encode_bundle(leaves))
+
+
+def cut(log: Path, size: int) -> None:
+    """Cut a small log back to its first size entries, as a writer would have left it (entry
+    bundle and leaf hash tile of that width), checkpoint aside."""
+    from audit.merkle import HASH_SIZE
+    from audit.tiles import encode_bundle
+
+    leaves = bundle_leaves(log)
+    tile = log / "tile" / "0" / "000.p"
+    hashes = (tile / bundle_path(log).name).read_bytes()
+    for old in [*tile.iterdir(), *bundle_path(log).parent.iterdir()]:
+        old.unlink()
+    (tile / str(size)).write_bytes(hashes[: size * HASH_SIZE])
+    (log / "tile" / "entries" / "000.p" / str(size)).write_bytes(encode_bundle(leaves[:size]))
+
+
+LEGACY_LOG = Path(__file__).parent / "data" / "legacy-log"
+"""A log of 3 records written by govgate before the log was tiled (entries/<index>.json), with its
+record key's audit.pub and its log.pub beside it."""
+
+
+def to_legacy(log: Path) -> None:
+    """Rewrite a small tiled log in the layout before tiles: one entries/<index>.json per entry,
+    holding its leaf fields, the root of the tree it ends and its inclusion proof in that tree."""
+    import json
+    import shutil
+
+    from audit.merkle import CompactTree, leaf_hash
+
+    tree = CompactTree()
+    (log / "entries").mkdir()
+    for i, leaf in enumerate(bundle_leaves(log)):
+        proof = [p.hex() for p in reversed(tree.nodes)]
+        tree.append(leaf_hash(leaf))
+        doc = {**json.loads(leaf), "root": tree.root().hex(), "proof": proof}
+        (log / "entries" / f"{i:012d}.json").write_text(
+            json.dumps(doc, sort_keys=True, separators=(",", ":")), encoding="utf-8"
+        )
+    shutil.rmtree(log / "tile")

@@ -17,11 +17,11 @@ import pytest
 
 from audit.errors import AuditError
 from audit.keys import new_log_key
-from audit.log import CHECKPOINT, ENTRIES, INPUTS, LOG_PUB, RECORDS, AuditLog, Entry, blob_name, entry_name
-from audit.merkle import CompactTree, leaf_hash
+from audit.log import CHECKPOINT, INPUTS, LOG_PUB, RECORDS, AuditLog, Entry, blob_name
 from audit.note import NoteSigner
+from audit.tiles import MAX_BUNDLE, encode_bundle
 from audit.writer import write_record
-from tests.audit.logs import Keys, document, facts, make_keys, make_log
+from tests.audit.logs import Keys, bundle_leaves, bundle_path, cut, document, facts, make_keys, make_log
 from tests.helpers import GATE, ROOT, Run, audit_env, run_gate
 
 
@@ -153,24 +153,17 @@ def test_show_checks_the_pinned_log_key(tmp_path: Path, keys: Keys) -> None:
 
 
 def plant(log: Path, record: bytes, record_id: str, stored: bytes | None) -> None:
-    """An entry past the checkpoint, with a correct proof and root, pointing at record."""
+    """An entry past the checkpoint, in a wider entry bundle, pointing at record."""
     from audit.log import sha256_digest
 
-    audit_log = AuditLog(log)
-    size = audit_log.size()
-    last = audit_log.entry(size - 1)
-    tree = CompactTree.from_nodes(last.index, list(reversed(last.proof)))
-    tree.append(last.leaf_hash())
-    proof = tuple(reversed(tree.nodes))
+    size = AuditLog(log).size()
     rdigest = sha256_digest(record)
     idigest = sha256_digest(stored) if stored is not None else None
     (log / RECORDS / blob_name(rdigest)).write_bytes(record)
     if stored is not None and idigest is not None:
         (log / INPUTS / blob_name(idigest)).write_bytes(stored)
-    entry = Entry(size, record_id, rdigest, idigest, b"", proof)
-    tree.append(leaf_hash(entry.leaf_data()))
-    entry = Entry(size, record_id, rdigest, idigest, tree.root(), proof)
-    (log / ENTRIES / entry_name(size)).write_bytes(entry.to_bytes())
+    leaves = [*bundle_leaves(log), Entry(size, record_id, rdigest, idigest).leaf_data()]
+    (bundle_path(log).parent / str(size + 1)).write_bytes(encode_bundle(leaves))
 
 
 def test_a_planted_entry_with_another_logs_record_is_not_adopted(tmp_path: Path, keys: Keys) -> None:
@@ -183,9 +176,10 @@ def test_a_planted_entry_with_another_logs_record_is_not_adopted(tmp_path: Path,
     with pytest.raises(AuditError) as refused:
         write_record(keys.settings(log), facts(9), document(9))
     message = str(refused.value)
-    assert f"{ENTRIES}/{entry_name(3)}: a leftover entry past the checkpoint was not adopted" in message
+    assert "tile/entries/000.p/4: entry 3, a leftover entry past the checkpoint, was not adopted" in message
     assert "belongs to log" in message and "not to this log" in message
-    assert (log / CHECKPOINT).read_bytes() == before and not (log / ENTRIES / entry_name(4)).exists()
+    assert (log / CHECKPOINT).read_bytes() == before
+    assert sorted(os.listdir(log / "tile" / "entries" / "000.p")) == ["3", "4"]  # nothing appended
     # the planted entry is what verify names
     run = verify(log, keys, *pinned(keys))
     assert run.code == 1 and f"FAIL index 3: {RECORDS}/" in run.stdout and "not to this log" in run.stdout
@@ -224,9 +218,11 @@ def test_a_leftover_signed_by_another_key_is_not_adopted(tmp_path: Path, keys: K
 def test_an_honest_leftover_is_adopted(tmp_path: Path, keys: Keys) -> None:
     log = tmp_path / "log"
     three(log, keys)
-    kept = (log / CHECKPOINT).read_bytes()
+    kept = tmp_path / "kept"
+    shutil.copytree(log, kept)
     write_record(keys.settings(log), facts(3), document(3))
-    (log / CHECKPOINT).write_bytes(kept)  # as if the writer was killed before the checkpoint moved
+    # as if the writer was killed before the checkpoint moved: the old checkpoint and partial tiles
+    shutil.copytree(kept, log, dirs_exist_ok=True)
     assert write_record(keys.settings(log), facts(4), document(4))["index"] == 4
     assert verify(log, keys, *pinned(keys), "--expect-size", "5").code == 0
 
@@ -254,18 +250,16 @@ def limited(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProce
     )
 
 
-def test_an_entry_linked_to_dev_zero_is_refused(tmp_path: Path, keys: Keys) -> None:
+def test_an_entry_bundle_linked_to_dev_zero_is_refused(tmp_path: Path, keys: Keys) -> None:
     log = tmp_path / "log"
     three(log, keys)
-    (log / ENTRIES / entry_name(3)).symlink_to("/dev/zero")
+    (log / "tile" / "entries" / "000.p" / "4").symlink_to("/dev/zero")
     run = limited("audit", "list", "--log", log)  # read /dev/zero until out of memory before
     assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr[-2000:]
     assert "a symbolic link" in run.stderr
     run = limited("audit", "verify", "--log", log, "--key", keys.pub, *pinned(keys))
     assert run.returncode == 1, run.stderr[-2000:]
-    assert (
-        f"FAIL index 3: {ENTRIES}/{entry_name(3)}: a symbolic link, not a regular file: refused" in run.stdout
-    )
+    assert "FAIL index 0: tile/entries/000.p/4: a symbolic link, not a regular file: refused" in run.stdout
     assert "Traceback" not in run.stderr
 
 
@@ -296,16 +290,26 @@ def test_a_fifo_checkpoint_does_not_hang(tmp_path: Path, keys: Keys) -> None:
         write_record(keys.settings(log), facts(9), document(9))
 
 
-def test_an_oversized_entry_is_refused_without_reading_it(tmp_path: Path, keys: Keys) -> None:
+def test_an_oversized_entry_bundle_is_refused_without_reading_it(tmp_path: Path, keys: Keys) -> None:
     log = tmp_path / "log"
     three(log, keys)
-    with (log / ENTRIES / entry_name(3)).open("wb") as f:
+    with (log / "tile" / "entries" / "000.p" / "4").open("wb") as f:
         f.truncate(2**31)  # sparse: 2 GiB that an unbounded read would load
     run = limited("audit", "list", "--log", log)
-    assert run.returncode == 1 and "over the 65536-byte limit" in run.stderr, run.stderr[-2000:]
+    assert run.returncode == 1 and f"over the {MAX_BUNDLE}-byte limit" in run.stderr, run.stderr[-2000:]
     run = limited("audit", "verify", "--log", log, "--key", keys.pub, *pinned(keys))
     assert run.returncode == 1, run.stderr[-2000:]
-    assert "2147483648 bytes, over the 65536-byte limit" in run.stdout
+    assert f"2147483648 bytes, over the {MAX_BUNDLE}-byte limit" in run.stdout
+
+
+def test_an_oversized_hash_tile_is_refused_without_reading_it(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    three(log, keys)
+    with (log / "tile" / "0" / "000.p" / "3").open("r+b") as f:
+        f.truncate(2**31)
+    run = limited("audit", "verify", "--log", log, "--key", keys.pub, *pinned(keys))
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "FAIL tile/0/000.p/3: 2147483648 bytes, over the 8192-byte limit" in run.stdout
 
 
 def test_a_linked_folder_is_refused(tmp_path: Path, keys: Keys) -> None:
@@ -318,6 +322,21 @@ def test_a_linked_folder_is_refused(tmp_path: Path, keys: Keys) -> None:
     assert run.code == 1
     assert "FAIL inputs: unexpected file in the log (a symbolic link)" in run.stdout
     assert f"json: its folder {INPUTS} is a symbolic link: refused" in run.stdout
+
+
+def test_a_linked_tile_folder_is_refused(tmp_path: Path, keys: Keys) -> None:
+    log = tmp_path / "log"
+    three(log, keys)
+    elsewhere = tmp_path / "elsewhere"
+    (log / "tile" / "0").rename(elsewhere)
+    (log / "tile" / "0").symlink_to(elsewhere)
+    run = verify(log, keys, *pinned(keys))
+    assert run.code == 1
+    assert "FAIL tile/0: unexpected file in the log (a symbolic link)" in run.stdout
+    assert "FAIL tile/0/000.p/3: missing (deleted)" in run.stdout
+    with pytest.raises(AuditError, match="its folder tile/0 is a symbolic link: refused"):
+        write_record(keys.settings(log), facts(9), document(9))
+    assert sorted(os.listdir(elsewhere / "000.p")) == ["3"]
 
 
 # --- 16: what bounds the log from below ------------------------------------------------------
@@ -345,7 +364,7 @@ def test_a_rollback_fails_against_a_saved_checkpoint_or_expected_size(tmp_path: 
     fields = make_log(log, keys, 4)
     saved = tmp_path / "saved.checkpoint"
     saved.write_text(str(fields[-1]["checkpoint"]))
-    (log / ENTRIES / entry_name(3)).unlink()
+    cut(log, 3)
     (log / CHECKPOINT).write_text(str(fields[2]["checkpoint"]))  # an older checkpoint: consistent
     run = verify(log, keys, *pinned(keys))
     assert run.code == 0 and "warning: nothing bounds" in run.stderr
@@ -367,22 +386,26 @@ def test_a_planted_far_entry_or_huge_checkpoint_size_costs_nothing(tmp_path: Pat
 
     log = tmp_path / "log"
     three(log, keys)
-    shutil.copy(log / ENTRIES / entry_name(2), log / ENTRIES / "999999999999.json")
+    far = log / "tile" / "entries" / "x999" / "x999" / "999.p"
+    far.mkdir(parents=True)
+    shutil.copy(bundle_path(log), far / "3")
     run = limited("audit", "verify", "--log", log, "--key", keys.pub, *pinned(keys), timeout=60)
     assert run.returncode == 1, run.stderr[-2000:]
     assert (
-        "FAIL index 999999999999: entries/999999999999.json: an entry past the end of the log" in run.stdout
+        f"FAIL index {999999999 * 256}: tile/entries/x999/x999/999.p/3: an entry bundle past the end of the log"
+        in run.stdout
     )
     # a folder key the attacker made, and a checkpoint claiming 2**63 entries
-    (log / ENTRIES / "999999999999.json").unlink()
+    shutil.rmtree(log / "tile" / "entries" / "x999")
     skey, vkey = new_log_key()
     signer = NoteSigner.from_skey(skey)
     (log / LOG_PUB).write_text(vkey + "\n")
     (log / CHECKPOINT).write_text(sign_note(Checkpoint(signer.name, 2**63, b"\0" * 32).to_text(), [signer]))
     run = limited("audit", "verify", "--log", log, "--key", keys.pub, "--trust-log-key-in-folder", timeout=60)
     assert run.returncode == 1, run.stderr[-2000:]
+    assert "FAIL index 0: tile/entries/000: missing (deleted)" in run.stdout
     assert (
-        f"FAIL index 3: entries/{entry_name(3)}: missing (deleted), and the {2**63 - 4} entries after it"
+        f"FAIL index 256: tile/entries/001: missing (deleted), and the {2**55 - 2} entry bundles after it"
         in (run.stdout)
     )
 

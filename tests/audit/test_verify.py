@@ -10,10 +10,20 @@ from pathlib import Path
 import pytest
 
 from audit.keys import load_public_key
-from audit.log import CHECKPOINT, ENTRIES, INPUTS, LOG_PUB, RECORDS, AuditLog, blob_name, entry_name
+from audit.log import CHECKPOINT, INPUTS, LOG_PUB, RECORDS, AuditLog, blob_name
 from audit.verify import Report, Trust, UsageError, verify_log
 from audit.writer import write_record
-from tests.audit.logs import Keys, document, facts, make_keys, make_log
+from tests.audit.logs import (
+    Keys,
+    bundle_leaves,
+    bundle_path,
+    cut,
+    document,
+    facts,
+    make_keys,
+    make_log,
+    write_bundle,
+)
 
 SIZE = 6
 
@@ -52,14 +62,44 @@ def lines(report: Report) -> list[str]:
     return [p.line() for p in report.problems]
 
 
-def entry_file(log: Path, i: int) -> Path:
-    return log / ENTRIES / entry_name(i)
+LEAF_TILE = Path("tile") / "0" / "000.p" / str(SIZE)
 
 
 def entry_doc(log: Path, i: int) -> dict[str, object]:
-    doc = json.loads(entry_file(log, i).read_bytes())
+    doc = json.loads(bundle_leaves(log)[i])
     assert isinstance(doc, dict)
     return doc
+
+
+def edit_leaf(log: Path, i: int, old: bytes, new: bytes) -> None:
+    leaves = bundle_leaves(log)
+    assert old in leaves[i]
+    leaves[i] = leaves[i].replace(old, new, 1)
+    write_bundle(log, leaves)
+
+
+def swap_leaves(log: Path, i: int, j: int) -> None:
+    leaves = bundle_leaves(log)
+    leaves[i], leaves[j] = leaves[j], leaves[i]
+    write_bundle(log, leaves)
+
+
+def drop_leaf(log: Path, i: int, width: int | None) -> None:
+    leaves = bundle_leaves(log)
+    del leaves[i]
+    write_bundle(log, leaves, width)
+
+
+def plant_far_bundle(log: Path) -> None:
+    far = log / "tile" / "entries" / "x001" / "000.p"
+    far.mkdir(parents=True)
+    shutil.copy(bundle_path(log), far / str(SIZE))
+
+
+def flip_byte(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 1
+    path.write_bytes(bytes(data))
 
 
 def record_file(log: Path, i: int) -> Path:
@@ -99,19 +139,74 @@ TAMPERINGS: dict[str, tuple[Callable[[Path], object], int | None, str]] = {
     ),
     "record file deleted": (lambda log: record_file(log, 3).unlink(), 3, "record file missing (deleted)"),
     "leaf modified": (
-        lambda log: flip(entry_file(log, 1), b'"id":"rec-1"', b'"id":"rec-9"'),
-        1,
-        "its inclusion proof does not verify (entry modified)",
+        lambda log: edit_leaf(log, 1, b'"id":"rec-1"', b'"id":"rec-9"'),
+        None,
+        "its hashes are not those of the entries (modified or planted)",
     ),
-    "leaf deleted": (lambda log: entry_file(log, 4).unlink(), 4, "missing (deleted)"),
+    "leaf modified, its record no longer its own": (
+        lambda log: edit_leaf(log, 1, b'"id":"rec-1"', b'"id":"rec-9"'),
+        1,
+        "record id 'rec-1' is not the entry's 'rec-9'",
+    ),
+    "leaf modified, the checkpoint's root no longer the tree's": (
+        lambda log: edit_leaf(log, 1, b'"id":"rec-1"', b'"id":"rec-9"'),
+        None,
+        "its root is not the root of the entries it covers",
+    ),
+    "entry bundle deleted": (lambda log: bundle_path(log).unlink(), 0, "missing (deleted)"),
+    "leaf deleted, the bundle renamed": (lambda log: drop_leaf(log, 4, SIZE - 1), 0, "missing (deleted)"),
+    "leaf deleted, the bundle's name kept": (
+        lambda log: drop_leaf(log, 4, None),
+        0,
+        f"holds {SIZE - 1} entries, not {SIZE}",
+    ),
     "leaves reordered": (
-        lambda log: (
-            entry_file(log, 2).rename(log / "x"),
-            entry_file(log, 3).rename(entry_file(log, 2)),
-            (log / "x").rename(entry_file(log, 3)),
-        ),
+        lambda log: swap_leaves(log, 2, 3),
         2,
-        "holds index 3 (entries reordered or swapped)",
+        "entry 2 holds index 3 (entries reordered or swapped)",
+    ),
+    "entry bundle cut short": (
+        lambda log: bundle_path(log).write_bytes(bundle_path(log).read_bytes()[:-3]),
+        0,
+        "is cut short",
+    ),
+    "hash tile modified": (
+        lambda log: flip_byte(log / LEAF_TILE, 70),
+        None,
+        "its hashes are not those of the entries (modified or planted)",
+    ),
+    "hash tile deleted": (lambda log: (log / LEAF_TILE).unlink(), None, "missing (deleted)"),
+    "hash tile cut short": (
+        lambda log: (log / LEAF_TILE).write_bytes((log / LEAF_TILE).read_bytes()[:-1]),
+        None,
+        f"{SIZE * 32 - 1} bytes, not the {SIZE * 32} of {SIZE} hashes",
+    ),
+    "narrower partial tile planted": (
+        lambda log: (log / LEAF_TILE.parent / "2").write_bytes(bytes(64)),
+        None,
+        "its hashes are not those of the entries (modified or planted)",
+    ),
+    "narrower partial entry bundle planted": (
+        lambda log: (bundle_path(log).parent / "2").write_bytes(
+            b"".join(len(x).to_bytes(2, "big") + x for x in reversed(bundle_leaves(log)[:2]))
+        ),
+        0,
+        "holds other entries than the log (modified or planted)",
+    ),
+    "hash tile planted past the end": (
+        lambda log: (log / "tile" / "0" / "001").write_bytes(bytes(8192)),
+        None,
+        "a tile past the end of the log (planted)",
+    ),
+    "entry bundle planted past the end": (
+        lambda log: plant_far_bundle(log),
+        256000,
+        "an entry bundle past the end of the log",
+    ),
+    "tile with a name not of the layout": (
+        lambda log: shutil.copy(log / LEAF_TILE, log / "tile" / "0" / "000.p" / "06"),
+        None,
+        "unexpected file in the log",
     ),
     "input modified": (
         lambda log: flip(log / INPUTS / blob_name(str(entry_doc(log, 0)["input"])), b'"n":0', b'"n":7'),
@@ -151,31 +246,42 @@ def test_tampering_is_found_and_named(name: str, log: Path, keys: Keys) -> None:
 
 def test_records_swapped_between_entries(log: Path, keys: Keys) -> None:
     a, b = entry_doc(log, 1), entry_doc(log, 2)
-    entry_file(log, 1).write_bytes(
-        entry_file(log, 1).read_bytes().replace(str(a["record"]).encode(), str(b["record"]).encode())
-    )
-    entry_file(log, 2).write_bytes(
-        entry_file(log, 2).read_bytes().replace(str(b["record"]).encode(), str(a["record"]).encode())
-    )
+    leaves = bundle_leaves(log)
+    leaves[1] = leaves[1].replace(str(a["record"]).encode(), str(b["record"]).encode())
+    leaves[2] = leaves[2].replace(str(b["record"]).encode(), str(a["record"]).encode())
+    write_bundle(log, leaves)
     report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert {p.index for p in report.problems} >= {1, 2}, lines(report)
-    assert any("inclusion proof does not verify" in p.what for p in report.problems)
+    assert any("its hashes are not those of the entries" in p.what for p in report.problems)
 
 
-def test_entry_with_a_valid_proof_elsewhere_breaks_the_tree(log: Path, keys: Keys, tmp_path: Path) -> None:
-    # entry 3 replaced by entry 3 of another log (signed by its own key): the checkpoint in it fails
+def test_entry_from_another_log_breaks_the_tree(log: Path, keys: Keys, tmp_path: Path) -> None:
+    # leaf 3 replaced by leaf 3 of another log (its record signed by another key)
     other = tmp_path / "other"
     make_log(other, make_keys(tmp_path / "k2"), SIZE)
-    shutil.copy(entry_file(other, 3), entry_file(log, 3))
+    leaves = bundle_leaves(log)
+    leaves[3] = bundle_leaves(other)[3]
+    write_bundle(log, leaves)
     report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert [p.index for p in report.problems if p.index is not None][:1] == [3], lines(report)
+    assert any("its hashes are not those of the entries" in p.what for p in report.problems)
+
+
+def test_a_consistent_forgery_of_leaves_and_tiles_fails_at_the_checkpoint(log: Path, keys: Keys) -> None:
+    """Leaves and every hash tile rewritten to agree (all an attacker without keys can do): the
+    signed checkpoint's root is not the tree's."""
+    from audit.merkle import leaf_hash
+
+    swap_leaves(log, 2, 3)
+    (log / LEAF_TILE).write_bytes(b"".join(leaf_hash(x) for x in bundle_leaves(log)))
+    report = verify_log(log, trust(keys), log_key=keys.verifier())
+    assert f"{CHECKPOINT}: its root is not the root of the entries it covers" in lines(report)
 
 
 def test_truncation_behind_a_saved_checkpoint(log: Path, keys: Keys, checkpoints: list[str]) -> None:
     saved = (log / CHECKPOINT).read_text(encoding="utf-8")
     old = checkpoints[3]
-    for i in (4, 5):
-        entry_file(log, i).unlink()
+    cut(log, 4)
     (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
     assert verify_log(
         log, trust(keys), log_key=keys.verifier()
@@ -189,8 +295,7 @@ def test_truncation_behind_a_saved_checkpoint(log: Path, keys: Keys, checkpoints
 def test_rollback_and_new_history_is_a_fork(log: Path, keys: Keys, checkpoints: list[str]) -> None:
     saved = (log / CHECKPOINT).read_text(encoding="utf-8")
     old = checkpoints[3]
-    for i in (4, 5):
-        entry_file(log, i).unlink()
+    cut(log, 4)
     (log / CHECKPOINT).write_text(str(old), encoding="utf-8")
     for i in (40, 50):
         write_record(keys.settings(log), facts(i), document(i))
@@ -206,8 +311,7 @@ def test_history_rewritten_before_a_saved_checkpoint(
     rewritten = tmp_path / "rewritten"
     shutil.copytree(log, rewritten)
     saved_small = checkpoints[2]
-    for i in range(2, SIZE):
-        entry_file(rewritten, i).unlink()
+    cut(rewritten, 2)
     (rewritten / CHECKPOINT).write_text(checkpoints[1], encoding="utf-8")
     for i in range(20, 25):
         write_record(keys.settings(rewritten), facts(i), document(i))
@@ -261,7 +365,7 @@ def test_duplicate_record_id(log: Path, keys: Keys) -> None:
     write_record(keys.settings(log), facts(99, record_id="rec-2"), document(99))
     report = verify_log(log, trust(keys), log_key=keys.verifier())
     assert lines(report) == [
-        f"index {SIZE}: {ENTRIES}/{entry_name(SIZE)}: duplicate record id rec-2 (also at index 2)"
+        f"index {SIZE}: tile/entries/000.p/{SIZE + 1}: duplicate record id rec-2 (also at index 2)"
     ]
 
 

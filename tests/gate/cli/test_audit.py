@@ -162,8 +162,9 @@ def test_verify_after_tampering_exits_1_and_names_the_problem(walk: Path, keys: 
 
     log = tmp_path / "log"
     shutil.copytree(walk, log)
-    entry = json.loads((log / "entries" / "000000000001.json").read_text())
-    record = log / "records" / ("sha256-" + entry["record"][7:] + ".json")
+    from audit import AuditLog
+
+    record = log / "records" / ("sha256-" + AuditLog(log).entry(1).record[7:] + ".json")
     record.write_bytes(record.read_bytes().replace(b"DSSE", b"DSSe") + b" ")
     code, out, _ = audit("verify", "--log", log, "--key", keys.pub, "--log-key", keys.log_pub)
     assert code == 1
