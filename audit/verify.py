@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,8 @@ ENTRY_RE = re.compile(r"^(\d{12})\.json$")
 BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
 CHUNK = 2500
 PARALLEL_FROM = 4000
+# Told (entries checked, entries to check) after each chunk of entries is checked.
+Progress = Callable[[int, int], None]
 
 
 class UsageError(AuditError):
@@ -112,6 +114,8 @@ class Report:
     checkpoint: Checkpoint | None = None
     root: bytes | None = None
     warnings: list[str] = field(default_factory=list)
+    # The size of the checkpoint an incremental verification started from (None: the whole log).
+    since: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -316,6 +320,8 @@ def verify_log(
     *,
     log_key: NoteVerifier | None,
     expect_size: int | None = None,
+    since: tuple[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Verify the log at path; saved holds (file name, text) of checkpoints an auditor kept.
 
@@ -324,7 +330,14 @@ def verify_log(
     log.pub (and says so in the report's warnings). expect_size: the log must hold at least that
     many entries. Without saved checkpoints or expect_size nothing bounds the log from below (a
     warning says so).
+
+    since: (file name, text) of a checkpoint verified earlier; only what was appended after it is
+    checked (see verify_since). progress is told how many entries were checked, as they are.
     """
+    if since is not None:
+        return verify_since(
+            path, trust, since, saved, workers, log_key=log_key, expect_size=expect_size, progress=progress
+        )
     log = AuditLog(path)
     if not path.is_dir():
         raise UsageError(
@@ -357,7 +370,7 @@ def verify_log(
         )
     origin = (verifier.name, verifier.vkey) if verifier is not None else None
     present = sorted(i for i in entries if i < size)
-    results = _with_gaps(_run_entries(log, present, trust, origin, workers), size)
+    results = _with_gaps(_run_entries(log, present, trust, origin, workers, progress), size)
     wanted = {c.size for _, c in _saved(saved, verifier, report)}
     roots = _tree(results, report, wanted, size)
     report.root = roots.get(size)
@@ -464,23 +477,33 @@ def _run_entries(
     trust: Trust,
     origin: tuple[str, str] | None,
     workers: int | None,
+    progress: Progress | None = None,
 ) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
+    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
+    out: list[_EntryResult] = []
     if len(indices) < PARALLEL_FROM or count <= 1:
-        return _check_chunk(str(log.path), indices, trust, origin)
+        for chunk in chunks:
+            out.extend(_check_chunk(str(log.path), chunk, trust, origin))
+            _tell(progress, len(out), len(indices))
+        return out
     import multiprocessing
 
     global _FORKED
-    chunks = [indices[i : i + CHUNK] for i in range(0, len(indices), CHUNK)]
-    out: list[_EntryResult] = []
     _FORKED = (str(log.path), trust, origin)
     try:
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
             for part in pool.map(_check_forked, chunks):
                 out.extend(part)
+                _tell(progress, len(out), len(indices))
     finally:
         _FORKED = None
     return out
+
+
+def _tell(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 def _tree(results: Sequence[_EntryResult], report: Report, wanted: set[int], size: int) -> dict[int, bytes]:
@@ -627,3 +650,179 @@ def _orphans(log: AuditLog, folder: str, names: set[str], report: Report) -> Non
             report.problems.append(Problem(f"{folder}/{name}", "modified: its digest is not its name"))
         else:
             report.notes.append(f"{folder}/{name}: belongs to no entry (left by an interrupted append)")
+
+
+# --- incremental verification -----------------------------------------------------------------
+
+
+def verify_since(
+    path: Path,
+    trust: Trust,
+    since: tuple[str, str],
+    saved: Sequence[tuple[str, str]] = (),
+    workers: int | None = None,
+    *,
+    log_key: NoteVerifier | None,
+    expect_size: int | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Verify what was appended to the log at path after the checkpoint since = (file name, text).
+
+    The checkpoint must verify with the log key and be contained in the latest one (a consistency
+    proof, O(log n) subtree hashes); the tree of its size, read as O(log n) subtree hashes, must
+    hash to its root, and with the new entries appended to the latest checkpoint's root. Only the
+    new entries are read, each checked as the full verification checks it (its record's digest,
+    signature, id and log, its stored input's digest), and their record ids must be unique among
+    them. Saved checkpoints are checked by consistency proofs too. The folder is not listed: files
+    that belong to no entry are the full verification's to find.
+    """
+    log = AuditLog(path)
+    if not path.is_dir():
+        raise UsageError(
+            f"{path}: no such log directory", "pass the folder given to `gate check --audit-log`"
+        )
+    if log_key is None and not log.present(LOG_PUB):
+        raise UsageError(
+            f"{path}: not a govgate audit log (no {LOG_PUB})",
+            "pass the folder given to `gate check --audit-log`",
+        )
+    report = Report()
+    verifier = _log_verifier(log, log_key, report)
+    name, text = since
+    if verifier is None:
+        return report
+    try:
+        old = open_checkpoint(text, verifier, name)
+    except LogError as exc:
+        report.problems.append(
+            Problem(
+                name,
+                "signature does not verify with this log's key (forged, or of another log): " + _what(exc),
+            )
+        )
+        return report
+    report.since = old.size
+    cp = _latest(log, verifier, True, report)
+    report.checkpoint = cp
+    if cp is None:
+        return report
+    tree = _prefix(log, old, cp, name, report)
+    if tree is None:
+        return report
+    size = cp.size
+    while log.present(ENTRIES, entry_name(size)):  # entries an interrupted append left
+        size += 1
+    report.size = size
+    origin = (verifier.name, verifier.vkey)
+    results = _run_entries(log, range(old.size, size), trust, origin, workers, progress)
+    report.root = _extend(tree, results, cp, report)
+    if size > cp.size:
+        report.notes.append(
+            f"{CHECKPOINT}: covers {cp.size} entries, the log holds {size} (an append was interrupted; "
+            "the next append updates it)"
+        )
+    _saved_by_proof(log, saved, verifier, cp, report)
+    if expect_size is not None and size < expect_size:
+        report.problems.append(
+            Problem(
+                "--expect-size",
+                f"log truncated or rolled back: {expect_size} entries expected, the log holds {size}",
+            )
+        )
+    unnamed = sum(r.unnamed for r in results)
+    if unnamed:
+        report.notes.append(
+            f"{unnamed} record(s) predate records naming their log: they are bound to it by the signed"
+            " checkpoint alone"
+        )
+    _unique_ids(results, report)
+    _check_inputs(log, results, report)
+    report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
+    return report
+
+
+def _prefix(log: AuditLog, old: Checkpoint, cp: Checkpoint, name: str, report: Report) -> CompactTree | None:
+    """The compact tree of the saved checkpoint's size, once it is shown to be that checkpoint's
+    and contained in the latest (None, with the problem, when not)."""
+    from audit.proof import ProofError, check_consistent, compact_tree, log_subtrees
+
+    subtrees = log_subtrees(log)
+    try:
+        check_consistent(subtrees, old, cp)
+        tree = compact_tree(subtrees, old.size)
+    except ProofError as exc:
+        report.problems.append(Problem(name, str(exc)))
+        return None
+    except LogError as exc:
+        report.problems.append(Problem(name, f"cannot prove the log still contains it: {exc}"))
+        return None
+    if tree.root() != old.root_hash:
+        report.problems.append(
+            Problem(
+                name,
+                f"history rewritten (fork): the log's first {old.size} entries hash to another root "
+                "than this checkpoint's",
+            )
+        )
+        return None
+    return tree
+
+
+def _extend(
+    tree: CompactTree, results: Sequence[_EntryResult], cp: Checkpoint, report: Report
+) -> bytes | None:
+    """Append the new entries' leaves; each entry's root and the latest checkpoint's must match.
+    Returns the root of all of them (None when the tree broke)."""
+    if tree.size == cp.size and tree.root() != cp.root_hash:
+        report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
+    for r in results:
+        report.problems.extend(r.problems)
+        if r.leaf is None:
+            return None
+        tree.append(r.leaf)
+        if r.root is not None and r.root != tree.root():
+            report.problems.append(
+                Problem(
+                    f"{ENTRIES}/{entry_name(r.index)}",
+                    "the entries up to here no longer hash to the root it holds "
+                    "(an entry was changed, removed, inserted or reordered)",
+                    r.index,
+                )
+            )
+            return None
+        if tree.size == cp.size and tree.root() != cp.root_hash:
+            report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
+            return None
+    return tree.root()
+
+
+def _saved_by_proof(
+    log: AuditLog, saved: Sequence[tuple[str, str]], verifier: NoteVerifier, cp: Checkpoint, report: Report
+) -> None:
+    """Each saved checkpoint verifies and is contained in the latest (by a consistency proof)."""
+    from audit.proof import ProofError, check_consistent, log_subtrees
+
+    seen: dict[int, tuple[str, bytes]] = {}
+    for name, text in saved:
+        try:
+            old = open_checkpoint(text, verifier, name)
+        except LogError as exc:
+            report.problems.append(
+                Problem(
+                    name,
+                    "signature does not verify with this log's key (forged, or of another log): "
+                    + _what(exc),
+                )
+            )
+            continue
+        if old.size in seen and seen[old.size][1] != old.root_hash:
+            report.problems.append(
+                Problem(name, f"fork: {seen[old.size][0]} has the same size {old.size} with another root")
+            )
+        seen.setdefault(old.size, (name, old.root_hash))
+        try:
+            check_consistent(log_subtrees(log), old, cp)
+        except ProofError as exc:
+            report.problems.append(Problem(name, str(exc)))
+        except LogError as exc:
+            report.problems.append(Problem(name, f"cannot prove the log still contains it: {exc}"))
