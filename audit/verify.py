@@ -707,15 +707,17 @@ def verify_since(
     if cp is None:
         return report
     tree = _prefix(log, old, cp, name, report)
-    if tree is None:
-        return report
     size = cp.size
     while log.present(ENTRIES, entry_name(size)):  # entries an interrupted append left
         size += 1
     report.size = size
     origin = (verifier.name, verifier.vkey)
     results = _run_entries(log, range(old.size, size), trust, origin, workers, progress)
-    report.root = _extend(tree, results, cp, report)
+    if tree is not None:
+        report.root = _extend(tree, results, cp, report)
+    else:
+        for r in results:
+            report.problems.extend(r.problems)
     if size > cp.size:
         report.notes.append(
             f"{CHECKPOINT}: covers {cp.size} entries, the log holds {size} (an append was interrupted; "
@@ -754,7 +756,7 @@ def _prefix(log: AuditLog, old: Checkpoint, cp: Checkpoint, name: str, report: R
         report.problems.append(Problem(name, str(exc)))
         return None
     except LogError as exc:
-        report.problems.append(Problem(name, f"cannot prove the log still contains it: {exc}"))
+        report.problems.append(Problem(name, f"cannot prove the log still contains it: {_in_log(log, exc)}"))
         return None
     if tree.root() != old.root_hash:
         report.problems.append(
@@ -825,4 +827,11 @@ def _saved_by_proof(
         except ProofError as exc:
             report.problems.append(Problem(name, str(exc)))
         except LogError as exc:
-            report.problems.append(Problem(name, f"cannot prove the log still contains it: {exc}"))
+            report.problems.append(
+                Problem(name, f"cannot prove the log still contains it: {_in_log(log, exc)}")
+            )
+
+
+def _in_log(log: AuditLog, exc: LogError) -> str:
+    """A LogError's message with the log folder's path left out of the file it names."""
+    return str(exc).replace(str(log.path) + os.sep, "")
