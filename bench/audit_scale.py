@@ -135,7 +135,7 @@ def run_size(size: int, new: int, reps: int, full_max: int, work: Path) -> dict[
     if size + new <= full_max:
         full = scenario(
             f"full verify: {size + new:,} records",
-            verify_cmd(builder, "--expect-size", size + new),
+            verify_cmd(builder, "--expect-size", str(size + new)),
             1,
             None,
             env,

@@ -176,6 +176,9 @@ def audit_group() -> None:
       gate audit verify --log DIR --key audit.pub --log-key log.pub --checkpoint saved.checkpoint
       gate audit list --log DIR --env prod --outcome block
       gate audit show --log DIR 41 --key audit.pub --log-key log.pub
+      gate audit prove --log DIR 41 --out 41.tlog-proof                         give it away
+      gate audit verify-proof 41.tlog-proof --log-key log.pub                   offline
+      gate audit verify --log DIR --key audit.pub --log-key log.pub --since saved.checkpoint
       gate audit replay --log DIR --config new-gate.yaml
     """
 
@@ -298,7 +301,7 @@ def verify(
     trust = _trust(keys, identities, trust_root)
     pinned = _pinned_log_key(log_key, config, trust_folder)
     saved = [(str(p), _small_file(p, "checkpoint")) for p in checkpoints]
-    start = (str(since), _small_file(since, "checkpoint")) if since is not None else None
+    start = (str(since), _checkpoint_file(since)) if since is not None else None
     progress = _Progress() if sys.stderr.isatty() else None
     try:
         report = verify_log(
@@ -616,16 +619,40 @@ RECORD_FILE_LIMIT = 1024 * 1024 * 1024
 
 
 def _bounded_file(path: Path, limit: int, what: str) -> bytes:
-    """A file the user named, read within a limit (exit 2 in one line when it cannot be)."""
+    """A regular file the user named, read within a limit: exit 2 in one line when it cannot be
+    (a FIFO or device is refused, never waited on)."""
+    import os
+    import stat
+
     try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         _die(f"{path}: cannot read the {what} ({exc.strerror})")
         return b""
-    if len(data) > limit:
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _die(f"{path}: not a regular file, not a {what}")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit and (chunk := os.read(fd, min(1024 * 1024, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        _die(f"{path}: cannot read the {what} ({exc.strerror})")
+    finally:
+        os.close(fd)
+    if total > limit:
         _die(f"{path}: over {limit} bytes, not a {what}")
-    return data
+    return b"".join(chunks)
+
+
+def _checkpoint_file(path: Path) -> str:
+    """A checkpoint file the user named, as text (exit 2 in one line when it is not text)."""
+    try:
+        return _bounded_file(path, KEY_FILE_LIMIT, "checkpoint").decode("utf-8")
+    except UnicodeDecodeError:
+        _die(f"{path}: not UTF-8 text, not a checkpoint")
+        return ""
 
 
 def _entry_for_proof(log: Any, ref: str) -> Any:
@@ -695,7 +722,7 @@ def prove_cmd(
         text = log.checkpoint_text()
         latest = open_checkpoint(text, verifier, str(log.file(CHECKPOINT)))
         if checkpoint_file is not None:
-            text = _small_file(checkpoint_file, "checkpoint")
+            text = _checkpoint_file(checkpoint_file)
             try:
                 check_consistent(subtrees, open_checkpoint_text(text, verifier), latest)
             except ProofFormatError as exc:

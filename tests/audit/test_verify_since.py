@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_an_intact_log_verifies_since_each_of_its_checkpoints(
         assert report.warnings == []  # bounded from below by the checkpoint
 
 
-TAMPERED_NEW = {
+TAMPERED_NEW: dict[str, tuple[Callable[[Path], object], int, str]] = {
     "record modified": (
         lambda log: flip(record_file(log, 5), b'"payloadType"', b'"payloadtype"'),
         5,

@@ -235,6 +235,12 @@ def test_verify_proof_usage_and_record_failures(walk: tuple[Path, Path], keys: K
     assert run.code == 2 and "--log-key" in run.stderr  # no log key pinned
     assert gate("verify-proof", tmp_path, "--log-key", keys.log_pub)[0] == 2  # a folder
     assert gate("verify-proof", tmp_path / "none", "--log-key", keys.log_pub)[0] == 2
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # refused, never waited on
+    code, _, err = gate("verify-proof", fifo, "--log-key", keys.log_pub)
+    assert code == 2 and "not a regular file" in err
+    code, _, err = gate("verify", "--log", log, "--key", keys.pub, "--log-key", keys.log_pub, "--since", fifo)
+    assert code == 2 and "not a regular file" in err
     assert gate("verify-proof", proof, "--log-key", keys.log_pub, "--key", keys.pub)[0] == 2  # no --record
     code, _, err = gate("verify-proof", proof, "--log-key", other.log_pub)
     assert code == 1 and "signature does not verify with the log key" in err
