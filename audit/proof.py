@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from audit.errors import AuditError
+from audit.log import leaf_bytes
 from audit.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -216,8 +217,6 @@ class Leaf:
 
     def data(self) -> bytes:
         """The leaf's bytes (RFC 8785), as hashed into the tree."""
-        from audit.log import leaf_bytes
-
         return leaf_bytes(self.index, self.record_id, self.record, self.input)
 
     @classmethod
