@@ -9,6 +9,9 @@ input (its digest); that every record names this log; checkpoints an auditor sav
 key the auditor pinned: the folder's own log.pub is only trusted when asked to, since whoever can
 write the folder can replace it. Every file is opened without following links and read within a
 limit per kind. Per-entry work runs in worker processes on large logs.
+
+`verify_since` is the incremental check: consistency with a checkpoint verified earlier (by a
+consistency proof, in O(log n) subtree hashes), and the entries appended after it only.
 """
 
 from __future__ import annotations
