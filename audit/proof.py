@@ -222,9 +222,11 @@ class Leaf:
     @classmethod
     def parse(cls, data: bytes) -> Leaf:
         """The leaf these bytes encode; ProofFormatError unless they are its RFC 8785 form."""
+        if not data.startswith(b"{"):  # a leaf is one flat object: nothing nested is parsed
+            raise ProofFormatError("its extra data is not a JSON leaf")
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             raise ProofFormatError("its extra data is not a JSON leaf") from None
         if not isinstance(doc, dict) or doc.keys() != LEAF_FIELDS:
             raise ProofFormatError(
@@ -238,7 +240,11 @@ class Leaf:
         if not _is_digest(record) or not (inp is None or _is_digest(inp)):
             raise ProofFormatError("its leaf's record or input digest is not sha256:<64 hex>")
         leaf = cls(rid, index, record, inp)
-        if leaf.data() != data:
+        try:
+            canonical = leaf.data()
+        except UnicodeEncodeError:  # a lone surrogate, escaped in the JSON
+            raise ProofFormatError("its leaf record id is not a Unicode string") from None
+        if canonical != data:
             raise ProofFormatError("its leaf is not in the canonical (RFC 8785) form")
         return leaf
 

@@ -214,6 +214,16 @@ def test_tampered_proofs_do_not_verify(log: AuditLog, keys: Keys, tmp_path: Path
         lambda t: _swap_line(t, 1, "extra !!!"),
         lambda t: _swap_line(t, 1, "extra " + base64.b64encode(b'{"id":"x"}').decode()),
         lambda t: _swap_line(t, 1, "extra " + base64.b64encode(b"[1,2]").decode()),
+        lambda t: _swap_line(t, 1, "extra " + base64.b64encode(b"[" * 40000).decode()),
+        lambda t: _swap_line(
+            t,
+            1,
+            "extra "
+            + base64.b64encode(
+                b'{"id":"\\ud800","index":3,"input":null,"record":"sha256:' + b"0" * 64 + b'"}'
+            ).decode(),
+        ),
+        lambda t: _swap_line(t, 1, "extra " + base64.b64encode(b'{"id":' + b"[" * 40000).decode()),
         lambda t: _swap_line(t, 3, "AAAA"),
         lambda t: t.split("\n\n")[0] + "\n\n",
         lambda t: t.replace("\n\n", "\n", 1),
