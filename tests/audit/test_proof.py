@@ -111,6 +111,8 @@ def test_proofs_outside_the_tree_are_refused() -> None:
         consistency_proof(tree, 6, 5)
     with pytest.raises(ProofError):
         tree.subtree_hash(3, 1)
+    with pytest.raises(ProofError):
+        tree.subtree_hash(-1, 0)
 
 
 # --- the tlog-proof file over a real log ----------------------------------------------------
@@ -278,3 +280,15 @@ def merkle_checkpoint(signer: NoteSigner) -> str:
     from audit.note import Checkpoint, sign_note
 
     return sign_note(Checkpoint(signer.name, 1, merkle.leaf_hash(b"x")).to_text(), [signer])
+
+
+def test_a_log_that_hands_out_subtree_hashes_is_read_through_them(log: AuditLog) -> None:
+    hashes = [log.entry(i).leaf_hash() for i in range(11)]
+
+    class Tiled(AuditLog):
+        def subtree_hash(self, level: int, index: int) -> bytes:
+            return MemoryTree(hashes).subtree_hash(level, index)
+
+    tiled = Tiled(log.path)
+    assert log_subtrees(tiled) is tiled
+    assert inclusion_proof(log_subtrees(tiled), 3, 11) == merkle.inclusion_proof(3, hashes)
