@@ -9,7 +9,8 @@ both this and that the audit package never imports the gate).
 - canonical bytes: `compact_json` (the input document's encoding);
 - the log: `AuditLog` (the folder store), checkpoints (`open_checkpoint`, `NoteSigner`,
   `NoteVerifier`), keys (`keygen`, `load_public_key`), proofs (`verify_inclusion`,
-  `prove_in_checkpoint`);
+  `prove_in_checkpoint`; from `audit.proof`: `prove`, `open_proof`, `check_consistent` over a log's
+  `log_subtrees`, any `SubtreeHashes`);
 - verification: `Trust` and `Identity` (who may sign), `verify_log`, `verify_record`, and sigstore
   trust roots and verifiers (`verifier_for`, from `audit.trust`), which the gate's signature
   collectors use too;
@@ -48,6 +49,15 @@ if TYPE_CHECKING:
     from audit.note import NoteError as NoteError
     from audit.note import NoteSigner as NoteSigner
     from audit.note import NoteVerifier as NoteVerifier
+    from audit.proof import MAX_PROOF_BYTES as MAX_PROOF_BYTES
+    from audit.proof import ProofError as ProofError
+    from audit.proof import ProofFormatError as ProofFormatError
+    from audit.proof import SubtreeHashes as SubtreeHashes
+    from audit.proof import check_consistent as check_consistent
+    from audit.proof import log_subtrees as log_subtrees
+    from audit.proof import open_checkpoint_text as open_checkpoint_text
+    from audit.proof import open_proof as open_proof
+    from audit.proof import prove as prove
     from audit.query import Filters as Filters
     from audit.query import Listed as Listed
     from audit.query import find as find_record
@@ -107,6 +117,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "NoteVerifier": ("audit.note", "NoteVerifier"),
     "NotJSONError": ("audit.compact", "NotJSONError"),
     "PublicKey": ("audit.keys", "PublicKey"),
+    "MAX_PROOF_BYTES": ("audit.proof", "MAX_PROOF_BYTES"),
+    "ProofError": ("audit.proof", "ProofError"),
+    "ProofFormatError": ("audit.proof", "ProofFormatError"),
+    "SubtreeHashes": ("audit.proof", "SubtreeHashes"),
+    "check_consistent": ("audit.proof", "check_consistent"),
+    "log_subtrees": ("audit.proof", "log_subtrees"),
+    "open_checkpoint_text": ("audit.proof", "open_checkpoint_text"),
+    "open_proof": ("audit.proof", "open_proof"),
+    "prove": ("audit.proof", "prove"),
     "Report": ("audit.verify", "Report"),
     "SignerError": ("audit.signer", "SignerError"),
     "Trust": ("audit.verify", "Trust"),
@@ -151,6 +170,7 @@ __all__ = [
     "CHECKPOINT",
     "DEFAULT_LOG",
     "LEGACY_KEY_DIR",
+    "MAX_PROOF_BYTES",
     "AuditError",
     "AuditLog",
     "AuditSettings",
@@ -166,9 +186,12 @@ __all__ = [
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
+    "ProofError",
+    "ProofFormatError",
     "PublicKey",
     "Report",
     "SignerError",
+    "SubtreeHashes",
     "Trust",
     "TrustRootError",
     "UsageError",
@@ -178,6 +201,7 @@ __all__ = [
     "WitnessUnreachable",
     "WitnessVerifier",
     "bundle_identity",
+    "check_consistent",
     "compact_json",
     "default_key_dir",
     "detail_of",
@@ -189,10 +213,14 @@ __all__ = [
     "leaf_der",
     "load_bundle",
     "load_public_key",
+    "log_subtrees",
     "migrate_log",
     "not_of_log",
     "open_checkpoint",
+    "open_checkpoint_text",
+    "open_proof",
     "parse_time",
+    "prove",
     "prove_in_checkpoint",
     "service_uri",
     "sha256_digest",

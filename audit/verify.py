@@ -9,13 +9,16 @@ input (its digest); that every record names this log; checkpoints an auditor sav
 key the auditor pinned: the folder's own log.pub is only trusted when asked to, since whoever can
 write the folder can replace it. Every file is opened without following links and read within a
 limit per kind. Per-entry work runs in worker processes on large logs.
+
+`verify_since` is the incremental check: consistency with a checkpoint verified earlier (by a
+consistency proof, in O(log n) subtree hashes), and the entries appended after it only.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +57,8 @@ from audit.witness import WITNESS, Witnessed, WitnessVerifier, read_witnessed
 BLOB_RE = re.compile(r"^sha256-[0-9a-f]{64}\.json$")
 CHUNK = 10  # entry bundles per task
 PARALLEL_FROM = 4000
+# Told (entries checked, entries to check) after each chunk of entries is checked.
+Progress = Callable[[int, int], None]
 
 
 class UsageError(AuditError):
@@ -113,6 +118,8 @@ class Report:
     checkpoint: Checkpoint | None = None
     root: bytes | None = None
     warnings: list[str] = field(default_factory=list)
+    # The size of the checkpoint an incremental verification started from (None: the whole log).
+    since: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -373,6 +380,8 @@ def verify_log(
     expect_size: int | None = None,
     witnesses: Sequence[WitnessVerifier] = (),
     witnesses_required: int = 0,
+    since: tuple[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Verify the log at path; saved holds (file name, text) of checkpoints an auditor kept.
 
@@ -383,11 +392,18 @@ def verify_log(
     warning says so). The files of the witness folder are checked against the log (each a
     checkpoint the log key signed, a prefix of the log); cosignatures by the ``witnesses`` keys must
     verify, and ``witnesses_required`` of them must have cosigned the whole log.
+
+    since: (file name, text) of a checkpoint verified earlier; only what was appended after it is
+    checked (see verify_since). progress is told how many entries were checked, as they are.
     """
     if witnesses_required > len(witnesses):
         raise UsageError(
             f"{witnesses_required} witnesses required, {len(witnesses)} witness key(s) given",
             "pass a --witness VKEY for each witness whose cosignature you require",
+        )
+    if since is not None:
+        return verify_since(
+            path, trust, since, saved, workers, log_key=log_key, expect_size=expect_size, progress=progress
         )
     log = AuditLog(path)
     if not path.is_dir():
@@ -423,7 +439,7 @@ def verify_log(
             )
     origin = (verifier.name, verifier.vkey) if verifier is not None else None
     present = [(n, tile_width(0, n, size)) for n in sorted(found.bundles) if n < count]
-    results = _with_gaps(_run_entries(log, present, trust, origin, workers), size)
+    results = _with_gaps(_run_entries(log, present, trust, origin, workers, progress), size)
     witnessed = read_witnessed(log, verifier)
     wanted = {c.size for _, c in _saved(saved, verifier, report)} | witnessed.sizes
     leaves, roots = _tree(results, report, wanted, size)
@@ -623,23 +639,34 @@ def _run_entries(
     trust: Trust,
     origin: tuple[str, str] | None,
     workers: int | None,
+    progress: Progress | None = None,
 ) -> list[_EntryResult]:
     count = workers if workers is not None else (os.cpu_count() or 1)
-    if len(bundles) * WIDTH < PARALLEL_FROM or count <= 1:
-        return _check_chunk(str(log.path), bundles, trust, origin)
+    total = sum(width for _, width in bundles)
+    chunks = [bundles[i : i + CHUNK] for i in range(0, len(bundles), CHUNK)]
+    out: list[_EntryResult] = []
+    if total < PARALLEL_FROM or count <= 1:
+        for chunk in chunks:
+            out.extend(_check_chunk(str(log.path), chunk, trust, origin))
+            _tell(progress, len(out), total)
+        return out
     import multiprocessing
 
     global _FORKED
-    chunks = [bundles[i : i + CHUNK] for i in range(0, len(bundles), CHUNK)]
-    out: list[_EntryResult] = []
     _FORKED = (str(log.path), trust, origin)
     try:
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
             for part in pool.map(_check_forked, chunks):
                 out.extend(part)
+                _tell(progress, len(out), total)
     finally:
         _FORKED = None
     return out
+
+
+def _tell(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 def _tree(
@@ -779,3 +806,176 @@ def _orphans(log: AuditLog, folder: str, names: set[str], report: Report) -> Non
             report.problems.append(Problem(f"{folder}/{name}", "modified: its digest is not its name"))
         else:
             report.notes.append(f"{folder}/{name}: belongs to no entry (left by an interrupted append)")
+
+
+# --- incremental verification -----------------------------------------------------------------
+
+
+def verify_since(
+    path: Path,
+    trust: Trust,
+    since: tuple[str, str],
+    saved: Sequence[tuple[str, str]] = (),
+    workers: int | None = None,
+    *,
+    log_key: NoteVerifier | None,
+    expect_size: int | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Verify what was appended to the log at path after the checkpoint since = (file name, text).
+
+    The checkpoint must verify with the log key and be contained in the latest one (a consistency
+    proof, O(log n) subtree hashes); the tree of its size, read as O(log n) subtree hashes, must
+    hash to its root, and with the new entries appended to the latest checkpoint's root. Only the
+    new entries are read, each checked as the full verification checks it (its record's digest,
+    signature, id and log, its stored input's digest), and their record ids must be unique among
+    them. Saved checkpoints are checked by consistency proofs too. The folder is not listed: files
+    that belong to no entry are the full verification's to find.
+    """
+    log = AuditLog(path)
+    if not path.is_dir():
+        raise UsageError(
+            f"{path}: no such log directory", "pass the folder given to `gate check --audit-log`"
+        )
+    if log_key is None and not log.present(LOG_PUB):
+        raise UsageError(
+            f"{path}: not a govgate audit log (no {LOG_PUB})",
+            "pass the folder given to `gate check --audit-log`",
+        )
+    report = Report()
+    verifier = _log_verifier(log, log_key, report)
+    name, text = since
+    if verifier is None:
+        return report
+    try:
+        old = open_checkpoint(text, verifier, name)
+    except LogError as exc:
+        report.problems.append(
+            Problem(
+                name,
+                "signature does not verify with this log's key (forged, or of another log): " + _what(exc),
+            )
+        )
+        return report
+    report.since = old.size
+    cp = _latest(log, verifier, True, report)
+    report.checkpoint = cp
+    if cp is None:
+        return report
+    if log.legacy():
+        raise UsageError(f"{path}: {LEGACY_HINT}", MIGRATE_HINT)
+    tree = _prefix(log, old, cp, name, report)
+    # Entries an interrupted append left past the checkpoint are not signed yet: the full
+    # verification and the next append deal with them.
+    size = cp.size
+    report.size = size
+    origin = (verifier.name, verifier.vkey)
+    bundles = [(n, tile_width(0, n, size)) for n in range(old.size // WIDTH, -(-size // WIDTH))]
+    results = [r for r in _run_entries(log, bundles, trust, origin, workers, progress) if r.index >= old.size]
+    if tree is not None:
+        report.root = _extend(tree, results, cp, report)
+    else:
+        for r in results:
+            report.problems.extend(r.problems)
+    _saved_by_proof(log, saved, verifier, cp, report)
+    if expect_size is not None and size < expect_size:
+        report.problems.append(
+            Problem(
+                "--expect-size",
+                f"log truncated or rolled back: {expect_size} entries expected, the log holds {size}",
+            )
+        )
+    unnamed = sum(r.unnamed for r in results)
+    if unnamed:
+        report.notes.append(
+            f"{unnamed} record(s) predate records naming their log: they are bound to it by the signed"
+            " checkpoint alone"
+        )
+    _unique_ids(results, report)
+    _check_inputs(log, results, report)
+    report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
+    return report
+
+
+def _prefix(log: AuditLog, old: Checkpoint, cp: Checkpoint, name: str, report: Report) -> CompactTree | None:
+    """The compact tree of the saved checkpoint's size, once it is shown to be that checkpoint's
+    and contained in the latest (None, with the problem, when not)."""
+    from audit.proof import ProofError, check_consistent, compact_tree, log_subtrees
+
+    subtrees = log_subtrees(log)
+    try:
+        check_consistent(subtrees, old, cp)
+        tree = compact_tree(subtrees, old.size)
+    except ProofError as exc:
+        report.problems.append(Problem(name, str(exc)))
+        return None
+    except LogError as exc:
+        report.problems.append(Problem(name, f"cannot prove the log still contains it: {_in_log(log, exc)}"))
+        return None
+    if tree.root() != old.root_hash:
+        report.problems.append(
+            Problem(
+                name,
+                f"history rewritten (fork): the log's first {old.size} entries hash to another root "
+                "than this checkpoint's",
+            )
+        )
+        return None
+    return tree
+
+
+def _extend(
+    tree: CompactTree, results: Sequence[_EntryResult], cp: Checkpoint, report: Report
+) -> bytes | None:
+    """Append the new entries' leaves; the latest checkpoint's root must match.
+    Returns the root of all of them (None when the tree broke)."""
+    if tree.size == cp.size and tree.root() != cp.root_hash:
+        report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
+    for r in results:
+        report.problems.extend(r.problems)
+        if r.leaf is None:
+            return None
+        tree.append(r.leaf)
+        if tree.size == cp.size and tree.root() != cp.root_hash:
+            report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
+            return None
+    return tree.root()
+
+
+def _saved_by_proof(
+    log: AuditLog, saved: Sequence[tuple[str, str]], verifier: NoteVerifier, cp: Checkpoint, report: Report
+) -> None:
+    """Each saved checkpoint verifies and is contained in the latest (by a consistency proof)."""
+    from audit.proof import ProofError, check_consistent, log_subtrees
+
+    seen: dict[int, tuple[str, bytes]] = {}
+    for name, text in saved:
+        try:
+            old = open_checkpoint(text, verifier, name)
+        except LogError as exc:
+            report.problems.append(
+                Problem(
+                    name,
+                    "signature does not verify with this log's key (forged, or of another log): "
+                    + _what(exc),
+                )
+            )
+            continue
+        if old.size in seen and seen[old.size][1] != old.root_hash:
+            report.problems.append(
+                Problem(name, f"fork: {seen[old.size][0]} has the same size {old.size} with another root")
+            )
+        seen.setdefault(old.size, (name, old.root_hash))
+        try:
+            check_consistent(log_subtrees(log), old, cp)
+        except ProofError as exc:
+            report.problems.append(Problem(name, str(exc)))
+        except LogError as exc:
+            report.problems.append(
+                Problem(name, f"cannot prove the log still contains it: {_in_log(log, exc)}")
+            )
+
+
+def _in_log(log: AuditLog, exc: LogError) -> str:
+    """A LogError's message with the log folder's path left out of the file it names."""
+    return str(exc).replace(str(log.path) + os.sep, "")

@@ -158,4 +158,17 @@ if [ "$("$bin/govgate-tilesclient" -source 2>/dev/null || true)" != "$tiles_dige
   echo "install-tools: building govgate-tilesclient ($tiles_digest)" >&2
   (cd "$tiles_src" && GOFLAGS=-mod=mod go build -ldflags "-X main.source=$tiles_digest" -o "$bin/govgate-tilesclient" .)
 fi
+# proofcheck (tests/go/proofcheck): checks the proofs `gate audit prove` writes with
+# transparency-dev/merkle and golang.org/x/mod/sumdb/note, at the versions its go.mod pins (the
+# proof tests build it themselves when Go is there, and use this one otherwise). Rebuilt when its
+# sources change.
+proofcheck_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/go/proofcheck"
+if [ -d "$proofcheck_src" ]; then
+  stamp="$(cat "$proofcheck_src/go.mod" "$proofcheck_src/go.sum" "$proofcheck_src"/*.go | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$bin/proofcheck" ] || [ "$(cat "$bin/.proofcheck.stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "install-tools: building proofcheck (tests/go/proofcheck)" >&2
+    (cd "$proofcheck_src" && go build -o "$bin/proofcheck" .)
+    echo "$stamp" >"$bin/.proofcheck.stamp"
+  fi
+fi
 echo "$bin"

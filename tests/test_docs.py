@@ -85,6 +85,13 @@ RUNS: dict[str, Expect] = {
     ),
     ".venv/bin/gate audit list --env prod --outcome block": Expect(0, ("1 record(s)",)),
     f".venv/bin/gate audit show 1 {_KEYS}": Expect(0, ('"index": 1',)),
+    ".venv/bin/gate audit prove 1 --out 1.tlog-proof": Expect(0, writes=("1.tlog-proof",)),
+    f".venv/bin/gate audit verify-proof 1.tlog-proof --log-key {_KEY_DIR}/log.pub": Expect(
+        0, ("OK: 1.tlog-proof: entry 1 ",)
+    ),
+    f".venv/bin/gate audit verify {_KEYS} --since saved.checkpoint": Expect(
+        0, ("OK: .gate/audit: 1 new records since the checkpoint of size 2",)
+    ),
     ".venv/bin/gate audit replay --config examples/gate-next.yaml": Expect(1, ("2 decisions replayed",)),
     ".venv/bin/gate audit export 0 --out record.json": Expect(0, writes=("record.json",)),
     ".venv/bin/gate audit export 0 --envelope --out record.dsse.json": Expect(

@@ -195,6 +195,9 @@ def audit_group() -> None:
       gate audit witness --log DIR --url https://witness.example --witness-key VKEY
       gate audit list --log DIR --env prod --outcome block
       gate audit show --log DIR 41 --key audit.pub --log-key log.pub
+      gate audit prove --log DIR 41 --out 41.tlog-proof                         give it away
+      gate audit verify-proof 41.tlog-proof --log-key log.pub                   offline
+      gate audit verify --log DIR --key audit.pub --log-key log.pub --since saved.checkpoint
       gate audit replay --log DIR --config new-gate.yaml
     """
 
@@ -291,6 +294,14 @@ def checkpoint(log_dir: Path, log_key: Path | None) -> None:
     help="N of the --witness keys must have cosigned the whole log (fail closed on entries after "
     "the last checkpoint they cosigned).",
 )
+@click.option(
+    "--since",
+    "since",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A checkpoint verified earlier: prove the log still contains it and check only the "
+    "records appended after it.",
+)
 @TRUST_ROOT_OPTION
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def verify(
@@ -304,6 +315,7 @@ def verify(
     expect_size: int | None,
     witness_keys: tuple[str, ...],
     witnesses_required: int,
+    since: Path | None,
     trust_root: str,
     fmt: str,
 ) -> None:
@@ -315,6 +327,9 @@ def verify(
     --expect-size nothing bounds the log from below, and a warning says so. Checkpoints witnesses
     cosigned (`gate audit witness`) must be prefixes of the log; with --witnesses-required N, N of
     the --witness keys must have cosigned the log up to its last entry.
+    With --since FILE (a checkpoint kept from an earlier verify), a consistency proof shows the
+    log still contains it and only the records appended after it are checked: O(new · log n).
+    On a terminal, progress is shown on stderr.
     Exit codes: 0 intact, 1 something is wrong (each problem named by index, file and what),
     2 usage error (no log, no or unreadable key, unreadable checkpoint file).
     """
@@ -327,6 +342,8 @@ def verify(
     pinned = _pinned_log_key(log_key, config, trust_folder)
     saved = [(str(p), _small_file(p, "checkpoint")) for p in checkpoints]
     witnesses = _witness_keys(witness_keys)
+    start = (str(since), _checkpoint_file(since)) if since is not None else None
+    progress = _Progress() if sys.stderr.isatty() else None
     try:
         report = verify_log(
             log_dir,
@@ -336,10 +353,15 @@ def verify(
             expect_size=expect_size,
             witnesses=witnesses,
             witnesses_required=witnesses_required,
+            since=start,
+            progress=progress,
         )
     except AuditError as exc:
         _die(str(exc), ExitCode.USAGE, exc.remediation)
         return
+    finally:
+        if progress is not None:
+            progress.close()
     root = base64.b64encode(report.root).decode() if report.root is not None else None
     for warning in report.warnings:
         _warn(warning)
@@ -351,6 +373,7 @@ def verify(
                     "size": report.size,
                     "root": root,
                     "log_key": "pinned" if pinned is not None else "log folder (not pinned)",
+                    "since": report.since,
                     "problems": [
                         {"index": p.index, "file": p.where, "problem": p.what} for p in report.problems
                     ],
@@ -365,7 +388,15 @@ def verify(
             click.echo(terminal_safe(f"FAIL {p.line()}"))
         for note in report.notes:
             click.echo(terminal_safe(f"note: {note}"))
-        if report.ok:
+        if report.ok and report.since is not None:
+            click.echo(
+                terminal_safe(
+                    f"OK: {log_dir}: {report.size - report.since} new records since the checkpoint of "
+                    f"size {report.since}: consistency proof, Merkle tree, the new records' signatures "
+                    f"and files verified; tree size {report.size}, root {root}"
+                )
+            )
+        elif report.ok:
             click.echo(
                 terminal_safe(
                     f"OK: {log_dir}: {report.size} records, checkpoints, Merkle tree, signatures and "
@@ -456,6 +487,29 @@ def witness(log_dir: Path, url: str, witness_key: str | None, log_key: Path | No
         click.echo(terminal_safe(f"stored {log_dir / name}"))
     for name in done.kept:
         click.echo(terminal_safe(f"kept {log_dir / name} (this witness's cosignature was already there)"))
+
+
+class _Progress:
+    """Entries checked so far, on one line of stderr (a terminal), at most five times a second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done < total and now - self.last < 0.2:
+            return
+        self.last = now
+        self.shown = True
+        click.echo(f"\rgate: verified {done:,} of {total:,} entries", err=True, nl=False)
+
+    def close(self) -> None:
+        """Erase the line, so what verify prints next starts on a clean one."""
+        if self.shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
 
 
 @audit_group.command("list")
@@ -819,3 +873,253 @@ def replay_cmd(log_dir: Path, config: Path | None, policies: tuple[Path, ...], e
             )
         )
     sys.exit(ExitCode.BLOCKED if result.changes else ExitCode.OK)
+
+
+PROOF_FILE_LIMIT = 256 * 1024
+RECORD_FILE_LIMIT = 1024 * 1024 * 1024
+
+
+def _bounded_file(path: Path, limit: int, what: str) -> bytes:
+    """A regular file the user named, read within a limit: exit 2 in one line when it cannot be
+    (a FIFO or device is refused, never waited on)."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        _die(f"{path}: cannot read the {what} ({exc.strerror})")
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _die(f"{path}: not a regular file, not a {what}")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit and (chunk := os.read(fd, min(1024 * 1024, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        _die(f"{path}: cannot read the {what} ({exc.strerror})")
+    finally:
+        os.close(fd)
+    if total > limit:
+        _die(f"{path}: over {limit} bytes, not a {what}")
+    return b"".join(chunks)
+
+
+def _checkpoint_file(path: Path) -> str:
+    """A checkpoint file the user named, as text (exit 2 in one line when it is not text)."""
+    try:
+        return _bounded_file(path, KEY_FILE_LIMIT, "checkpoint").decode("utf-8")
+    except UnicodeDecodeError:
+        _die(f"{path}: not UTF-8 text, not a checkpoint")
+        return ""
+
+
+def _entry_for_proof(log: Any, ref: str) -> Any:
+    """The entry RECORD names: an index, a record bundle file, a record digest (or prefix) or id."""
+    from audit import AuditError, sha256_digest
+    from audit import find_record as find
+
+    path = Path(ref)
+    try:
+        if not ref.isdigit() and path.is_file():
+            ref = sha256_digest(_bounded_file(path, RECORD_FILE_LIMIT, "record"))
+        return find(log, ref).entry
+    except AuditError as exc:
+        _die(str(exc), ExitCode.USAGE, exc.remediation)
+
+
+@audit_group.command("prove")
+@LOG_OPTION
+@click.argument("record_ref", metavar="RECORD")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A checkpoint saved earlier to prove inclusion in [the log's latest].",
+)
+@LOG_KEY_OPTION
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), metavar="FILE", help="Write the proof here [stdout]."
+)
+def prove_cmd(
+    log_dir: Path, record_ref: str, checkpoint_file: Path | None, log_key: Path | None, out: Path | None
+) -> None:
+    """Write a proof that a record is in the log's signed checkpoint (a C2SP tlog-proof).
+
+    \b
+    RECORD is an index, a record bundle file, a record digest (or prefix) or a record id. The
+    proof holds the entry's Merkle leaf (record id, index, record and input digests), its inclusion
+    proof and the checkpoint: `gate audit verify-proof` checks it offline, with only log.pub.
+    With --checkpoint, the saved checkpoint must verify with the log key and be contained in the
+    log's latest. With --log-key, checkpoints must verify with that key (else with the folder's
+    log.pub). Exit codes: 0 written, 1 the log does not prove it, 2 usage.
+    """
+    from audit import (
+        CHECKPOINT,
+        AuditLog,
+        LogError,
+        ProofError,
+        ProofFormatError,
+        check_consistent,
+        log_subtrees,
+        open_checkpoint,
+        open_checkpoint_text,
+        prove,
+    )
+
+    log = AuditLog(log_dir)
+    if not log.exists():
+        _die(
+            f"{log_dir}: not a govgate audit log",
+            remediation="pass the folder given to `gate check --audit-log`",
+        )
+    entry = _entry_for_proof(log, record_ref)
+    subtrees = log_subtrees(log)
+    try:
+        verifier = _pinned_log_key(log_key, None, True) or log.verifier()
+        text = log.checkpoint_text()
+        latest = open_checkpoint(text, verifier, str(log.file(CHECKPOINT)))
+        if checkpoint_file is not None:
+            text = _checkpoint_file(checkpoint_file)
+            try:
+                check_consistent(subtrees, open_checkpoint_text(text, verifier), latest)
+            except ProofFormatError as exc:
+                _die(
+                    f"{checkpoint_file}: {exc}",
+                    remediation="pass a checkpoint kept from `gate audit checkpoint`",
+                )
+            except ProofError as exc:
+                raise ProofError(f"{checkpoint_file}: {exc}") from None
+        proof = prove(subtrees, entry.leaf_data(), entry.index, text, verifier)
+    except (ProofError, LogError) as exc:
+        _die(
+            f"record {entry.index} cannot be proved: {exc}",
+            ExitCode.BLOCKED,
+            exc.remediation or "run `gate audit verify`",
+        )
+        return
+    if out is None:
+        click.echo(proof.to_text(), nl=False)
+        return
+    try:
+        out.write_text(proof.to_text(), encoding="utf-8")
+    except OSError as exc:
+        _die(f"{out}: cannot write the proof ({exc.strerror})")
+    click.echo(f"{out}: proof of entry {entry.index} in the checkpoint of size {_size_of(text)}")
+
+
+def _size_of(checkpoint: str) -> str:
+    lines = checkpoint.split("\n")
+    return lines[1] if len(lines) > 1 else "?"
+
+
+@audit_group.command("verify-proof")
+@click.argument("proof_file", metavar="PROOF", type=click.Path(path_type=Path))
+@LOG_KEY_OPTION
+@CONFIG_OPTION
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="The record bundle the proof is about: its digest must be the one the proof's leaf names.",
+)
+@KEY_OPTION
+@IDENTITY_OPTION
+@TRUST_ROOT_OPTION
+def verify_proof(
+    proof_file: Path,
+    log_key: Path | None,
+    config: Path | None,
+    record_file: Path | None,
+    keys: tuple[Path, ...],
+    identities: tuple[str, ...],
+    trust_root: str,
+) -> None:
+    """Verify a proof from `gate audit prove` offline, without the log folder.
+
+    \b
+    Checks the checkpoint's signature with the log key you pinned, the leaf, and its inclusion
+    proof in the checkpoint's tree. With --record, the record file's digest must be the one the
+    leaf names; with --key or --identity too, the record's signature, id, stored input and log.
+    Exit codes: 0 verified, 1 it does not verify, 2 usage error or a file that is not a proof.
+    """
+    import base64
+
+    from audit import (
+        MAX_PROOF_BYTES,
+        ProofError,
+        ProofFormatError,
+        open_proof,
+    )
+    from gate.report.escape import terminal_safe
+
+    pinned = _pinned_log_key(log_key, config, False)
+    if (keys or identities) and record_file is None:
+        _die(
+            "--key and --identity check a record's signature",
+            remediation="pass the record with --record FILE",
+        )
+    trust = _trust(keys, identities, trust_root) if keys or identities else None
+    data = _bounded_file(proof_file, MAX_PROOF_BYTES, "proof")
+    try:
+        proved = open_proof(data, pinned)
+    except ProofFormatError as exc:
+        _die(
+            f"{proof_file}: not a govgate proof: {exc}",
+            remediation="pass a file written by `gate audit prove`",
+        )
+        return
+    except ProofError as exc:
+        _die(f"{proof_file}: does not verify: {exc}", ExitCode.BLOCKED)
+        return
+    leaf, cp = proved.leaf, proved.checkpoint
+    record_line = None
+    if record_file is not None:
+        record_line = _check_proved_record(record_file, leaf, trust, pinned)
+    root = base64.b64encode(cp.root_hash).decode()
+    click.echo(
+        terminal_safe(
+            f"OK: {proof_file}: entry {leaf.index} (record {leaf.record_id}, {leaf.record}) is in the "
+            f"checkpoint of {cp.origin} of size {cp.size}, root {root}, signed by the pinned log key"
+        )
+    )
+    if record_line is not None:
+        click.echo(terminal_safe(record_line))
+    if record_file is not None and trust is None:
+        _warn(f"{record_file}: its signature was not checked (pass --key or --identity)")
+
+
+def _check_proved_record(record_file: Path, leaf: Any, trust: Any, log_key: Any) -> str:
+    """The OK line for the record file a proof is about, once it is the proof's (exit 1 if not)."""
+    from audit import AuditError, detail_of, not_of_log, sha256_digest, verify_record
+
+    record = _bounded_file(record_file, RECORD_FILE_LIMIT, "record")
+    digest = sha256_digest(record)
+    if digest != leaf.record:
+        _die(
+            f"{record_file}: its digest {digest} is not the record {leaf.record} the proof names",
+            ExitCode.BLOCKED,
+        )
+    if trust is None:
+        return f"OK: {record_file}: its digest is the one the proof names"
+    try:
+        verified = verify_record(record, trust)
+        detail = detail_of(verified.statement)
+        if detail.get("recordId") != leaf.record_id:
+            raise AuditError(
+                f"its record id {detail.get('recordId')!r} is not the proof's {leaf.record_id!r}"
+            )
+        if detail.get("storedInput") != leaf.input:
+            raise AuditError("the stored input it names is not the proof's")
+        # a record from before records named their log is bound to it by the signed tree alone
+        named = "log" in detail or "logKey" in detail
+        foreign = not_of_log(detail, log_key.name, log_key.vkey) if named else None
+        if foreign:
+            raise AuditError(foreign)
+    except AuditError as exc:
+        _die(f"{record_file}: does not verify: {exc}", ExitCode.BLOCKED)
+    return f"OK: {record_file}: its digest is the one the proof names; signed by {verified.signer}"
