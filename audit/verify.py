@@ -640,15 +640,18 @@ def _run_entries(
     origin: tuple[str, str] | None,
     workers: int | None,
     progress: Progress | None = None,
+    start: int = 0,
 ) -> list[_EntryResult]:
+    """The entries of the bundles checked; progress counts those from index start on."""
     count = workers if workers is not None else (os.cpu_count() or 1)
-    total = sum(width for _, width in bundles)
+    skip = start - bundles[0][0] * WIDTH if bundles else 0
+    total = sum(width for _, width in bundles) - skip
     chunks = [bundles[i : i + CHUNK] for i in range(0, len(bundles), CHUNK)]
     out: list[_EntryResult] = []
     if total < PARALLEL_FROM or count <= 1:
         for chunk in chunks:
             out.extend(_check_chunk(str(log.path), chunk, trust, origin))
-            _tell(progress, len(out), total)
+            _tell(progress, max(len(out) - skip, 0), total)
         return out
     import multiprocessing
 
@@ -658,7 +661,7 @@ def _run_entries(
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
             for part in pool.map(_check_forked, chunks):
                 out.extend(part)
-                _tell(progress, len(out), total)
+                _tell(progress, max(len(out) - skip, 0), total)
     finally:
         _FORKED = None
     return out
@@ -871,7 +874,9 @@ def verify_since(
     report.size = size
     origin = (verifier.name, verifier.vkey)
     bundles = [(n, tile_width(0, n, size)) for n in range(old.size // WIDTH, -(-size // WIDTH))]
-    results = [r for r in _run_entries(log, bundles, trust, origin, workers, progress) if r.index >= old.size]
+    # A bundle that cannot be read is one result at its first index, before old.size or not.
+    checked = _run_entries(log, bundles, trust, origin, workers, progress, old.size)
+    results = [r for r in checked if r.index >= old.size or r.leaf is None]
     if tree is not None:
         report.root = _extend(tree, results, cp, report)
     else:

@@ -12,10 +12,19 @@ from pathlib import Path
 import pytest
 
 from audit.keys import load_public_key
-from audit.log import CHECKPOINT, ENTRIES, INPUTS, RECORDS, AuditLog, blob_name, entry_name
+from audit.log import CHECKPOINT, INPUTS, RECORDS, AuditLog, blob_name
 from audit.verify import Report, Trust, UsageError, verify_log
 from audit.writer import write_record
-from tests.audit.logs import Keys, document, facts, make_keys, make_log
+from tests.audit.logs import (
+    Keys,
+    bundle_leaves,
+    cut,
+    document,
+    facts,
+    make_keys,
+    make_log,
+    write_bundle,
+)
 
 SIZE = 8
 
@@ -56,14 +65,38 @@ def lines(report: Report) -> list[str]:
     return [p.line() for p in report.problems]
 
 
-def entry_file(log: Path, i: int) -> Path:
-    return log / ENTRIES / entry_name(i)
+LEAF_TILE = Path("tile") / "0" / "000.p" / str(SIZE)
 
 
 def entry_doc(log: Path, i: int) -> dict[str, object]:
-    doc = json.loads(entry_file(log, i).read_bytes())
+    doc = json.loads(bundle_leaves(log)[i])
     assert isinstance(doc, dict)
     return doc
+
+
+def edit_leaf(log: Path, i: int, old: bytes, new: bytes) -> None:
+    leaves = bundle_leaves(log)
+    assert old in leaves[i]
+    leaves[i] = leaves[i].replace(old, new, 1)
+    write_bundle(log, leaves)
+
+
+def swap_leaves(log: Path, i: int, j: int) -> None:
+    leaves = bundle_leaves(log)
+    leaves[i], leaves[j] = leaves[j], leaves[i]
+    write_bundle(log, leaves)
+
+
+def drop_leaf(log: Path, i: int, width: int | None) -> None:
+    leaves = bundle_leaves(log)
+    del leaves[i]
+    write_bundle(log, leaves, width)
+
+
+def flip_byte(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 1
+    path.write_bytes(bytes(data))
 
 
 def record_file(log: Path, i: int) -> Path:
@@ -95,24 +128,20 @@ TAMPERED_NEW: dict[str, tuple[Callable[[Path], object], int, str]] = {
     ),
     "record deleted": (lambda log: record_file(log, 4).unlink(), 4, "record file missing (deleted)"),
     "leaf modified": (
-        lambda log: flip(entry_file(log, 6), b'"id":"rec-6"', b'"id":"rec-9"'),
+        lambda log: edit_leaf(log, 6, b'"id":"rec-6"', b'"id":"rec-9"'),
         6,
-        "its inclusion proof does not verify (entry modified)",
+        "record id 'rec-6' is not the entry's 'rec-9'",
     ),
-    "entry deleted": (lambda log: entry_file(log, 7).unlink(), 7, "missing (deleted)"),
+    "entry deleted": (lambda log: drop_leaf(log, 7, None), 0, f"holds {SIZE - 1} entries, not {SIZE}"),
     "input modified": (
         lambda log: flip(log / INPUTS / blob_name(str(entry_doc(log, 4)["input"])), b'"n":4', b'"n":7'),
         4,
         "stored input modified: its digest is not its name",
     ),
     "entries reordered": (
-        lambda log: (
-            entry_file(log, 5).rename(log / "x"),
-            entry_file(log, 6).rename(entry_file(log, 5)),
-            (log / "x").rename(entry_file(log, 6)),
-        ),
+        lambda log: swap_leaves(log, 5, 6),
         5,
-        "holds index 6 (entries reordered or swapped)",
+        "entry 5 holds index 6 (entries reordered or swapped)",
     ),
 }
 
@@ -136,22 +165,18 @@ def test_a_latest_checkpoint_forged_is_found(log: Path, keys: Keys, checkpoints:
     assert [p.where for p in report.problems] == [CHECKPOINT], lines(report)
 
 
-def test_the_stored_tree_before_the_checkpoint_changed_is_found(
-    log: Path, keys: Keys, checkpoints: list[str]
+@pytest.mark.parametrize("leaf", [0, 3])
+def test_a_hash_tile_changed_before_the_checkpoint_is_found(
+    leaf: int, log: Path, keys: Keys, checkpoints: list[str]
 ) -> None:
-    # entry 3 (the last leaf of the first four) is where the tree of size 4 is read from
-    doc = entry_doc(log, 3)
-    proof = list(doc["proof"])  # type: ignore[call-overload]
-    proof[0] = "00" * 32
-    doc["proof"] = proof
-    entry_file(log, 3).write_text(json.dumps(doc, separators=(",", ":")))
+    # the tree of size 4 is read from the leaf hash tile: one bit flipped in the hash of leaf 0 or 3
+    flip_byte(log / LEAF_TILE, leaf * 32 + 5)
     report = since(log, keys, checkpoints[3])
     assert [p.where for p in report.problems] == ["saved.checkpoint"], lines(report)
 
 
 def test_a_checkpoint_of_a_larger_log_is_truncation(log: Path, keys: Keys, checkpoints: list[str]) -> None:
-    for i in (6, 7):
-        entry_file(log, i).unlink()
+    cut(log, 6)
     (log / CHECKPOINT).write_text(checkpoints[5], encoding="utf-8")
     report = since(log, keys, checkpoints[7])
     assert lines(report) == [
@@ -160,8 +185,7 @@ def test_a_checkpoint_of_a_larger_log_is_truncation(log: Path, keys: Keys, check
 
 
 def test_rollback_and_new_history_is_a_fork(log: Path, keys: Keys, checkpoints: list[str]) -> None:
-    for i in (6, 7):
-        entry_file(log, i).unlink()
+    cut(log, 6)
     (log / CHECKPOINT).write_text(checkpoints[5], encoding="utf-8")
     for i in (60, 70):
         write_record(keys.settings(log), facts(i), document(i))
@@ -185,7 +209,7 @@ def test_record_ids_are_unique_among_the_new_entries(log: Path, keys: Keys, chec
     write_record(keys.settings(log), facts(99, record_id="rec-6"), document(99))
     report = since(log, keys, checkpoints[3])
     assert lines(report) == [
-        f"index {SIZE}: {ENTRIES}/{entry_name(SIZE)}: duplicate record id rec-6 (also at index 6)"
+        f"index {SIZE}: tile/entries/000.p/{SIZE + 1}: duplicate record id rec-6 (also at index 6)"
     ]
 
 
@@ -232,19 +256,23 @@ def test_only_the_new_entries_and_log_n_others_are_read(
     folder = tmp_path / "big"
     n, new = 300, 5
     fields = make_log(folder, keys, n)
-    reads: list[int] = []
+    bundles: list[int] = []
+    tiles: list[tuple[str, ...]] = []
     real = AuditLog.read
 
     def counting(self: AuditLog, *parts: str) -> bytes:
-        if parts[0] == ENTRIES:
-            reads.append(int(parts[1].split(".")[0]))
+        if parts[:2] == ("tile", "entries"):
+            bundles.append(int(parts[2].split(".")[0]))
+        elif parts[0] == "tile":
+            tiles.append(parts)
         return real(self, *parts)
 
     monkeypatch.setattr(AuditLog, "read", counting)
     for start in (n - new, 1, 255, 256, 257):
-        reads.clear()
+        bundles.clear()
+        tiles.clear()
         report = since(folder, keys, str(fields[start - 1]["checkpoint"]))
         assert report.ok, lines(report)
-        assert {i for i in reads if i >= start} == set(range(start, n))  # every new entry
-        others = len(reads) - (n - start)  # what the subtree hashes read, old or new
-        assert others <= 4 * math.ceil(math.log2(n)), (start, others)
+        # each entry bundle holding a new entry, once, and no other
+        assert bundles == list(range(start // 256, -(-n // 256))), (start, bundles)
+        assert len(tiles) <= 4 * math.ceil(math.log2(n)), (start, tiles)  # the subtree hashes

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.log import AuditLog
 from tests.audit.logs import Keys, make_keys
 from tests.helpers import GATE, ROOT, audit_env, example_pins, run_gate
 
@@ -70,9 +71,9 @@ def gate(*args: str | Path) -> tuple[int, str, str]:
 
 
 def entry(log: Path, index: int) -> dict[str, object]:
-    doc = json.loads((log / "entries" / f"{index:012d}.json").read_bytes())
-    assert isinstance(doc, dict)
-    return doc
+    found = AuditLog(log).entry(index)
+    assert found.index == index
+    return {"index": found.index, "id": found.record_id, "record": found.record, "input": found.input}
 
 
 def record_path(log: Path, index: int) -> Path:
