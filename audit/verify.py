@@ -461,13 +461,7 @@ def verify_log(
             f"nothing bounds {path} from below (no --checkpoint saved earlier, no --expect-size): "
             "a log cut back to an earlier state, or emptied, verifies as well"
         )
-    unnamed = sum(r.unnamed for r in results)
-    if unnamed:
-        report.notes.append(
-            f"{unnamed} record(s) predate records naming their log: they are bound to it by the signed"
-            " checkpoint alone"
-        )
-    _unique_ids(results, report)
+    _entry_notes(results, report)
     referenced_records = {blob_name(r.record) for r in results if r.record is not None}
     referenced_inputs = _check_inputs(log, results, report)
     _orphans(log, RECORDS, found.records - referenced_records, report)
@@ -761,6 +755,18 @@ def _compare_saved(
             )
 
 
+def _entry_notes(results: Sequence[_EntryResult], report: Report) -> None:
+    """What the checked entries say beyond their own problems: records that do not name their log
+    (a note), and record ids that repeat (problems)."""
+    unnamed = sum(r.unnamed for r in results)
+    if unnamed:
+        report.notes.append(
+            f"{unnamed} record(s) predate records naming their log: they are bound to it by the signed"
+            " checkpoint alone"
+        )
+    _unique_ids(results, report)
+
+
 def _unique_ids(results: Sequence[_EntryResult], report: Report) -> None:
     first: dict[str, int] = {}
     for r in results:
@@ -890,13 +896,7 @@ def verify_since(
                 f"log truncated or rolled back: {expect_size} entries expected, the log holds {size}",
             )
         )
-    unnamed = sum(r.unnamed for r in results)
-    if unnamed:
-        report.notes.append(
-            f"{unnamed} record(s) predate records naming their log: they are bound to it by the signed"
-            " checkpoint alone"
-        )
-    _unique_ids(results, report)
+    _entry_notes(results, report)
     _check_inputs(log, results, report)
     report.problems.sort(key=lambda p: (p.index if p.index is not None else -1, p.where))
     return report

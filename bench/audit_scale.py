@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import gate_cmd, scenario  # noqa: E402
+from bench.timing import gate_cmd, replace_section, scenario  # noqa: E402
 
 RESULTS = ROOT / "bench/results/audit_scale.json"
 REPORT = ROOT / "BENCHMARKS.md"
@@ -184,12 +184,7 @@ def write_section(report: dict[str, Any], path: Path) -> None:
             END,
         ]
     )
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

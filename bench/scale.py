@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import fresh_dir, gate_cmd, measure  # noqa: E402
+from bench.timing import fresh_dir, gate_cmd, measure, replace_section  # noqa: E402
 
 RESULTS = ROOT / "bench/results/scale.json"
 REPORT = ROOT / "BENCHMARKS.md"
@@ -283,12 +283,7 @@ def write_section(report: dict[str, Any], path: Path) -> None:
             END,
         ]
     )
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

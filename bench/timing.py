@@ -86,3 +86,14 @@ def scenario(
         "goal_s": goal_s,
         "meets_goal": None if goal_s is None else med <= goal_s,
     }
+
+
+def replace_section(path: Path, begin: str, end: str, section: str) -> None:
+    """Write `section` (which starts with `begin` and ends with `end`) into the Markdown file at
+    `path` in place of the one between those markers, or at its end when it has none."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
