@@ -403,7 +403,16 @@ def verify_log(
         )
     if since is not None:
         return verify_since(
-            path, trust, since, saved, workers, log_key=log_key, expect_size=expect_size, progress=progress
+            path,
+            trust,
+            since,
+            saved,
+            workers,
+            log_key=log_key,
+            expect_size=expect_size,
+            progress=progress,
+            witnesses=witnesses,
+            witnesses_required=witnesses_required,
         )
     log = AuditLog(path)
     if not path.is_dir():
@@ -830,6 +839,8 @@ def verify_since(
     log_key: NoteVerifier | None,
     expect_size: int | None = None,
     progress: Progress | None = None,
+    witnesses: Sequence[WitnessVerifier] = (),
+    witnesses_required: int = 0,
 ) -> Report:
     """Verify what was appended to the log at path after the checkpoint since = (file name, text).
 
@@ -838,8 +849,9 @@ def verify_since(
     hash to its root, and with the new entries appended to the latest checkpoint's root. Only the
     new entries are read, each checked as the full verification checks it (its record's digest,
     signature, id and log, its stored input's digest), and their record ids must be unique among
-    them. Saved checkpoints are checked by consistency proofs too. The folder is not listed: files
-    that belong to no entry are the full verification's to find.
+    them. Saved checkpoints and the witnessed ones are checked by consistency proofs too, and
+    ``witnesses_required`` of the ``witnesses`` must have cosigned the whole log. The folder is not
+    listed: files that belong to no entry are the full verification's to find.
     """
     log = AuditLog(path)
     if not path.is_dir():
@@ -889,6 +901,9 @@ def verify_since(
         for r in results:
             report.problems.extend(r.problems)
     _saved_by_proof(log, saved, verifier, cp, report)
+    witnessed = read_witnessed(log, verifier)
+    roots = _witnessed_roots(log, witnessed, cp, report)
+    _witness(witnessed, roots, size, witnesses, witnesses_required, report)
     if expect_size is not None and size < expect_size:
         report.problems.append(
             Problem(
@@ -945,6 +960,33 @@ def _extend(
             report.problems.append(Problem(CHECKPOINT, "its root is not the root of the entries it covers"))
             return None
     return tree.root()
+
+
+def _witnessed_roots(log: AuditLog, witnessed: Witnessed, cp: Checkpoint, report: Report) -> dict[int, bytes]:
+    """The log's root at each size a witness cosigned, as far as consistency proofs show it: a
+    witnessed checkpoint the latest one is shown to contain gives its root; at a size where none
+    is, no root matches (each one there is then a fork)."""
+    from audit.proof import ProofError, check_consistent, log_subtrees
+
+    subtrees = log_subtrees(log)
+    roots: dict[int, bytes] = {}
+    for f in witnessed.files:
+        old = f.checkpoint
+        if old.size > cp.size or roots.get(old.size) == old.root_hash:
+            continue  # a rollback, which the witness check names; or shown already
+        try:
+            check_consistent(subtrees, old, cp)
+        except ProofError:
+            roots.setdefault(old.size, b"")
+            continue
+        except LogError as exc:
+            report.problems.append(
+                Problem(f.where, f"cannot prove the log still contains it: {_in_log(log, exc)}")
+            )
+            roots.setdefault(old.size, b"")
+            continue
+        roots[old.size] = old.root_hash
+    return roots
 
 
 def _saved_by_proof(

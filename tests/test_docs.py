@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from defusedxml.ElementTree import parse as defused_parse
 
 from gate.cli.main import main
 from tests.helpers import GATE, ROOT, require_binary
+from tests.litewitness_fixture import Litewitness, litewitness
 
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
@@ -48,13 +50,15 @@ INSTALL_STEPS = ("python3 -m venv .venv", ".venv/bin/pip install -q .")
 @dataclass(frozen=True)
 class Expect:
     """What a shown command must do when it runs: its exit code, text in its stdout, files it
-    writes (relative to the folder it runs in), the tools it needs, and where it runs."""
+    writes (relative to the folder it runs in), the tools it needs, where it runs, and whether it
+    talks to the witness the page shows."""
 
     code: int
     stdout_has: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     cwd_is_root: bool = False
+    witness: bool = False
 
 
 _PROD_PINNED = (
@@ -65,6 +69,10 @@ _PROD_PINNED = (
 # The key folder of a user who sets no XDG_DATA_HOME (the commands run with a home of their own).
 _KEY_DIR = "~/.local/share/govgate/keys"
 _KEYS = f"--key {_KEY_DIR}/audit.pub --log-key {_KEY_DIR}/log.pub"
+# The witness the walk-through shows; the test starts litewitness on a free port in its place,
+# adds the page's log to it and keeps its verifier key as witness.vkey.
+SHOWN_WITNESS_URL = "http://127.0.0.1:7380"
+WITNESS_VKEY = "witness.vkey"
 
 # Every command the pages run, as shown (tokens joined by one space, comments dropped).
 RUNS: dict[str, Expect] = {
@@ -88,6 +96,11 @@ RUNS: dict[str, Expect] = {
     ".venv/bin/gate audit prove 1 --out 1.tlog-proof": Expect(0, writes=("1.tlog-proof",)),
     f".venv/bin/gate audit verify-proof 1.tlog-proof --log-key {_KEY_DIR}/log.pub": Expect(
         0, ("OK: 1.tlog-proof: entry 1 ",)
+    ),
+    f".venv/bin/gate audit witness --url {SHOWN_WITNESS_URL} --witness-key {WITNESS_VKEY} "
+    f"--log-key {_KEY_DIR}/log.pub": Expect(0, needs=("litewitness", "witnessctl"), witness=True),
+    f".venv/bin/gate audit verify {_KEYS} --witness {WITNESS_VKEY} --witnesses-required 1": Expect(
+        0, ("OK: .gate/audit: 2 records",), witness=True
     ),
     f".venv/bin/gate audit verify {_KEYS} --since saved.checkpoint": Expect(
         0, ("OK: .gate/audit: 1 new records since the checkpoint of size 2",)
@@ -445,33 +458,53 @@ def test_every_command_the_page_shows_runs_as_shown(
     home = tmp_path_factory.mktemp("home")
     env = {k: v for k, v in _env().items() if k != "XDG_DATA_HOME"}
     env.update({"HOME": str(home), "GOPATH": env.get("GOPATH") or str(Path.home() / "go")})
-    for cmd in shown_commands(page):
-        expect = RUNS.get(cmd.key)
-        if expect is None:
-            continue
-        for tool in expect.needs:
-            require_binary(tool)
-        where = f"{_rel(page)}:{cmd.line}: {cmd.key}"
-        cwd = ROOT if expect.cwd_is_root else folder
-        if cmd.key.startswith("gate check . "):  # a service's checkout: the example service
-            cwd = tmp_path / "service"
-            shutil.copytree(ROOT / "examples" / "payments-api", cwd)
-        proc = subprocess.run(
-            _argv(cmd, home), cwd=cwd, env={**env, **cmd.env}, capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == expect.code, f"{where}: exit {proc.returncode}\n{proc.stderr}"
-        assert "Traceback" not in proc.stderr, where
-        out = proc.stdout
-        if cmd.redirect:
-            (cwd / cmd.redirect).write_text(out, encoding="utf-8")
-        for text in expect.stdout_has:
-            assert text in out, f"{where}: {text!r} not in its output:\n{out}"
-        for name in expect.writes:
-            written = cwd / name
-            assert written.is_file() and written.stat().st_size > 0, f"{where}: wrote no {name}"
-            _parses(written)
-        if cmd.output is not None:
-            assert matches_shown(cmd.output, out), f"{where}: the output differs from the page's:\n{out}"
+    with ExitStack() as stack:
+        witness: Litewitness | None = None
+        for cmd in shown_commands(page):
+            expect = RUNS.get(cmd.key)
+            if expect is None:
+                continue
+            for tool in expect.needs:
+                require_binary(tool)
+            argv = _argv(cmd, home)
+            if expect.witness:
+                if witness is None:
+                    witness = stack.enter_context(litewitness("witness.example/w1"))
+                    _witness_knows_the_log(witness, home, folder)
+                argv = [a.replace(SHOWN_WITNESS_URL, witness.url) for a in argv]
+            _run_shown(cmd, expect, argv, folder if not expect.cwd_is_root else ROOT, tmp_path, env)
+
+
+def _witness_knows_the_log(witness: Litewitness, home: Path, folder: Path) -> None:
+    """What the witness's operator does: add the log (origin and key from its log.pub), and publish
+    the witness's verifier key, which the reader keeps as witness.vkey."""
+    vkey = (home / _KEY_DIR.removeprefix("~/") / "log.pub").read_text(encoding="utf-8").strip()
+    witness.add_log(vkey.split("+", 1)[0], vkey)
+    (folder / WITNESS_VKEY).write_text(witness.vkey + "\n", encoding="utf-8")
+
+
+def _run_shown(
+    cmd: Shown, expect: Expect, argv: list[str], cwd: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Run one shown command and check it did what the page says."""
+    where = f"{_rel(cmd.page)}:{cmd.line}: {cmd.key}"
+    if cmd.key.startswith("gate check . "):  # a service's checkout: the example service
+        cwd = tmp_path / "service"
+        shutil.copytree(ROOT / "examples" / "payments-api", cwd)
+    proc = subprocess.run(argv, cwd=cwd, env={**env, **cmd.env}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == expect.code, f"{where}: exit {proc.returncode}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, where
+    out = proc.stdout
+    if cmd.redirect:
+        (cwd / cmd.redirect).write_text(out, encoding="utf-8")
+    for text in expect.stdout_has:
+        assert text in out, f"{where}: {text!r} not in its output:\n{out}"
+    for name in expect.writes:
+        written = cwd / name
+        assert written.is_file() and written.stat().st_size > 0, f"{where}: wrote no {name}"
+        _parses(written)
+    if cmd.output is not None:
+        assert matches_shown(cmd.output, out), f"{where}: the output differs from the page's:\n{out}"
 
 
 def _parses(path: Path) -> None:

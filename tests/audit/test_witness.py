@@ -108,7 +108,13 @@ def keep(log: Path, keys: Keys, note_text: str, sig: NoteSignature) -> Path:
     return log / WITNESS / file_name(cp, sig.key_id)
 
 
-def run(log: Path, keys: Keys, witnesses: tuple[WitnessVerifier, ...] = (), required: int = 0) -> Report:
+def run(
+    log: Path,
+    keys: Keys,
+    witnesses: tuple[WitnessVerifier, ...] = (),
+    required: int = 0,
+    since: str | None = None,
+) -> Report:
     return verify_log(
         log,
         Trust(keys=(load_public_key(keys.pub),)),
@@ -116,6 +122,7 @@ def run(log: Path, keys: Keys, witnesses: tuple[WitnessVerifier, ...] = (), requ
         expect_size=SIZE,
         witnesses=witnesses,
         witnesses_required=required,
+        since=("saved.checkpoint", since) if since is not None else None,
     )
 
 
@@ -203,6 +210,41 @@ def test_cosignatures_are_counted_per_witness(log: Path, keys: Keys, checkpoints
     ]
     keep(log, keys, checkpoints[3], b.cosign(checkpoints[3]))
     assert run(log, keys, (a.verifier, b.verifier), required=2).ok
+
+
+def test_verify_since_checks_the_witnesses_as_the_full_verify_does(
+    log: Path, keys: Keys, checkpoints: list[str], tmp_path: Path
+) -> None:
+    a, b = Witness("witness.test/a"), Witness("witness.test/b")
+    since = checkpoints[0]
+    keep(log, keys, checkpoints[1], a.cosign(checkpoints[1]))
+    report = run(log, keys, (a.verifier, b.verifier), required=1, since=since)
+    assert lines(report) == [
+        "--witnesses-required: the last 2 of 4 entries are not cosigned by 1 witness(es) (witnessed up to"
+        " size 2): run `gate audit witness` for each witness"
+    ]
+    assert f"witness {b.verifier.label}: no cosignature" in report.notes
+    keep(log, keys, checkpoints[3], a.cosign(checkpoints[3]))
+    assert run(log, keys, (a.verifier,), required=1, since=since).ok
+    # a cosigned checkpoint of another history, at a size before and after the saved one
+    other = make_log(tmp_path / "other", keys, SIZE)
+    for i in (0, 2):
+        text = str(other[i]["checkpoint"])
+        path = keep(log, keys, text, b.cosign(text))
+        assert lines(run(log, keys, (a.verifier, b.verifier), required=1, since=since)) == [
+            f"{WITNESS}/{path.name}: fork: the log's first {i + 1} entries hash to another root than the"
+            " witnessed one"
+        ]
+        path.unlink()
+    longer = tmp_path / "longer"
+    shutil.copytree(log, longer)
+    text = str(make_log(longer, keys, 1)[-1]["checkpoint"])
+    path = keep(log, keys, text, b.cosign(text))
+    assert lines(run(log, keys, (a.verifier, b.verifier), required=2, since=since)) == [
+        "--witnesses-required: 1 of the given witnesses cosigned a checkpoint of this log, 2 required",
+        f"{WITNESS}/{path.name}: log truncated or rolled back: witnessed at {SIZE + 1} entries, the log holds"
+        f" {SIZE}",
+    ]
 
 
 def test_more_witnesses_required_than_keys_given_is_a_usage_error(log: Path, keys: Keys) -> None:
