@@ -47,12 +47,12 @@ from audit.tiles import (
     TILE,
     WIDTH,
     TileError,
+    appended_tiles,
     decode_bundle,
     decode_hash_tile,
-    encode_bundle,
     perfect_root,
+    tile_bytes,
     tile_parts,
-    tile_root,
     tile_width,
 )
 
@@ -527,28 +527,8 @@ class AuditLog:
         """Write the entry bundles, then the hash tiles, of the leaves that follow the first base
         (whose tiles are there); each file is create-only, and one already there must hold the
         same bytes."""
-        if not leaves:
-            return
-        end = base + len(leaves)
-        first = base // WIDTH
-        prefix = self.bundle(first, base % WIDTH) if base % WIDTH else []
-        entries = [*prefix, *leaves]
-        for t in range(first, (end - 1) // WIDTH + 1):
-            chunk = entries[(t - first) * WIDTH : (t - first + 1) * WIDTH]
-            self._create_tile(encode_bundle(chunk), tile_parts(None, t, len(chunk)))
-        level, old, new = 0, base, end
-        hashes = [leaf_hash(leaf) for leaf in leaves]
-        while new > old:
-            first = old // WIDTH
-            known = self.hash_tile(level, first, old % WIDTH) if old % WIDTH else []
-            row = [*known, *hashes]
-            for t in range(first, (new - 1) // WIDTH + 1):
-                chunk = row[(t - first) * WIDTH : (t - first + 1) * WIDTH]
-                self._create_tile(b"".join(chunk), tile_parts(level, t, len(chunk)))
-            # the tiles this append filled are the nodes of the level above
-            completed = new // WIDTH - first
-            hashes = [tile_root(row[i * WIDTH : (i + 1) * WIDTH]) for i in range(completed)]
-            level, old, new = level + 1, old // WIDTH, new // WIDTH
+        for level, n, items in appended_tiles(base, leaves, self.bundle, self.hash_tile):
+            self._create_tile(tile_bytes(level, items), tile_parts(level, n, len(items)))
 
     def remove_stale_partials(self, base: int, size: int) -> None:
         """Remove the partial tiles a log of size leaves no longer serves (narrower ones, left by

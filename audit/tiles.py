@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from audit.errors import AuditError
-from audit.merkle import HASH_SIZE, node_hash, root
+from audit.merkle import HASH_SIZE, leaf_hash, node_hash, root
 
 TILE = "tile"
 BUNDLES = "entries"
@@ -185,3 +185,46 @@ def inclusion_path(subtree: Callable[[int, int], bytes], index: int, size: int) 
             lo += k
     path.reverse()
     return path
+
+
+# A tile an append writes: (level, N, its items), level None for an entry bundle; items are the
+# leaves of a bundle, the hashes of a hash tile.
+NewTile = tuple[int | None, int, list[bytes]]
+
+
+def appended_tiles(
+    base: int,
+    leaves: Sequence[bytes],
+    bundle: Callable[[int, int], list[bytes]],
+    hash_tile: Callable[[int, int, int], list[bytes]],
+) -> list[NewTile]:
+    """The entry bundles, then the hash tiles, a log of base leaves has once leaves are appended:
+    every tile the append fills or extends, each whole (the items already there first).
+
+    ``bundle(n, width)`` and ``hash_tile(level, n, width)`` read the partial tiles already there
+    (only the last tile of each level can be partial, and only it is read)."""
+    out: list[NewTile] = []
+    if not leaves:
+        return out
+    end = base + len(leaves)
+    first = base // WIDTH
+    entries = [*(bundle(first, base % WIDTH) if base % WIDTH else []), *leaves]
+    for t in range(first, (end - 1) // WIDTH + 1):
+        out.append((None, t, entries[(t - first) * WIDTH : (t - first + 1) * WIDTH]))
+    level, old, new = 0, base, end
+    hashes = [leaf_hash(leaf) for leaf in leaves]
+    while new > old:
+        first = old // WIDTH
+        row = [*(hash_tile(level, first, old % WIDTH) if old % WIDTH else []), *hashes]
+        for t in range(first, (new - 1) // WIDTH + 1):
+            out.append((level, t, row[(t - first) * WIDTH : (t - first + 1) * WIDTH]))
+        # the tiles this append filled are the nodes of the level above
+        completed = new // WIDTH - first
+        hashes = [tile_root(row[i * WIDTH : (i + 1) * WIDTH]) for i in range(completed)]
+        level, old, new = level + 1, old // WIDTH, new // WIDTH
+    return out
+
+
+def tile_bytes(level: int | None, items: Sequence[bytes]) -> bytes:
+    """A tile's file: an entry bundle's encoding, or a hash tile's hashes one after another."""
+    return encode_bundle(items) if level is None else b"".join(items)
