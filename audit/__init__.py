@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from audit.compact import compact_json as compact_json
     from audit.envelope import envelope_of as envelope_of
     from audit.errors import AuditError as AuditError
+    from audit.http_guard import DEFAULT_BODY_TIMEOUT_S as DEFAULT_BODY_TIMEOUT_S
+    from audit.http_guard import DEFAULT_MAX_REQUEST_BYTES as DEFAULT_MAX_REQUEST_BYTES
+    from audit.http_guard import RECEIVED_KEY as RECEIVED_KEY
+    from audit.http_guard import RequestGuard as RequestGuard
     from audit.keys import PublicKey as PublicKey
     from audit.keys import keygen as keygen
     from audit.keys import load_public_key as load_public_key
@@ -164,13 +168,20 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "WitnessVerifier": ("audit.witness", "WitnessVerifier"),
     "submit_to_witness": ("audit.witness", "submit"),
     "unique_witnesses": ("audit.witness", "unique_witnesses"),
+    "RequestGuard": ("audit.http_guard", "RequestGuard"),
+    "DEFAULT_BODY_TIMEOUT_S": ("audit.http_guard", "DEFAULT_BODY_TIMEOUT_S"),
+    "DEFAULT_MAX_REQUEST_BYTES": ("audit.http_guard", "DEFAULT_MAX_REQUEST_BYTES"),
+    "RECEIVED_KEY": ("audit.http_guard", "RECEIVED_KEY"),
 }
 
 __all__ = [
     "CHECKPOINT",
+    "DEFAULT_BODY_TIMEOUT_S",
     "DEFAULT_LOG",
+    "DEFAULT_MAX_REQUEST_BYTES",
     "LEGACY_KEY_DIR",
     "MAX_PROOF_BYTES",
+    "RECEIVED_KEY",
     "AuditError",
     "AuditLog",
     "AuditSettings",
@@ -190,6 +201,7 @@ __all__ = [
     "ProofFormatError",
     "PublicKey",
     "Report",
+    "RequestGuard",
     "SignerError",
     "SubtreeHashes",
     "Trust",

@@ -131,6 +131,49 @@ def adoption_check(signer: RecordSigner) -> RecordCheck:
     return check
 
 
+@dataclass(frozen=True)
+class SignedRecord:
+    """A decision's record, signed: its bundle bytes, id, stored input (masked) and who signed it."""
+
+    bundle: bytes
+    record_id: str
+    stored_input: bytes | None
+    signer: RecordSigner
+    log_key: NoteSigner
+
+
+def sign_record(
+    settings: AuditSettings,
+    facts: DecisionFacts,
+    document: dict[str, Any] | None,
+    env: Mapping[str, str] | None = None,
+    notices: list[str] | None = None,
+    document_json: bytes | None = None,
+    stored_input: bytes | None = None,
+    log_origin: tuple[str, str] | None = None,
+) -> SignedRecord:
+    """Sign the record of a decision, naming the log it goes to: the folder's log key, or
+    ``log_origin`` = (origin, verifier key) of a central log. Raises AuditError (SignerError when
+    the signer cannot sign)."""
+    notices = notices if notices is not None else []
+    env = env if env is not None else os.environ
+    keys = KeyChoice(settings.key_file, settings.key_pem, settings.key_dir)
+    signer = make_signer(settings.signer, keys, env, notices)
+    log_key = load_log_key(settings, notices)
+    origin, vkey = log_origin if log_origin is not None else (log_key.name, log_key.verifier.vkey)
+    stored = None
+    if document is not None:
+        stored = stored_input if stored_input is not None else stored_input_bytes(document, document_json)
+    facts = dataclasses.replace(
+        facts,
+        stored_input=sha256_digest(stored) if stored is not None else facts.stored_input,
+        log_origin=origin,
+        log_key=vkey,
+    )
+    payload = canonical(build_statement(facts))
+    return SignedRecord(bundle_bytes(signer.sign(payload)), facts.record_id, stored, signer, log_key)
+
+
 def write_record(
     settings: AuditSettings,
     facts: DecisionFacts,
@@ -147,29 +190,16 @@ def write_record(
 
     Raises AuditError (SignerError when the signer cannot sign) without writing anything.
     """
-    notices = notices if notices is not None else []
-    env = env if env is not None else os.environ
-    keys = KeyChoice(settings.key_file, settings.key_pem, settings.key_dir)
-    signer = make_signer(settings.signer, keys, env, notices)
-    log_key = load_log_key(settings, notices)
-    stored = None
-    if document is not None:
-        stored = stored_input if stored_input is not None else stored_input_bytes(document, document_json)
-    facts = dataclasses.replace(
-        facts,
-        stored_input=sha256_digest(stored) if stored is not None else facts.stored_input,
-        log_origin=log_key.name,
-        log_key=log_key.verifier.vkey,
-    )
-    payload = canonical(build_statement(facts))
-    bundle = bundle_bytes(signer.sign(payload))
+    signed = sign_record(settings, facts, document, env, notices, document_json, stored_input)
     log = AuditLog(settings.log)
-    appended = log.append(bundle, facts.record_id, stored, log_key, adoption_check(signer))
+    appended = log.append(
+        signed.bundle, signed.record_id, signed.stored_input, signed.log_key, adoption_check(signed.signer)
+    )
     return {
         "record": appended.record,
         "index": appended.index,
-        "id": facts.record_id,
+        "id": signed.record_id,
         "log": str(settings.log),
-        "signer": signer.kind,
+        "signer": signed.signer.kind,
         "checkpoint": appended.checkpoint,
     }

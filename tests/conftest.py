@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# A real PostgreSQL for the central log's tests: the `postgres` cluster and a `postgres_dsn` per test.
+pytest_plugins = ["tests.postgres_fixture"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 

@@ -12,10 +12,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit import DEFAULT_BODY_TIMEOUT_S, DEFAULT_MAX_REQUEST_BYTES, RECEIVED_KEY, RequestGuard
 from gate import __version__
 from gate.decision import Outcome
 from gate.errors import ConfigError, InputError
-from gate.serve.guard import DEFAULT_BODY_TIMEOUT_S, DEFAULT_MAX_REQUEST_BYTES, RECEIVED_KEY, RequestGuard
 from gate.serve.models import CheckRequest, DecisionOut, ErrorOut, HealthOut
 from gate.serve.service import CheckService
 

@@ -1,4 +1,4 @@
-"""The ASGI layer in front of the API: bearer token first, then the body size, before anything is parsed.
+"""An ASGI layer in front of an HTTP API: bearer token first, then the body size, before anything is parsed.
 
 The body is read here, counted as it arrives (chunked bodies included), and handed on only when it
 is within the limit and arrived within the body timeout (408 otherwise: a body that trickles in, or
