@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from audit.note import NoteError as NoteError
     from audit.note import NoteSigner as NoteSigner
     from audit.note import NoteVerifier as NoteVerifier
+    from audit.pgstore import StoreError as StoreError
     from audit.proof import MAX_PROOF_BYTES as MAX_PROOF_BYTES
     from audit.proof import ProofError as ProofError
     from audit.proof import ProofFormatError as ProofFormatError
@@ -71,6 +72,11 @@ if TYPE_CHECKING:
     from audit.record import DecisionFacts as DecisionFacts
     from audit.record import detail_of as detail_of
     from audit.record import service_uri as service_uri
+    from audit.service import ServiceConfig as ServiceConfig
+    from audit.service import create_log_app as create_log_app
+    from audit.service import create_token as create_token
+    from audit.service import load_service_config as load_service_config
+    from audit.service import open_service as open_log_service
     from audit.signer import LEGACY_KEY_DIR as LEGACY_KEY_DIR
     from audit.signer import SignerError as SignerError
     from audit.signer import default_key_dir as default_key_dir
@@ -172,6 +178,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DEFAULT_BODY_TIMEOUT_S": ("audit.http_guard", "DEFAULT_BODY_TIMEOUT_S"),
     "DEFAULT_MAX_REQUEST_BYTES": ("audit.http_guard", "DEFAULT_MAX_REQUEST_BYTES"),
     "RECEIVED_KEY": ("audit.http_guard", "RECEIVED_KEY"),
+    "ServiceConfig": ("audit.service", "ServiceConfig"),
+    "load_service_config": ("audit.service", "load_service_config"),
+    "open_log_service": ("audit.service", "open_service"),
+    "create_log_app": ("audit.service", "create_log_app"),
+    "create_token": ("audit.service", "create_token"),
+    "StoreError": ("audit.pgstore", "StoreError"),
 }
 
 __all__ = [
@@ -202,7 +214,9 @@ __all__ = [
     "PublicKey",
     "Report",
     "RequestGuard",
+    "ServiceConfig",
     "SignerError",
+    "StoreError",
     "SubtreeHashes",
     "Trust",
     "TrustRootError",
@@ -215,6 +229,8 @@ __all__ = [
     "bundle_identity",
     "check_consistent",
     "compact_json",
+    "create_log_app",
+    "create_token",
     "default_key_dir",
     "detail_of",
     "envelope_of",
@@ -225,11 +241,13 @@ __all__ = [
     "leaf_der",
     "load_bundle",
     "load_public_key",
+    "load_service_config",
     "log_subtrees",
     "migrate_log",
     "not_of_log",
     "open_checkpoint",
     "open_checkpoint_text",
+    "open_log_service",
     "open_proof",
     "parse_time",
     "prove",

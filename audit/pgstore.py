@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from audit.auth import StoredToken
 from audit.errors import AuditError
 from audit.log import leaf_bytes, sha256_digest
-from audit.merkle import CompactTree, leaf_hash
+from audit.merkle import leaf_hash
 from audit.note import Checkpoint, NoteSigner, sign_note
+from audit.proof import compact_tree
 from audit.record import detail_of
 from audit.tiles import (
     HEIGHT,
@@ -185,16 +186,6 @@ class _Tiles:
         count = 1 << below
         return perfect_root(self.items(tile_level, n, offset + count)[offset : offset + count])
 
-    def tree(self, size: int) -> CompactTree:
-        """The compact tree of the first size leaves."""
-        nodes: list[bytes] = []
-        start = 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                nodes.append(self.subtree_hash(level, start >> level))
-                start += 1 << level
-        return CompactTree.from_nodes(size, nodes)
-
 
 def _time(statement: dict[str, Any]) -> dt.datetime | None:
     text = (statement.get("predicate") or {}).get("timeVerified")
@@ -345,9 +336,16 @@ _ROW_COLUMNS = (
 class PgLog:
     """The log in a PostgreSQL database, through a connection pool."""
 
-    def __init__(self, pool: ConnectionPool[Any], key: NoteSigner) -> None:
+    def __init__(self, pool: ConnectionPool[Any], key: NoteSigner | None) -> None:
         self.pool = pool
-        self.key = key
+        self._key = key
+
+    @property
+    def key(self) -> NoteSigner:
+        """The log key the store signs checkpoints with."""
+        if self._key is None:
+            raise StoreError("this store was opened without the log key")
+        return self._key
 
     @contextmanager
     def connection(self) -> Iterator[Connection[Any]]:
@@ -457,7 +455,7 @@ class PgLog:
                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         rows,
                     )
-                tree = tiles.tree(base)
+                tree = compact_tree(tiles, base)
                 new = appended_tiles(
                     base,
                     leaves,

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -42,6 +44,7 @@ from audit.verify import Trust, verify_record
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from psycopg_pool import ConnectionPool
 
 ENTRIES_PATH = "/v1/log/entries"
 BLOB = re.compile(r"sha256-([0-9a-f]{64})\.json")
@@ -400,3 +403,193 @@ def query_of(params: Mapping[str, str]) -> Query:
                 raise ValueError(f"{name}: an integer from {low} to {high}")
             values[name] = int(text)
     return Query(**values)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """`gate audit serve --config FILE`: the log key, who may sign records, and the service's bounds.
+
+        log_key: /etc/govgate/log.key        # the log's C2SP signer key (or GATE_LOG_KEY)
+        keys: [/etc/govgate/ci-audit.pub]    # record-signing public keys records may be signed by
+        identities:                          # sigstore identities: ISSUER=SAN_REGEX
+          - https://token.actions.githubusercontent.com=^https://github.com/acme/
+        trust_root: production
+        public_tiles: true                   # checkpoint, tiles and log.pub without a token
+        max_batch: 256
+        batch_wait_ms: 5
+        max_request_bytes: 8388608
+
+    Relative paths are read from the config file's folder.
+    """
+
+    log_key: Path | None = None
+    keys: tuple[Path, ...] = ()
+    identities: tuple[str, ...] = ()
+    trust_root: str = "production"
+    public_tiles: bool = True
+    max_batch: int = 256
+    batch_wait_ms: float = 5.0
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+
+
+CONFIG_LIMIT = 1024 * 1024
+
+
+def load_service_config(path: Path) -> ServiceConfig:
+    """Read a service config; AuditError names the field that is wrong."""
+    import yaml
+
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(CONFIG_LIMIT + 1)
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read the config ({exc.strerror})") from None
+    if len(raw) > CONFIG_LIMIT:
+        raise AuditError(f"{path}: over {CONFIG_LIMIT} bytes, not a config")
+    try:
+        doc = yaml.safe_load(raw) if raw.strip() else {}
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise AuditError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise AuditError(f"{path}: the config must be a mapping")
+    fields = {f.name for f in dataclasses.fields(ServiceConfig)}
+    unknown = sorted(str(k) for k in doc if k not in fields)
+    if unknown:
+        raise AuditError(f"{path}: unknown field {unknown[0]!r}", "fields: " + ", ".join(sorted(fields)))
+    base = path.parent
+
+    def where(name: str) -> str:
+        return f"{path}: {name}"
+
+    def a_path(name: str, value: Any) -> Path:
+        if not isinstance(value, str) or not value:
+            raise AuditError(f"{where(name)} must be a file path")
+        return base / value
+
+    def a_list(name: str) -> list[Any]:
+        value = doc.get(name, [])
+        if not isinstance(value, list):
+            raise AuditError(f"{where(name)} must be a list")
+        return value
+
+    def a_number(name: str, low: float, high: float, kind: type) -> Any:
+        value = doc.get(name, getattr(ServiceConfig, name))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise AuditError(f"{where(name)} must be a number from {low:g} to {high:g}")
+        if kind is int and not isinstance(value, int):
+            raise AuditError(f"{where(name)} must be an integer")
+        return value
+
+    public = doc.get("public_tiles", True)
+    if not isinstance(public, bool):
+        raise AuditError(f"{where('public_tiles')} must be true or false")
+    root = doc.get("trust_root", "production")
+    if not isinstance(root, str):
+        raise AuditError(f"{where('trust_root')} must be production, staging or a trusted_root.json")
+    identities = a_list("identities")
+    if not all(isinstance(i, str) for i in identities):
+        raise AuditError(f"{where('identities')} must be a list of ISSUER=SAN_REGEX")
+    return ServiceConfig(
+        log_key=a_path("log_key", doc["log_key"]) if doc.get("log_key") is not None else None,
+        keys=tuple(a_path("keys", k) for k in a_list("keys")),
+        identities=tuple(identities),
+        trust_root=root if root in ("production", "staging") else str(base / root),
+        public_tiles=public,
+        max_batch=a_number("max_batch", 1, 4096, int),
+        batch_wait_ms=float(a_number("batch_wait_ms", 0, 1000, float)),
+        max_request_bytes=a_number("max_request_bytes", 1024, 2**31, int),
+    )
+
+
+def open_pool(dsn: str, max_size: int = 16) -> ConnectionPool[Any]:
+    """A connection pool on the database, once it answers (StoreError when it does not in 10 s)."""
+    import psycopg
+    import psycopg_pool
+
+    # One direct connection first: a database that is not there is named at once, in one line.
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise StoreError(
+            f"the database is unreachable: {lines[0] if lines else type(exc).__name__}",
+            "check --db and that PostgreSQL is up",
+        ) from None
+    pool: ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+        dsn, min_size=1, max_size=max_size, timeout=10, kwargs={"connect_timeout": 5}, open=False
+    )
+    try:
+        pool.open(wait=True, timeout=10)
+    except psycopg_pool.PoolTimeout:
+        pool.close()
+        raise StoreError(
+            "the database is unreachable (no connection within 10 s)", "check --db and that PostgreSQL is up"
+        ) from None
+    return pool
+
+
+def prepare_database(pool: ConnectionPool[Any], apply: bool) -> list[str]:
+    """Apply the pending migrations (apply), or check there are none; returns those applied."""
+    from audit.pgstore import latest_version, migrate, schema_version
+
+    with pool.connection() as conn:
+        if apply:
+            return migrate(conn)
+        version = schema_version(conn)
+    if version != latest_version():
+        raise StoreError(
+            f"the database's schema is at version {version}, not {latest_version()}",
+            "run `gate audit serve --migrate` once (it applies the migrations under a lock)",
+        )
+    return []
+
+
+def open_service(dsn: str, config: ServiceConfig, log_key_text: str, *, apply_migrations: bool) -> LogService:
+    """The log service on the database at dsn: migrated (or checked), its log made or checked."""
+    from audit.keys import load_public_key
+    from audit.note import NoteError, NoteSigner
+    from audit.verify import Identity
+
+    try:
+        key = NoteSigner.from_skey(log_key_text.strip())
+    except NoteError as exc:
+        raise AuditError(
+            f"not a log signer key ({exc})", "use the log.key from `gate audit keygen`"
+        ) from None
+    trust = Trust(
+        keys=tuple(load_public_key(k) for k in config.keys),
+        identities=tuple(Identity.parse(i) for i in config.identities),
+        trust_root=config.trust_root,
+    )
+    if not trust.keys and not trust.identities:
+        raise AuditError("the config allows no record signer", "list keys: and/or identities: in the config")
+    pool = open_pool(dsn)
+    try:
+        prepare_database(pool, apply_migrations)
+        store = PgLog(pool, key)
+        store.initialise()
+    except BaseException:
+        pool.close()
+        raise
+    settings = LogServiceSettings(
+        trust=trust,
+        max_request_bytes=config.max_request_bytes,
+        max_batch=config.max_batch,
+        batch_wait=config.batch_wait_ms / 1000,
+        public_tiles=config.public_tiles,
+    )
+    return LogService(store, Authenticator(store), settings)
+
+
+def create_token(dsn: str, scopes: Sequence[str], name: str) -> str:
+    """Store a new bearer token in the database; its text (shown once)."""
+    from audit.auth import new_token
+
+    text, stored = new_token(scopes, name)
+    pool = open_pool(dsn, max_size=1)
+    try:
+        prepare_database(pool, apply=False)
+        PgLog(pool, None).add_token(stored)
+    finally:
+        pool.close()
+    return text

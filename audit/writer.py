@@ -47,6 +47,11 @@ class AuditSettings:
     log_key_file: Path | None = None
     log_key_text: str | None = None
     key_dir: Path | None = None
+    # a central log (`gate audit serve`): its URL, the bearer token, and its verifier key pinned
+    # (text, or a file holding it; else fetched from URL/log.pub)
+    log_url: str | None = None
+    log_token: str | None = None
+    log_pub: str | None = None
 
 
 def stored_input_bytes(document: dict[str, Any], text: bytes | None = None) -> bytes:
@@ -68,7 +73,7 @@ def key_files(settings: AuditSettings, env: Mapping[str, str]) -> list[tuple[str
     out: list[tuple[str, Path]] = []
     if settings.signer == "local" and not settings.key_pem:
         out.append(("signing key", settings.key_file or folder / RECORD_KEY))
-    if not settings.log_key_text:
+    if not settings.log_key_text and settings.log_url is None:  # a central log signs its own checkpoints
         out.append(("log key", settings.log_key_file or folder / LOG_KEY))
     return out
 
@@ -139,7 +144,7 @@ class SignedRecord:
     record_id: str
     stored_input: bytes | None
     signer: RecordSigner
-    log_key: NoteSigner
+    log_key: NoteSigner | None  # None for a central log: it signs its own checkpoints
 
 
 def sign_record(
@@ -159,8 +164,8 @@ def sign_record(
     env = env if env is not None else os.environ
     keys = KeyChoice(settings.key_file, settings.key_pem, settings.key_dir)
     signer = make_signer(settings.signer, keys, env, notices)
-    log_key = load_log_key(settings, notices)
-    origin, vkey = log_origin if log_origin is not None else (log_key.name, log_key.verifier.vkey)
+    log_key = load_log_key(settings, notices) if log_origin is None else None
+    origin, vkey = (log_key.name, log_key.verifier.vkey) if log_key is not None else log_origin or ("", "")
     stored = None
     if document is not None:
         stored = stored_input if stored_input is not None else stored_input_bytes(document, document_json)
@@ -190,7 +195,12 @@ def write_record(
 
     Raises AuditError (SignerError when the signer cannot sign) without writing anything.
     """
+    if settings.log_url is not None:
+        from audit.client import append_to_central_log
+
+        return append_to_central_log(settings, facts, document, env, notices, document_json, stored_input)
     signed = sign_record(settings, facts, document, env, notices, document_json, stored_input)
+    assert signed.log_key is not None
     log = AuditLog(settings.log)
     appended = log.append(
         signed.bundle, signed.record_id, signed.stored_input, signed.log_key, adoption_check(signed.signer)

@@ -24,11 +24,17 @@ if TYPE_CHECKING:
     from audit import AuditSettings
 
 
+def is_log_url(value: str) -> bool:
+    """Whether a log location names a central log (`gate audit serve`) rather than a folder."""
+    return value.startswith(("https://", "http://"))
+
+
 @dataclass(frozen=True)
 class AuditOptions:
-    """The audit options of `gate check` (None: from the environment variables or the config)."""
+    """The audit options of `gate check` (None: from the environment variables or the config);
+    the log is a folder, or the URL (a str) of a central log."""
 
-    log: Path | None = None
+    log: Path | str | None = None
     disabled: bool = False
     signer: str | None = None
     signing_key: Path | None = None
@@ -95,9 +101,14 @@ def settings_for(opts: AuditOptions, config: GateConfig, env: Mapping[str, str])
     signer = opts.signer or env.get("GATE_SIGNER") or conf.get("signer") or "local"
     if signer not in SIGNERS:
         raise ConfigError(f"unknown signer {signer!r}", f"use one of {', '.join(SIGNERS)}")
-    log = opts.log or (Path(env["GATE_AUDIT_LOG"]) if env.get("GATE_AUDIT_LOG") else None)
+    where = opts.log or env.get("GATE_AUDIT_LOG") or conf.get("log") or DEFAULT_LOG
+    url = str(where) if isinstance(where, str) and is_log_url(where) else None
+    log_pub = env.get("GATE_AUDIT_LOG_PUB") or (str(conf["log_pub"]) if conf.get("log_pub") else None)
     return AuditSettings(
-        log=log or conf.get("log") or DEFAULT_LOG,
+        log=Path(where) if url is None else DEFAULT_LOG,
+        log_url=url,
+        log_token=env.get("GATE_AUDIT_TOKEN") or None,
+        log_pub=log_pub,
         signer=signer,
         key_file=opts.signing_key or conf.get("key"),
         key_pem=None if opts.signing_key else env.get("GATE_SIGNING_KEY") or None,

@@ -277,9 +277,10 @@ def from_mapping(raw: Any, source: Path | None) -> GateConfig:
 
 def _audit_paths(audit: dict[str, Any], base: Path) -> dict[str, Any]:
     """The audit section with its paths relative to the config file's folder."""
-    for key in ("log", "key", "log_key"):
-        if isinstance(audit.get(key), str):
-            audit[key] = base / audit[key]
+    for key in ("log", "key", "log_key", "log_pub"):
+        value = audit.get(key)
+        if isinstance(value, str) and not (key == "log" and value.startswith(("https://", "http://"))):
+            audit[key] = base / value
     return audit
 
 

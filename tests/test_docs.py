@@ -126,6 +126,9 @@ NOT_RUN: dict[str, str] = {
     ".venv/bin/python -m gate.engine.wasm_build": "rewrites policies/build/ in the checkout; its --check "
     "form runs here, and tests/gate/engine/test_opa_wasm.py checks the build is current",
     "gate serve ": "a server that runs until stopped: tests/gate/serve starts it; its options are checked here",
+    "gate audit serve ": "a server on a PostgreSQL: tests/gate/cli/test_central_log.py starts it on a cluster of "
+    "its own; its options are checked here",
+    "gate audit token create ": "needs the service's PostgreSQL: tests/gate/cli/test_central_log.py runs it",
     "export GATE_SERVE_TOKEN=": "sets the server's token in the user's shell",
     "curl ": "needs a running server and jq; tests/gate/serve/test_api.py posts requests of this shape",
     "cd integrations/backstage": "changes the shell's folder (the folder is checked to exist)",
@@ -587,6 +590,9 @@ def invocations(page: Path) -> Iterator[tuple[str, str]]:
         for m in _INVOCATION.finditer(text):
             name = m[1] if m[1] in ("check", "serve") or not m[2] else f"{m[1]} {m[2]}"
             rest = re.split(r"&&|;| # |\$\(", text[m.end() :])[0]
+            sub = re.match(r"\s+([a-z][a-z-]*)", rest)
+            if sub and isinstance(gate_commands().get(name), click.Group):  # e.g. `gate audit token create`
+                name, rest = f"{name} {sub[1]}", rest[sub.end() :]
             yield name, rest
 
 

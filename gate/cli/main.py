@@ -128,9 +128,9 @@ def main() -> None:
 )
 @click.option(
     "--audit-log",
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Decision log for the signed record [GATE_AUDIT_LOG, config, .gate/audit].",
+    metavar="DIR|URL",
+    help="Decision log for the signed record: a folder, or a central log's URL (gate audit serve)"
+    " [GATE_AUDIT_LOG, config, .gate/audit].",
 )
 @click.option("--no-audit", is_flag=True, help="Write no record (refused where the environment blocks).")
 @click.option(
@@ -172,7 +172,7 @@ def check(
     fmt: str,
     reports: tuple[str, ...],
     warn_exit_code: int,
-    audit_log: Path | None,
+    audit_log: str | None,
     no_audit: bool,
     signer: str | None,
     signing_key: Path | None,
@@ -201,7 +201,7 @@ def check(
         # test runner, an embedding program) leaves the process as it found it.
         gc.disable()
     from gate import pipeline
-    from gate.audit_step import AuditOptions, check_disable, check_keys
+    from gate.audit_step import AuditOptions, check_disable, check_keys, is_log_url
     from gate.report.base import get_reporter
     from gate.trust import untrusted_roots
 
@@ -237,7 +237,12 @@ def check(
         allow_empty=True if allow_empty else None,  # unset: the config's `allow_empty:`
         verbose=verbose,
     )
-    audit_opts = AuditOptions(audit_log, no_audit, signer, signing_key)
+    audit_opts = AuditOptions(
+        audit_log if audit_log is None or is_log_url(audit_log) else Path(audit_log),
+        no_audit,
+        signer,
+        signing_key,
+    )
 
     def notify(notice: str) -> None:
         click.echo(f"gate: {terminal_safe(notice)}", err=True)
@@ -355,6 +360,7 @@ def _finish(code: int, engine: object) -> None:
 
 def _register() -> None:
     """Add the command groups that live in their own modules."""
+    from gate.cli import log_service  # noqa: F401  (adds `gate audit serve` and `gate audit token`)
     from gate.cli.audit import audit_group
     from gate.cli.policy import policy
     from gate.cli.serve import serve_command
