@@ -19,6 +19,9 @@
 #   INPUT_FORMATS         comma list of text, json, sarif, junit, github, gitlab (default sarif,github)
 #   INPUT_REPORT_DIR      where the report files go (empty: $RUNNER_TEMP/govgate)
 #   INPUT_AUDIT_LOG       --audit-log (empty: GATE_AUDIT_LOG, then the config, then .gate/audit)
+#   INPUT_LOG_URL         --audit-log URL: a central log (gate audit serve), instead of a folder
+#   INPUT_LOG_TOKEN       the central log's token (GATE_AUDIT_TOKEN)
+#   INPUT_LOG_PUB         the central log's verifier key, pinned (GATE_AUDIT_LOG_PUB)
 #   INPUT_SIGNER          auto (sigstore when the job has an OIDC token, else local), local,
 #                         sigstore, or none (--no-audit; refused where the environment blocks)
 #   INPUT_WARN_EXIT_CODE  --warn-exit-code (empty: a warning exits 0)
@@ -156,6 +159,19 @@ json_report="$report_dir/govgate.json"
 args+=(--format "$stdout_format")
 
 audit_log="$(trim "${INPUT_AUDIT_LOG:-}")"
+log_url="$(trim "${INPUT_LOG_URL:-}")"
+if [ -n "$log_url" ]; then
+  [ -z "$audit_log" ] || die 2 "log-url and audit-log: give one of them"
+  case "$log_url" in
+    https://* | http://*) ;;
+    *) die 2 "log-url: '$log_url' is not an https:// URL" ;;
+  esac
+  audit_log="$log_url"
+fi
+log_token="$(trim "${INPUT_LOG_TOKEN:-}")"
+[ -z "$log_token" ] || export GATE_AUDIT_TOKEN="$log_token"
+log_pub="$(trim "${INPUT_LOG_PUB:-}")"
+[ -z "$log_pub" ] || export GATE_AUDIT_LOG_PUB="$log_pub"
 signer="$(trim "${INPUT_SIGNER:-auto}")"
 case "$signer" in
   "" | auto)

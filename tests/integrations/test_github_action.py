@@ -30,6 +30,9 @@ EXAMPLE = ROOT / "examples" / "payments-api"
 EXAMPLE_CONFIG = ROOT / "examples" / "gate.yaml"
 
 INPUTS = {
+    "log-url",
+    "log-token",
+    "log-pub",
     "environment",
     "paths",
     "config",
@@ -510,8 +513,11 @@ def _fake_gate(tmp_path: Path, code: int = 0) -> tuple[Path, Path]:
     fake.parent.mkdir(exist_ok=True)
     fake.write_text(
         f"#!{sys.executable}\n"
-        "import json, sys\n"
+        "import json, os, sys\n"
         f"open({str(argv_file)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        # the central log's settings the step hands the gate, as `NAME=value` lines
+        f"open({str(tmp_path / 'gate env')!r}, 'w').write(''.join(f'{{k}}={{v}}\\n' for k, v in"
+        " os.environ.items() if k.startswith('GATE_AUDIT_')))\n"
         f"sys.exit({code})\n",
         encoding="utf-8",
     )
@@ -584,6 +590,20 @@ def test_signer_choice(tmp_path: Path, signer: str, token: bool, expected: list[
         assert "--signer" not in head and "--audit-log" not in head
     else:
         assert _option(argv, "--audit-log") == "log dir"
+
+
+def test_log_url_names_the_central_log_with_its_token_and_key(tmp_path: Path) -> None:
+    fake, argv_file = _fake_gate(tmp_path)
+    env_file = tmp_path / "gate env"
+    inputs = {"log-url": "https://log.example/", "log-token": "ggl_t", "log-pub": "log.example+1+AA"}
+    run_action(tmp_path, inputs, gate_bin=fake, workspace=tmp_path)
+    assert _option(_argv(argv_file), "--audit-log") == "https://log.example/"
+    seen = env_file.read_text(encoding="utf-8")
+    assert "GATE_AUDIT_TOKEN=ggl_t" in seen and "GATE_AUDIT_LOG_PUB=log.example+1+AA" in seen
+    both = run_action(tmp_path, {**inputs, "audit-log": "dir"}, gate_bin=fake, workspace=tmp_path)
+    assert both.code == 2 and "log-url and audit-log: give one of them" in both.stdout
+    bad = run_action(tmp_path, {"log-url": "ftp://x"}, gate_bin=fake, workspace=tmp_path)
+    assert bad.code == 2 and "not an https:// URL" in bad.stdout
 
 
 @pytest.mark.parametrize("code", [1, 3, 10])

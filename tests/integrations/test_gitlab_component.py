@@ -39,6 +39,8 @@ EXPECTED_INPUTS = {
     "package",
     "signer",
     "audit-log",
+    "log-url",
+    "log-pub",
     "allow-failure-on-warn",
     "warn-exit-code",
 }
@@ -395,6 +397,17 @@ def _fake_gate(tmp_path: Path) -> tuple[Path, Path]:
     )
     fake.chmod(0o755)
     return folder, argv_file
+
+
+def test_log_url_names_the_central_log_instead_of_the_folder(tmp_path: Path, project: Path) -> None:
+    fake_bin, argv_file = _fake_gate(tmp_path)
+    run = run_job(project, path_first=fake_bin, signer="local", log_url="https://log.example/")
+    assert run.code == 0, run.stdout + run.stderr
+    argv = json.loads(argv_file.read_text(encoding="utf-8"))
+    head = argv[: argv.index("--")]
+    assert head[head.index("--audit-log") + 1] == "https://log.example/" and head.count("--audit-log") == 1
+    bad = run_job(project, path_first=fake_bin, signer="local", log_url="ftp://x")
+    assert bad.code == 2 and "not an https:// URL" in bad.stderr
 
 
 @pytest.mark.parametrize(
